@@ -1,0 +1,237 @@
+"""Question banks: TOML files read into validated `Question`s, and selection from them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import tomllib
+from collections.abc import Iterable, Sequence
+from enum import Enum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from interviewer import resources
+from interviewer.errors import BankError, UsageError
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*$"
+BANK_ENV = "INTERVIEWER_BANK"
+
+
+class Difficulty(str, Enum):
+    easy = "easy"
+    medium = "medium"
+    hard = "hard"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class KeyPoint(_Strict):
+    """One thing a good answer says, and the words the offline grader may recognise it by.
+
+    `terms` lists the concepts that must all appear together (in one sentence) for the point to be
+    covered; each concept lists its alternatives separated by `|`, e.g.
+    `["moving average | momentum", "gradient"]`.
+    """
+
+    point: NonEmpty
+    weight: float = Field(default=1.0, gt=0, le=10)
+    terms: list[NonEmpty] = Field(min_length=1, max_length=6)
+
+    @field_validator("terms")
+    @classmethod
+    def _alternatives_not_empty(cls, terms: list[str]) -> list[str]:
+        for concept in terms:
+            if any(not alt.strip() for alt in concept.split("|")):
+                raise ValueError(f"empty alternative in {concept!r}")
+        return terms
+
+
+class Misconception(_Strict):
+    """A wrong claim a candidate may make; `terms` as in `KeyPoint`, matched within one clause."""
+
+    point: NonEmpty
+    terms: list[NonEmpty] = Field(min_length=1, max_length=6)
+    severity: str = Field(default="major", pattern="^(minor|major)$")
+
+
+class Question(_Strict):
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    topic: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    difficulty: Difficulty
+    prompt: NonEmpty
+    reference: NonEmpty
+    key_points: list[KeyPoint] = Field(min_length=1, max_length=8)
+    misconceptions: list[Misconception] = Field(default_factory=list)
+    note: str | None = None
+
+    def snapshot(self) -> dict:
+        """The question as stored with an answer: everything, plus its content hash."""
+        return {**self.model_dump(mode="json"), "content_hash": self.content_hash}
+
+    @cached_property
+    def content_hash(self) -> str:
+        """A short hash of everything that affects grading, so a stored answer knows its version."""
+        payload = self.model_dump(mode="json", exclude={"note"})
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+class _BankFile(_Strict):
+    topic: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    title: str | None = None
+    questions: list[dict] = Field(min_length=1)
+
+
+class Bank:
+    """The questions of one or more bank files, in file order, unique by id."""
+
+    def __init__(self, questions: Iterable[Question], sources: dict[str, Path] | None = None):
+        self.questions: list[Question] = list(questions)
+        self.sources = sources or {}
+        self._by_id = {q.id: q for q in self.questions}
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    @property
+    def topics(self) -> list[str]:
+        return list(dict.fromkeys(q.topic for q in self.questions))
+
+    def get(self, question_id: str) -> Question:
+        try:
+            return self._by_id[question_id]
+        except KeyError:
+            close = [q.id for q in self.questions if question_id in q.id]
+            hint = f" (did you mean {', '.join(close[:3])}?)" if close else ""
+            raise UsageError(
+                f"no question {question_id!r} in the bank{hint}; `interviewer bank list` shows them"
+            ) from None
+
+    def select(
+        self,
+        topics: Sequence[str] = (),
+        difficulty: Difficulty | None = None,
+    ) -> list[Question]:
+        unknown = [t for t in topics if t not in self.topics]
+        if unknown:
+            raise UsageError(
+                f"unknown topic {unknown[0]!r}; topics are: {', '.join(self.topics)}"
+            )
+        chosen = [
+            q
+            for q in self.questions
+            if (not topics or q.topic in topics) and (difficulty is None or q.difficulty == difficulty)
+        ]
+        if not chosen:
+            raise UsageError("no question matches that topic and difficulty")
+        return chosen
+
+    def pick(self, topics: Sequence[str] = (), rng: random.Random | None = None) -> Question:
+        return (rng or random.Random()).choice(self.select(topics))
+
+
+def _field_path(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe(err: dict) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown field"
+    if err["type"] == "missing":
+        return "missing field"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _question_id(raw: object, index: int) -> str:
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+        return raw["id"]
+    return f"questions[{index}]"
+
+
+def load_file(path: Path) -> tuple[list[Question], list[str]]:
+    """Read one bank file; return its questions and one error line per problem found."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return [], [f"{path}: cannot read: {exc.strerror or exc}"]
+    except UnicodeDecodeError:
+        return [], [f"{path}: not UTF-8 text"]
+    except tomllib.TOMLDecodeError as exc:
+        return [], [f"{path}: not valid TOML: {exc}"]
+
+    try:
+        header = _BankFile.model_validate(data)
+    except ValidationError as exc:
+        return [], [f"{path}: {_field_path(e['loc'])}: {_describe(e)}" for e in exc.errors()]
+
+    questions: list[Question] = []
+    problems: list[str] = []
+    for index, raw in enumerate(header.questions):
+        qid = _question_id(raw, index)
+        if isinstance(raw, dict):
+            raw = {"topic": header.topic, **raw}
+        try:
+            question = Question.model_validate(raw)
+        except ValidationError as exc:
+            problems += [f"{path}: {qid}: {_field_path(e['loc'])}: {_describe(e)}" for e in exc.errors()]
+            continue
+        if question.topic != question.id.split("/")[0]:
+            problems.append(f"{path}: {qid}: id: must start with the topic {question.topic!r}/")
+            continue
+        questions.append(question)
+    return questions, problems
+
+
+def bank_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*.toml") if p.is_file())
+    if path.is_file():
+        return [path]
+    raise BankError(f"{path}: no such bank file or folder")
+
+
+def load(paths: Sequence[Path] = (), *, builtin: bool = True) -> Bank:
+    """Load the built-in bank (unless `builtin` is false), then every path given.
+
+    Raises `BankError` carrying one line per problem; nothing half-valid is returned.
+    """
+    roots = ([resources.bank_dir()] if builtin else []) + list(paths)
+    questions: list[Question] = []
+    sources: dict[str, Path] = {}
+    problems: list[str] = []
+    for root in roots:
+        for file in bank_files(root):
+            found, file_problems = load_file(file)
+            problems += file_problems
+            for question in found:
+                if question.id in sources:
+                    problems.append(
+                        f"{file}: {question.id}: id: duplicate, first defined in {sources[question.id]}"
+                    )
+                    continue
+                sources[question.id] = file
+                questions.append(question)
+    if problems:
+        raise BankError("\n".join(problems))
+    if not questions:
+        raise BankError("the bank is empty: no questions found in " + ", ".join(map(str, roots)))
+    return Bank(questions, sources)
+
+
+def paths_from_env(value: str | None = None) -> list[Path]:
+    """Extra bank paths named by INTERVIEWER_BANK (separated like PATH)."""
+    value = os.environ.get(BANK_ENV, "") if value is None else value
+    return [Path(p).expanduser() for p in value.split(os.pathsep) if p.strip()]

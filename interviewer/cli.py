@@ -1,0 +1,300 @@
+"""The `interviewer` command: parse options, call the core, render the result.
+
+Imports of anything heavy (pydantic models, rich, prompt_toolkit, the graders) happen inside the
+commands, so `interviewer --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from interviewer import __version__
+from interviewer.errors import ExitStatus, InterviewerError, UsageError
+
+if TYPE_CHECKING:
+    from interviewer.bank import Bank
+
+app = typer.Typer(
+    name="interviewer",
+    help="Practise ML/DL engineering interviews: questions from a bank, answers graded by an LLM or offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+bank_app = typer.Typer(help="List, show and validate question banks.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(bank_app, name="bank")
+
+
+def _fail(message: str, status: int) -> typer.Exit:
+    for line in message.splitlines() or [message]:
+        print(f"error: {line}", file=sys.stderr)
+    return typer.Exit(status)
+
+
+def _command(group: typer.Typer, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a command whose project errors become one-line messages and exit codes."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except InterviewerError as exc:
+                raise _fail(str(exc), exc.exit_status) from None
+            except KeyboardInterrupt:
+                print("\nStopped.", file=sys.stderr)
+                raise typer.Exit(ExitStatus.INTERRUPTED) from None
+
+        return group.command(name)(run)
+
+    return decorate
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"interviewer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="Show the version and exit.", callback=_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Practise ML/DL engineering interviews: questions from a bank, answers graded by an LLM or offline."""
+
+
+BankOption = Annotated[
+    Optional[list[Path]],
+    typer.Option(
+        "--bank",
+        help="Another bank file or folder to use besides the built-in one (repeatable; also INTERVIEWER_BANK).",
+        show_default=False,
+    ),
+]
+TopicOption = Annotated[
+    Optional[list[str]], typer.Option("--topic", "-t", help="Only questions of this topic (repeatable).", show_default=False)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of the formatted view.")]
+
+
+def _load_bank(extra: list[Path] | None) -> Bank:
+    from interviewer import bank
+
+    return bank.load([*bank.paths_from_env(), *(extra or [])])
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _open_store() -> Any:
+    from interviewer import config
+    from interviewer.store import Store
+
+    return Store.open(config.home())
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+# --- practice ---------------------------------------------------------------------------------
+
+
+def _read_answer_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a folder, not a file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+@_command(app)
+def practice(
+    question_id: Annotated[Optional[str], typer.Argument(help="The question's id (see `interviewer bank list`); random when left out.", show_default=False)] = None,
+    topic: TopicOption = None,
+    answer_file: Annotated[Optional[Path], typer.Option("--answer-file", help="Read the answer from this file instead of asking.", show_default=False)] = None,
+    json_output: JsonOption = False,
+    bank: BankOption = None,
+) -> None:
+    """Practise one question: answer it, get graded feedback and the reference answer, try again.
+
+    In a terminal the answer is typed in an editor (Esc then Enter, or Ctrl-D, submits); otherwise it
+    is read from standard input or --answer-file.
+    """
+    from interviewer import ui
+    from interviewer.grading.offline import OfflineGrader
+    from interviewer.session import Practice
+    from interviewer.store import now
+
+    questions = _load_bank(bank)
+    if question_id and topic:
+        raise UsageError("give a question id or --topic, not both")
+    question = questions.get(question_id) if question_id else questions.pick(topic or ())
+
+    interactive = answer_file is None and _interactive() and not json_output
+    if answer_file is not None:
+        text = _read_answer_file(answer_file)
+    elif not interactive:
+        if sys.stdin.isatty():
+            ui.note(f"{question.id}: {question.prompt}\nType your answer; end it with Ctrl-D.")
+        text = ui.read_piped_answer()
+    if not interactive and not text.strip():
+        raise UsageError("the answer is empty: nothing to grade")
+
+    store = _open_store()
+    run = Practice(store, OfflineGrader(), {"question": question.id})
+    if not interactive:
+        result = run.answer(question, text)
+        run.close()
+        if json_output:
+            _print_json({"session_id": result.session_id, "answer_id": result.answer_id, "question_id": question.id,
+                         "question_hash": question.content_hash, **result.grade.model_dump(mode="json")})
+        else:
+            ui.console.print(ui.question_panel(question))
+            ui.console.print(ui.grade_view(question, result.grade))
+        if not result.grade.ok:
+            raise typer.Exit(ExitStatus.ERROR)
+        return
+
+    ui.console.print(ui.question_panel(question, subtitle=ui.SUBMIT_HELP))
+    draft = ""
+    while True:
+        started = now()
+        try:
+            text = ui.edit_answer(initial=draft)
+        except ui.AnswerCancelled as cancelled:
+            if cancelled.text.strip():
+                answer_id = run.submit(question, cancelled.text, started)
+                run.close("interrupted")
+                ui.note(f"Saved your answer (attempt {answer_id}, not graded). "
+                        f"`interviewer grade {run.session_id}` grades it.")
+            raise KeyboardInterrupt from None
+        if not text.strip():
+            ui.note("The answer is empty. Type an answer, or press Ctrl-C to stop.")
+            continue
+        result = run.answer(question, text, started)
+        ui.console.print(ui.grade_view(question, result.grade))
+        if not ui.confirm("Try again? (your answer stays in the editor)"):
+            break
+        draft = text
+        ui.console.print(ui.question_panel(question, subtitle=ui.SUBMIT_HELP))
+    run.close()
+    ui.note(f"Session {run.session_id} saved. `interviewer history` lists your attempts.")
+
+
+# --- history and grade ------------------------------------------------------------------------
+
+
+@_command(app)
+def history(
+    question: Annotated[Optional[str], typer.Option("--question", "-q", help="Only attempts at this question.", show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many attempts to show, newest first.")] = 20,
+    json_output: JsonOption = False,
+) -> None:
+    """List your past attempts, newest first: when, session, question, score and grader."""
+    from dataclasses import asdict
+
+    attempts = _open_store().attempts(question_id=question, limit=limit)
+    if json_output:
+        _print_json([asdict(a) for a in attempts])
+        return
+    from interviewer import ui
+
+    if not attempts:
+        ui.console.print("No attempts yet. Start with `interviewer practice`.")
+        return
+    ui.console.print(ui.history_table(attempts))
+
+
+@_command(app)
+def grade(
+    session: Annotated[str, typer.Argument(help="A session id (or its start), or `latest`.")] = "latest",
+    json_output: JsonOption = False,
+) -> None:
+    """Grade the answers of a session that are still pending or whose grading failed."""
+    from interviewer import ui
+    from interviewer.grading.offline import OfflineGrader
+    from interviewer.session import grade_pending
+
+    store = _open_store()
+    row = store.session(session)
+    done = grade_pending(store, row.id, OfflineGrader())
+    if json_output:
+        _print_json([{"answer_id": a.answer_id, "question_id": a.question_id, **g.model_dump(mode="json")} for a, g in done])
+    elif not done:
+        ui.console.print(f"Nothing to grade in session {row.id}: every answer has a grade.")
+    else:
+        for attempt, result in done:
+            ui.console.print(ui.Text.assemble(f"{attempt.question_id}: ", ui.score_text(result.score, result.status),
+                                              f"  {result.failure or ''}"))
+    if any(not g.ok for _, g in done):
+        raise typer.Exit(ExitStatus.ERROR)
+
+
+# --- bank -------------------------------------------------------------------------------------
+
+
+@_command(bank_app, "list")
+def bank_list(topic: TopicOption = None, json_output: JsonOption = False, bank: BankOption = None) -> None:
+    """List the questions: id, difficulty and prompt."""
+    questions = _load_bank(bank)
+    chosen = questions.select(topic or ())
+    if json_output:
+        _print_json([{"id": q.id, "topic": q.topic, "difficulty": q.difficulty.value, "prompt": q.prompt,
+                      "key_points": len(q.key_points), "hash": q.content_hash} for q in chosen])
+        return
+    from interviewer import ui
+
+    ui.console.print(ui.questions_table(chosen))
+    topics = len({q.topic for q in chosen})
+    ui.console.print(f"{len(chosen)} questions in {topics} topics.", style="dim")
+
+
+@_command(bank_app, "show")
+def bank_show(
+    question_id: Annotated[str, typer.Argument(help="The question's id, e.g. optimization/adam.")],
+    json_output: JsonOption = False,
+    bank: BankOption = None,
+) -> None:
+    """Show a question: prompt, reference answer, key points and what the offline grader matches."""
+    questions = _load_bank(bank)
+    question = questions.get(question_id)
+    if json_output:
+        _print_json(question.snapshot())
+        return
+    from interviewer import ui
+
+    source = questions.sources.get(question.id)
+    ui.console.print(ui.question_detail(question, str(source) if source else None))
+
+
+@_command(bank_app, "validate")
+def bank_validate(
+    paths: Annotated[list[Path], typer.Argument(help="Bank files or folders to check.", show_default=False)],
+) -> None:
+    """Check bank files: exit 0 when valid, else one line per problem (file, question id, field) and exit 2."""
+    from interviewer import bank
+
+    loaded = bank.load(paths, builtin=False)
+    files = len(set(loaded.sources.values()))
+    print(f"ok: {len(loaded)} questions in {files} file{'s' if files != 1 else ''}, {len(loaded.topics)} topics")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,180 @@
+"""Text as the offline grader sees it: sentences, clauses, stemmed words, negations, phrase matches.
+
+Everything here is deterministic and pure. Positions are kept so that evidence can be quoted from
+the candidate's own text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+
+# Words that carry no meaning of their own for matching; dropped from both answer and terms.
+FILLERS = frozenset(
+    """a an the of to in on at by for from with as is are was were be been being am it its this that
+    these those there their they them which who whom what how why do does did done has have had having
+    can could will would shall should may might must i you we he she our your my me us also just very
+    really then into onto about and or""".split()
+)
+# Words that make a clause say the opposite of what follows them.
+NEGATORS = frozenset(
+    """not no never none nor neither without cannot cant dont doesnt isnt arent wasnt werent wont
+    wouldnt shouldnt couldnt hardly barely""".split()
+)
+# "not only X", "not just X" affirm X.
+_NEGATION_RELEASERS = frozenset({"only", "just", "merely", "simply", "necessarily"})
+# Function words: their share tells an explanation from a bare list of terms.
+FUNCTION_WORDS = FILLERS | NEGATORS | frozenset(
+    """if when because so than too each all more less most while whereas but since until unless
+    where after before both either other such same only each every one some any""".split()
+)
+NEGATION_REACH = 4  # a negator affects a match at most this many words later, in the same clause
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+|(?<=[.!?])$")
+_BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+")
+_CLAUSE_WORDS = frozenset({"and", "but", "while", "whereas", "although", "though", "however"})
+_TOKEN = re.compile(rf"(?P<word>{_WORD.pattern})|(?P<brk>[,;()\[\]])")
+
+_stemmer = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return text.replace("\u2019", "'").replace("\u2018", "'")
+
+
+# British spellings folded to American before stemming ("memorise" = "memorize", "centre" = "center").
+# Applied alike to answers and bank terms, so a rare false fold costs nothing.
+_SPELLING = [
+    (re.compile(r"(?<=\w{3})is(e|es|ed|ing|ation|ations|er|ers)$"), r"iz\1"),
+    (re.compile(r"(?<=\w{2})ys(e|es|ed|ing)$"), r"yz\1"),
+    (re.compile(r"(?<=\w{2})our(s|ed|ing)?$"), r"or\1"),
+    (re.compile(r"(?<=\w{2}[^aeiou])tre(s?)$"), r"ter\1"),
+    (re.compile(r"(?<=\w{2}[^aeiou])tred$"), r"tered"),
+]
+
+
+def _word_key(raw: str) -> str:
+    """The form a word is compared by: apostrophes gone, spelling folded, then stemmed."""
+    word = raw.replace("'", "")
+    for pattern, repl in _SPELLING:
+        word = pattern.sub(repl, word)
+    return stem(word)
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    key: str  # stemmed
+    plain: str  # lower-case, apostrophes removed
+    negator: bool
+    clause: int  # index of the clause within its sentence
+    index: int  # position among all words of the sentence (fillers included)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    text: str  # the candidate's own words, as typed
+    words: tuple[Word, ...]  # every word, fillers included
+    content: tuple[Word, ...]  # words that carry meaning (no fillers)
+
+
+def _is_negator(token: str) -> bool:
+    return token.endswith("n't") or token.replace("'", "") in NEGATORS
+
+
+def _words(text: str) -> tuple[Word, ...]:
+    words: list[Word] = []
+    clause = 0
+    for match in _TOKEN.finditer(normalise(text)):
+        token = match.group()
+        if match.lastgroup == "brk":
+            clause += 1
+            continue
+        if token in _CLAUSE_WORDS:
+            clause += 1
+        plain = token.replace("'", "")
+        words.append(Word(_word_key(token), plain, _is_negator(token), clause, len(words)))
+    return tuple(words)
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    sentences = []
+    for chunk in _SENTENCE_END.split(text):
+        chunk = _BULLET.sub("", chunk).strip()
+        if not chunk:
+            continue
+        words = _words(chunk)
+        if not words:
+            continue
+        content = tuple(w for w in words if w.plain not in FILLERS)
+        sentences.append(Sentence(chunk, words, content))
+    return sentences
+
+
+def phrase_keys(phrase: str) -> tuple[str, ...]:
+    """The stemmed content words of a term, as they are matched against an answer."""
+    return tuple(
+        _word_key(token)
+        for token in _WORD.findall(normalise(phrase))
+        if token.replace("'", "") not in FILLERS
+    )
+
+
+def vocabulary(text: str) -> frozenset[str]:
+    """Stemmed content words of a text (used for the question's own words)."""
+    return frozenset(w.key for s in split_sentences(text) for w in s.content)
+
+
+def find_phrase(sentence: Sentence, keys: tuple[str, ...], *, within_clause: bool = False) -> list[Word] | None:
+    """The words of `sentence` matching `keys` in order, with at most one other word between each.
+
+    Returns the matched words, or None. With `within_clause`, all words must share one clause.
+    """
+    content = sentence.content
+    if not keys or len(keys) > len(content):
+        return None
+    for start, word in enumerate(content):
+        if word.key != keys[0]:
+            continue
+        matched = [word]
+        at = start
+        for key in keys[1:]:
+            nxt = next(
+                (j for j in range(at + 1, min(at + 3, len(content))) if content[j].key == key), None
+            )
+            if nxt is None:
+                break
+            at = nxt
+            matched.append(content[at])
+        else:
+            if not within_clause or len({w.clause for w in matched}) == 1:
+                return matched
+    return None
+
+
+def is_negated(sentence: Sentence, matched: list[Word]) -> bool:
+    """Whether a negator in the same clause shortly precedes or interrupts the match.
+
+    A negator that is itself part of the matched phrase ("not differentiable") does not count.
+    """
+    first, last = matched[0], matched[-1]
+    inside = {w.index for w in matched}
+    words = sentence.words
+    for w in words[max(0, first.index - NEGATION_REACH) : last.index]:
+        if not w.negator or w.clause != first.clause or w.index in inside:
+            continue
+        following = words[w.index + 1] if w.index + 1 < len(words) else None
+        if following is not None and following.plain in _NEGATION_RELEASERS:
+            continue
+        return True
+    return False
