@@ -9,7 +9,6 @@ import random
 import tomllib
 from collections.abc import Iterable, Sequence
 from enum import Enum
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
@@ -35,25 +34,39 @@ class _Strict(BaseModel):
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
+def _check_alternatives(concept: str) -> None:
+    if any(not alt.strip() for alt in concept.split("|")):
+        raise ValueError(f"empty alternative in {concept!r}")
+
+
 class KeyPoint(_Strict):
     """One thing a good answer says, and the words the offline grader may recognise it by.
 
     `terms` lists the concepts that must all appear together (in one sentence) for the point to be
     covered; each concept lists its alternatives separated by `|`, e.g.
-    `["moving average | momentum", "gradient"]`.
+    `["moving average | momentum", "gradient"]`. `about` names what the point is about, where a
+    question compares several things ("l1 | lasso"): the point then counts only where it is said of
+    that thing, not of another point's `about`.
     """
 
     point: NonEmpty
     weight: float = Field(default=1.0, gt=0, le=10)
     terms: list[NonEmpty] = Field(min_length=1, max_length=6)
+    about: NonEmpty | None = None
 
     @field_validator("terms")
     @classmethod
     def _alternatives_not_empty(cls, terms: list[str]) -> list[str]:
         for concept in terms:
-            if any(not alt.strip() for alt in concept.split("|")):
-                raise ValueError(f"empty alternative in {concept!r}")
+            _check_alternatives(concept)
         return terms
+
+    @field_validator("about")
+    @classmethod
+    def _about_alternatives_not_empty(cls, about: str | None) -> str | None:
+        if about is not None:
+            _check_alternatives(about)
+        return about
 
 
 class Misconception(_Strict):
@@ -62,6 +75,13 @@ class Misconception(_Strict):
     point: NonEmpty
     terms: list[NonEmpty] = Field(min_length=1, max_length=6)
     severity: str = Field(default="major", pattern="^(minor|major)$")
+
+    @field_validator("terms")
+    @classmethod
+    def _alternatives_not_empty(cls, terms: list[str]) -> list[str]:
+        for concept in terms:
+            _check_alternatives(concept)
+        return terms
 
 
 class Question(_Strict):
@@ -78,7 +98,7 @@ class Question(_Strict):
         """The question as stored with an answer: everything, plus its content hash."""
         return {**self.model_dump(mode="json"), "content_hash": self.content_hash}
 
-    @cached_property
+    @property
     def content_hash(self) -> str:
         """A short hash of everything that affects grading, so a stored answer knows its version."""
         payload = self.model_dump(mode="json", exclude={"note"})

@@ -30,15 +30,29 @@ NON_ANSWERS = frozenset(
 )
 
 
+Phrase = tuple[str, ...]  # stemmed words
+Concept = tuple[Phrase, ...]  # alternative phrasings
+NONE, NEGATED, AFFIRMED = 0, 1, 2  # how a concept occurs in a clause
+
+
 @dataclass(frozen=True)
-class _Concept:
-    alternatives: tuple[tuple[str, ...], ...]  # stemmed phrases
+class _Point:
+    concepts: tuple[Concept, ...]
+    about: int | None  # index into _Compiled.entities
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    question_words: frozenset[str]
+    entities: tuple[Concept, ...]  # the distinct `about`s of the question's key points
+    points: tuple[_Point, ...]
+    misconceptions: tuple[tuple[Concept, ...], ...]
 
 
 @dataclass(frozen=True)
 class _Match:
-    concepts: int  # concepts matched, negated or not
-    affirmed: int  # concepts matched without a negation
+    concepts: int  # concepts found, negated or not
+    affirmed: int  # concepts found without a negation
     sentence: text.Sentence | None
 
     @property
@@ -46,62 +60,125 @@ class _Match:
         return self.affirmed < self.concepts
 
 
-def _concepts(terms: list[str], question_words: frozenset[str]) -> tuple[_Concept, ...]:
-    """Compile `terms`, dropping alternatives made only of the question's own words."""
+_NO_MATCH = _Match(0, 0, None)
+
+
+def _concept(alternatives: str, question_words: frozenset[str] | None = None) -> Concept:
+    """Compile `a | b | c`; with `question_words`, drop alternatives made only of the question's words."""
     out = []
-    for concept in terms:
-        alternatives = []
-        for alt in concept.split("|"):
-            keys = text.phrase_keys(alt)
-            if keys and not set(keys) <= question_words:
-                alternatives.append(keys)
-        out.append(_Concept(tuple(alternatives)))
+    for alt in alternatives.split("|"):
+        keys = text.phrase_keys(alt)
+        if keys and (question_words is None or not set(keys) <= question_words):
+            out.append(keys)
     return tuple(out)
 
 
-_Compiled = tuple[frozenset[str], tuple[tuple[_Concept, ...], ...], tuple[tuple[_Concept, ...], ...]]
-
-
-_compiled: dict[tuple[str, str], _Compiled] = {}
+_cache: dict[tuple[str, str], _Compiled] = {}
 
 
 def _compile(question: Question) -> _Compiled:
     """The question's terms as stemmed phrases; computed once per question version."""
     key = (question.id, question.content_hash)
-    if key not in _compiled:
+    if key not in _cache:
         q_words = text.vocabulary(question.prompt)
-        points = tuple(_concepts(kp.terms, q_words) for kp in question.key_points)
-        wrong = tuple(_concepts(m.terms, q_words) for m in question.misconceptions)
-        _compiled[key] = (q_words, points, wrong)
-    return _compiled[key]
+        abouts = list(dict.fromkeys(kp.about for kp in question.key_points if kp.about))
+        _cache[key] = _Compiled(
+            question_words=q_words,
+            entities=tuple(_concept(a) for a in abouts),
+            points=tuple(
+                _Point(
+                    tuple(_concept(t, q_words) for t in kp.terms),
+                    abouts.index(kp.about) if kp.about else None,
+                )
+                for kp in question.key_points
+            ),
+            misconceptions=tuple(tuple(_concept(t) for t in m.terms) for m in question.misconceptions),
+        )
+    return _cache[key]
 
 
-def _match_in(sentence: text.Sentence, concepts: tuple[_Concept, ...], *, within_clause: bool) -> _Match:
-    found = affirmed = 0
-    clause = None
-    for concept in concepts:
-        hits = []
-        for alt in concept.alternatives:
-            words = text.find_phrase(sentence, alt, within_clause=within_clause)
-            if words is not None and (clause is None or not within_clause or words[0].clause == clause):
-                hits.append(words)
-        if not hits:
-            continue
-        found += 1
-        if within_clause and clause is None:
-            clause = hits[0][0].clause
-        if any(not text.is_negated(sentence, words) for words in hits):
-            affirmed += 1
-    return _Match(found, affirmed, sentence)
+class _Reading:
+    """An answer's sentences, with what each clause says of each concept, computed once per concept."""
 
+    def __init__(self, answer: str, compiled: _Compiled):
+        self.sentences = text.split_sentences(answer)
+        self._states: dict[Concept, list[list[int]]] = {}
+        # Which entities each clause names, and the entities last named before it (the subject that
+        # "it" and "this" refer to, carried across sentences).
+        self.named: list[list[frozenset[int]]] = []
+        self.carried: list[list[frozenset[int]]] = []
+        last: frozenset[int] = frozenset()
+        for s_index, sentence in enumerate(self.sentences):
+            named_here, carried_here = [], []
+            for c_index, _ in enumerate(sentence.clauses):
+                named = frozenset(
+                    e for e, entity in enumerate(compiled.entities) if self.state(entity)[s_index][c_index]
+                )
+                named_here.append(named)
+                carried_here.append(last)
+                last = named or last
+            self.named.append(named_here)
+            self.carried.append(carried_here)
 
-def _best(sentences: list[text.Sentence], concepts: tuple[_Concept, ...]) -> _Match:
-    best = _Match(0, 0, None)
-    for sentence in sentences:
-        m = _match_in(sentence, concepts, within_clause=False)
-        if (m.affirmed, m.concepts) > (best.affirmed, best.concepts):
-            best = m
-    return best
+    def state(self, concept: Concept) -> list[list[int]]:
+        """Per sentence, per clause: whether the concept is absent, negated or affirmed there."""
+        if concept not in self._states:
+            table = []
+            for sentence in self.sentences:
+                row = []
+                for clause in sentence.clauses:
+                    best = NONE
+                    for alt in concept:
+                        words = text.find_phrase(clause, alt)
+                        if words is not None:
+                            best = max(best, NEGATED if text.is_negated(sentence, words) else AFFIRMED)
+                            if best == AFFIRMED:
+                                break
+                    row.append(best)
+                table.append(row)
+            self._states[concept] = table
+        return self._states[concept]
+
+    def best(self, point: _Point) -> _Match:
+        """The clause span that says most of the point: whole sentences, or where an `about` binds."""
+        states = [self.state(c) for c in point.concepts]
+        best = _NO_MATCH
+        for s_index, sentence in enumerate(self.sentences):
+            n = len(sentence.clauses)
+            for lo, hi in self._spans(point, s_index, n):
+                found = affirmed = 0
+                for table in states:
+                    level = max(table[s_index][lo:hi])
+                    found += level != NONE
+                    affirmed += level == AFFIRMED
+                if (affirmed, found) > (best.affirmed, best.concepts):
+                    best = _Match(found, affirmed, sentence)
+        return best
+
+    def _spans(self, point: _Point, s_index: int, n: int):
+        if point.about is None:
+            yield 0, n
+            return
+        named = self.named[s_index]
+        for lo in range(n):
+            # Said of this point's subject: named in the span, or carried from before it.
+            said_of = point.about in named[lo] or (not named[lo] and self.carried[s_index][lo] == {point.about})
+            for hi in range(lo + 1, n + 1):
+                clause = named[hi - 1]
+                if clause and point.about not in clause:
+                    break  # another subject starts here
+                said_of = said_of or point.about in clause
+                if said_of:
+                    yield lo, hi
+
+    def misconception(self, concepts: tuple[Concept, ...]) -> text.Sentence | None:
+        """The first sentence with a clause that states all the concepts, none negated."""
+        states = [self.state(c) for c in concepts]
+        for s_index, sentence in enumerate(self.sentences):
+            for c_index in range(len(sentence.clauses)):
+                if all(table[s_index][c_index] == AFFIRMED for table in states):
+                    return sentence
+        return None
 
 
 def _quote(sentence: text.Sentence | None) -> str | None:
@@ -111,20 +188,17 @@ def _quote(sentence: text.Sentence | None) -> str | None:
     return quote if len(quote) <= EVIDENCE_CHARS else quote[: EVIDENCE_CHARS - 1].rstrip() + "…"
 
 
-def _judge(kp: KeyPoint, concepts: tuple[_Concept, ...], sentences: list[text.Sentence]) -> tuple[PointVerdict, Finding | None]:
-    n = len(concepts)
-    m = _best(sentences, concepts)
-    if m.concepts == n and m.negated:
-        why = "the answer states the opposite"
-        finding = Finding(text=f"Contradicts: {kp.point}", severity="major", evidence=_quote(m.sentence))
-        return PointVerdict(point=kp.point, weight=kp.weight, verdict=Verdict.missing, evidence=_quote(m.sentence), why=why), finding
-    if m.affirmed == n:
-        verdict = Verdict.covered
-    elif n >= 2 and m.affirmed >= math.ceil(n / 2):
-        verdict = Verdict.partial
-    else:
-        return PointVerdict(point=kp.point, weight=kp.weight, verdict=Verdict.missing), None
-    return PointVerdict(point=kp.point, weight=kp.weight, verdict=verdict, evidence=_quote(m.sentence)), None
+def _judge(kp: KeyPoint, m: _Match, concepts: int) -> tuple[PointVerdict, Finding | None]:
+    quote = _quote(m.sentence)
+    if concepts and m.concepts == concepts and m.negated:
+        verdict = PointVerdict(point=kp.point, weight=kp.weight, verdict=Verdict.missing, evidence=quote,
+                               why="the answer states the opposite")
+        return verdict, Finding(text=f"Contradicts: {kp.point}", severity="major", evidence=quote)
+    if concepts and m.affirmed == concepts:
+        return PointVerdict(point=kp.point, weight=kp.weight, verdict=Verdict.covered, evidence=quote), None
+    if concepts >= 2 and m.affirmed >= math.ceil(concepts / 2):
+        return PointVerdict(point=kp.point, weight=kp.weight, verdict=Verdict.partial, evidence=quote), None
+    return PointVerdict(point=kp.point, weight=kp.weight, verdict=Verdict.missing), None
 
 
 def _is_term_list(sentences: list[text.Sentence]) -> bool:
@@ -151,29 +225,28 @@ class OfflineGrader:
         return grade
 
     def _grade(self, question: Question, answer: str) -> Grade:
-        q_words, points, wrong = _compile(question)
-        sentences = text.split_sentences(answer)
+        compiled = _compile(question)
+        reading = _Reading(answer, compiled)
+        sentences = reading.sentences
         plain = " ".join(w.plain for s in sentences for w in s.words)
         if plain in NON_ANSWERS:
             return self._empty(question)
 
         verdicts: list[PointVerdict] = []
         errors: list[Finding] = []
-        for kp, concepts in zip(question.key_points, points, strict=True):
-            verdict, finding = _judge(kp, concepts, sentences)
+        for kp, point in zip(question.key_points, compiled.points, strict=True):
+            verdict, finding = _judge(kp, reading.best(point), sum(1 for c in point.concepts if c))
             verdicts.append(verdict)
             if finding:
                 errors.append(finding)
-        for misconception, concepts in zip(question.misconceptions, wrong, strict=True):
-            for sentence in sentences:
-                m = _match_in(sentence, concepts, within_clause=True)
-                if m.concepts == len(concepts) and not m.negated:
-                    errors.append(Finding(text=misconception.point, severity=misconception.severity, evidence=_quote(sentence)))
-                    break
+        for misconception, concepts in zip(question.misconceptions, compiled.misconceptions, strict=True):
+            sentence = reading.misconception(concepts)
+            if sentence is not None:
+                errors.append(Finding(text=misconception.point, severity=misconception.severity, evidence=_quote(sentence)))
 
         cap = cap_reason = None
         improvements: list[str] = []
-        new_words = {w.key for s in sentences for w in s.content} - q_words
+        new_words = {w.key for s in sentences for c in s.clauses for w in c if not w.negator} - compiled.question_words
         if len(new_words) < ECHO_NEW_WORDS:
             cap, cap_reason = ECHO_CAP, "the answer restates the question without answering it"
         elif _is_term_list(sentences):

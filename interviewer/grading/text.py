@@ -38,7 +38,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+|(?<=[.!?])$")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+")
 _CLAUSE_WORDS = frozenset({"and", "but", "while", "whereas", "although", "though", "however"})
-_TOKEN = re.compile(rf"(?P<word>{_WORD.pattern})|(?P<brk>[,;()\[\]])")
+_TOKEN = re.compile(rf"(?P<word>{_WORD.pattern})|(?P<brk>[,;])")
 
 _stemmer = snowballstemmer.stemmer("english")
 
@@ -72,24 +72,32 @@ def _word_key(raw: str) -> str:
     return stem(word)
 
 
+NOT = "not"  # every negator is compared as this one word, so a term "not overfit" matches "doesn't overfit"
+
+
 @dataclass(frozen=True, slots=True)
 class Word:
-    key: str  # stemmed
+    key: str  # stemmed; NOT for every negator
     plain: str  # lower-case, apostrophes removed
-    negator: bool
     clause: int  # index of the clause within its sentence
     index: int  # position among all words of the sentence (fillers included)
+
+    @property
+    def negator(self) -> bool:
+        return self.key == NOT
 
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
     text: str  # the candidate's own words, as typed
     words: tuple[Word, ...]  # every word, fillers included
-    content: tuple[Word, ...]  # words that carry meaning (no fillers)
+    clauses: tuple[tuple[Word, ...], ...]  # the words that carry meaning (no fillers), clause by clause
 
 
-def _is_negator(token: str) -> bool:
-    return token.endswith("n't") or token.replace("'", "") in NEGATORS
+def _key(token: str) -> str:
+    if token.endswith("n't") or token.replace("'", "") in NEGATORS:
+        return NOT
+    return _word_key(token)
 
 
 def _words(text: str) -> tuple[Word, ...]:
@@ -102,8 +110,7 @@ def _words(text: str) -> tuple[Word, ...]:
             continue
         if token in _CLAUSE_WORDS:
             clause += 1
-        plain = token.replace("'", "")
-        words.append(Word(_word_key(token), plain, _is_negator(token), clause, len(words)))
+        words.append(Word(_key(token), token.replace("'", ""), clause, len(words)))
     return tuple(words)
 
 
@@ -111,61 +118,54 @@ def split_sentences(text: str) -> list[Sentence]:
     sentences = []
     for chunk in _SENTENCE_END.split(text):
         chunk = _BULLET.sub("", chunk).strip()
-        if not chunk:
-            continue
         words = _words(chunk)
         if not words:
             continue
-        content = tuple(w for w in words if w.plain not in FILLERS)
-        sentences.append(Sentence(chunk, words, content))
+        clauses: dict[int, list[Word]] = {}
+        for w in words:
+            if w.plain not in FILLERS:
+                clauses.setdefault(w.clause, []).append(w)
+        sentences.append(Sentence(chunk, words, tuple(tuple(c) for c in clauses.values())))
     return sentences
 
 
 def phrase_keys(phrase: str) -> tuple[str, ...]:
     """The stemmed content words of a term, as they are matched against an answer."""
     return tuple(
-        _word_key(token)
-        for token in _WORD.findall(normalise(phrase))
-        if token.replace("'", "") not in FILLERS
+        _key(token) for token in _WORD.findall(normalise(phrase)) if token.replace("'", "") not in FILLERS
     )
 
 
 def vocabulary(text: str) -> frozenset[str]:
     """Stemmed content words of a text (used for the question's own words)."""
-    return frozenset(w.key for s in split_sentences(text) for w in s.content)
+    return frozenset(w.key for s in split_sentences(text) for c in s.clauses for w in c if not w.negator)
 
 
-def find_phrase(sentence: Sentence, keys: tuple[str, ...], *, within_clause: bool = False) -> list[Word] | None:
-    """The words of `sentence` matching `keys` in order, with at most one other word between each.
-
-    Returns the matched words, or None. With `within_clause`, all words must share one clause.
-    """
-    content = sentence.content
-    if not keys or len(keys) > len(content):
+def find_phrase(words: tuple[Word, ...], keys: tuple[str, ...]) -> list[Word] | None:
+    """The words matching `keys` in order, with at most one other word between each; or None."""
+    if not keys or len(keys) > len(words):
         return None
-    for start, word in enumerate(content):
+    for start, word in enumerate(words):
         if word.key != keys[0]:
             continue
         matched = [word]
         at = start
         for key in keys[1:]:
-            nxt = next(
-                (j for j in range(at + 1, min(at + 3, len(content))) if content[j].key == key), None
-            )
+            nxt = next((j for j in range(at + 1, min(at + 3, len(words))) if words[j].key == key), None)
             if nxt is None:
                 break
             at = nxt
-            matched.append(content[at])
+            matched.append(words[at])
         else:
-            if not within_clause or len({w.clause for w in matched}) == 1:
-                return matched
+            return matched
     return None
 
 
 def is_negated(sentence: Sentence, matched: list[Word]) -> bool:
     """Whether a negator in the same clause shortly precedes or interrupts the match.
 
-    A negator that is itself part of the matched phrase ("not differentiable") does not count.
+    A negator that is itself part of the matched phrase ("not differentiable") does not count, and
+    "not only X" affirms X.
     """
     first, last = matched[0], matched[-1]
     inside = {w.index for w in matched}
