@@ -1,0 +1,119 @@
+"""Speed figures for issue 2, in one run: start-up, offline grading throughput, bank load time.
+
+    python benchmarks/run.py [--repeat N]
+
+Start-up is measured side by side with a minimal Typer app (benchmarks/minimal_typer_app.py), in
+the same run and interleaved, so the ratio does not depend on how busy the machine is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CALIBRATION = HERE.parent / "tests" / "calibration" / "answers.toml"
+STARTUP_GOAL = 1.3
+THROUGHPUT_GOAL = 200.0
+
+
+def _interviewer() -> list[str]:
+    script = Path(sys.executable).parent / "interviewer"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("interviewer")
+    return [found] if found else [sys.executable, "-m", "interviewer"]
+
+
+def _wall(cmd: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
+
+
+def startup(repeat: int) -> None:
+    env = {**os.environ, "INTERVIEWER_HOME": tempfile.mkdtemp(), "NO_COLOR": "1"}
+    env.pop("INTERVIEWER_BANK", None)
+    commands = {
+        "minimal Typer app --help": [sys.executable, str(HERE / "minimal_typer_app.py"), "--help"],
+        "interviewer --help": [*_interviewer(), "--help"],
+        "interviewer bank list": [*_interviewer(), "bank", "list"],
+    }
+    for cmd in commands.values():  # warm the file cache and bytecode
+        _wall(cmd, env)
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, cmd in commands.items():
+            times[name].append(_wall(cmd, env))
+    base = statistics.median(times["minimal Typer app --help"])
+    print(f"start-up, median of {repeat} runs (interleaved)")
+    for name, samples in times.items():
+        median = statistics.median(samples)
+        ratio = median / base
+        goal = "" if name.startswith("minimal") else f"  goal <= {STARTUP_GOAL}x: {'met' if ratio <= STARTUP_GOAL else 'MISSED'}"
+        print(f"  {name:28} {median * 1000:7.1f} ms  {ratio:5.2f}x{goal}")
+    check = subprocess.run(
+        [sys.executable, "-c", "import sys, interviewer.cli; print(sorted(m for m in ('openai', 'pydantic', 'prompt_toolkit', 'rich', 'jinja2') if m in sys.modules))"],
+        capture_output=True, text=True, env=env, check=True,
+    )
+    print(f"  heavy modules imported by `import interviewer.cli`: {check.stdout.strip()}")
+
+
+def grading(seconds: float) -> None:
+    from interviewer import bank
+    from interviewer.grading.offline import OfflineGrader
+
+    questions = bank.load()
+    answers = [(questions.get(a["question"]), a["text"]) for a in tomllib.loads(CALIBRATION.read_text())["answers"]]
+    grader = OfflineGrader()
+
+    started = time.perf_counter()
+    for question, text in answers:  # first pass compiles each question's terms
+        grader.grade(question, text)
+    cold = time.perf_counter() - started
+
+    graded = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for question, text in answers:
+            grader.grade(question, text)
+        graded += len(answers)
+    rate = graded / (time.perf_counter() - started)
+    words = statistics.mean(len(text.split()) for _, text in answers)
+    print(f"offline grading ({len(answers)} calibration answers, {words:.0f} words on average)")
+    print(f"  first pass (compiles terms)  {len(answers) / cold:7.0f} answers/s")
+    print(f"  warm                         {rate:7.0f} answers/s  goal >= {THROUGHPUT_GOAL:.0f}: {'met' if rate >= THROUGHPUT_GOAL else 'MISSED'}")
+
+
+def bank_load(repeat: int) -> None:
+    from interviewer import bank
+
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        loaded = bank.load()
+        samples.append(time.perf_counter() - started)
+    print(f"bank load ({len(loaded)} questions, {len(loaded.topics)} topics), in-process median of {repeat}")
+    print(f"  {statistics.median(samples) * 1000:.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=21, help="runs per start-up command")
+    parser.add_argument("--seconds", type=float, default=3.0, help="how long to measure grading")
+    args = parser.parse_args()
+    startup(args.repeat)
+    grading(args.seconds)
+    bank_load(args.repeat)
+
+
+if __name__ == "__main__":
+    main()

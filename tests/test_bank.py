@@ -1,0 +1,165 @@
+"""The question bank: the built-in one, and the errors a user's bank file gets."""
+
+import json
+import re
+import textwrap
+
+import pytest
+
+from interviewer import bank
+
+VALID = """
+topic = "custom"
+
+[[questions]]
+id = "custom/kv-cache"
+difficulty = "hard"
+prompt = "What is a KV cache?"
+reference = "Keys and values of past tokens are stored so each new token attends without recomputing them."
+
+[[questions.key_points]]
+point = "Stores past keys and values"
+weight = 2
+terms = ["store | keep | cache", "key | value"]
+"""
+
+
+def _write(tmp_path, text, name="custom.toml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+# --- the built-in bank ------------------------------------------------------------------------
+
+
+def test_builtin_bank_has_all_34_questions_in_8_topics(builtin_bank):
+    assert len(builtin_bank) == 34
+    assert builtin_bank.topics == [
+        "fundamentals", "optimization", "regularization", "neural-networks",
+        "architectures", "evaluation", "transfer-learning", "practical",
+    ]
+    for q in builtin_bank.questions:
+        assert 3 <= len(q.key_points) <= 6, q.id
+        assert q.id.startswith(q.topic + "/")
+
+
+def test_the_sources_wrong_or_dated_answers_are_corrected_with_a_note(builtin_bank):
+    corrected = {
+        "evaluation/confusion-matrix": r"N\s*[×x]\s*N",
+        "practical/slow-training": r"larger batch",
+        "regularization/dropout": r"inverted dropout",
+        "regularization/batch-norm": r"internal covariate shift",
+    }
+    for qid, pattern in corrected.items():
+        q = builtin_bank.get(qid)
+        assert q.note, f"{qid} has no note saying what was corrected"
+        assert re.search(pattern, q.reference + " " + q.note, re.I), qid
+    assert "4×4" not in builtin_bank.get("evaluation/confusion-matrix").reference
+
+
+def test_content_hash_is_stable_and_follows_the_content(builtin_bank):
+    q = builtin_bank.get("optimization/adam")
+    assert q.content_hash == bank.load().get("optimization/adam").content_hash
+    changed = q.model_copy(update={"reference": q.reference + " More."})
+    assert changed.content_hash != q.content_hash
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda t: t.replace('difficulty = "hard"\n', ""), r"custom/kv-cache: difficulty: missing field"),
+        (lambda t: t.replace("weight = 2", "weight = -1"), r"custom/kv-cache: key_points\[0\]\.weight: .*greater than 0"),
+        (lambda t: t.replace("weight = 2", 'weight = "heavy"'), r"custom/kv-cache: key_points\[0\]\.weight: "),
+        (lambda t: t.replace('difficulty = "hard"', 'difficulty = "hard"\nsource = "x"'), r"custom/kv-cache: source: unknown field"),
+        (lambda t: t.replace('difficulty = "hard"', 'difficulty = "extreme"'), r"custom/kv-cache: difficulty: "),
+        (lambda t: t.replace('id = "custom/kv-cache"', 'id = "other/kv-cache"'), r"other/kv-cache: id: must start with the topic"),
+        (lambda t: t.replace('"store | keep | cache"', '"store | | cache"'), r"key_points\[0\]\.terms: empty alternative"),
+        (lambda t: t.replace("[[questions]]", "[[questions]"), r"custom\.toml: not valid TOML"),
+        (lambda t: t + t.split('topic = "custom"')[1], r"custom/kv-cache: id: duplicate"),
+    ],
+    ids=["missing", "negative-weight", "text-weight", "unknown-field", "bad-difficulty", "bad-id", "empty-term", "toml", "duplicate"],
+)
+def test_a_bad_bank_file_gets_one_line_naming_file_question_and_field(cli, tmp_path, edit, expected):
+    path = _write(tmp_path, edit(VALID))
+    result = cli("bank", "validate", str(path))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {path}: ")
+    assert re.search(expected, lines[0]), lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_validate_accepts_a_good_file_and_a_folder(cli, tmp_path):
+    _write(tmp_path, VALID)
+    _write(tmp_path, VALID.replace("custom/kv-cache", "custom/other"), "second.toml")
+    result = cli("bank", "validate", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert "ok: 2 questions in 2 files" in result.stdout
+
+
+def test_validate_of_a_missing_path_is_a_usage_error(cli, tmp_path):
+    result = cli("bank", "validate", str(tmp_path / "nope.toml"))
+    assert result.exit_code == 2
+    assert "no such bank file or folder" in result.stderr
+
+
+def test_a_bad_extra_bank_stops_practice_before_anything_is_asked(cli, tmp_path, home):
+    path = _write(tmp_path, VALID.replace("weight = 2", "weight = 0"))
+    result = cli("practice", "--bank", str(path), input="an answer")
+    assert result.exit_code == 2
+    assert "custom/kv-cache: key_points[0].weight" in result.stderr
+    assert not (home / "interviewer.db").exists()
+
+
+# --- extra banks and the bank commands --------------------------------------------------------
+
+
+def test_extra_banks_come_from_the_flag_and_the_environment(cli, tmp_path):
+    path = _write(tmp_path, VALID)
+    by_flag = json.loads(cli("bank", "list", "--json", "--bank", str(path)).stdout)
+    by_env = json.loads(cli("bank", "list", "--json", env={"INTERVIEWER_BANK": str(path)}).stdout)
+    assert len(by_flag) == len(by_env) == 35
+    assert {"custom/kv-cache"} <= {q["id"] for q in by_flag} & {q["id"] for q in by_env}
+
+
+def test_an_extra_bank_may_not_redefine_a_builtin_question(cli, tmp_path):
+    path = _write(tmp_path, VALID.replace('topic = "custom"', 'topic = "optimization"').replace("custom/kv-cache", "optimization/adam"))
+    result = cli("bank", "list", "--bank", str(path))
+    assert result.exit_code == 2
+    assert "optimization/adam: id: duplicate, first defined in" in result.stderr
+
+
+def test_bank_list_filters_by_topic(cli):
+    result = cli("bank", "list", "--topic", "evaluation", "--json")
+    ids = [q["id"] for q in json.loads(result.stdout)]
+    assert ids and all(i.startswith("evaluation/") for i in ids)
+    table = cli("bank", "list", "--topic", "evaluation").stdout
+    assert "evaluation/confusion-matrix" in table and "optimization/adam" not in table
+
+
+def test_bank_list_with_an_unknown_topic_names_the_topics(cli):
+    result = cli("bank", "list", "--topic", "poetry")
+    assert result.exit_code == 2
+    assert "unknown topic 'poetry'; topics are: fundamentals," in result.stderr
+
+
+def test_bank_show_prints_reference_key_points_and_note(cli, builtin_bank):
+    result = cli("bank", "show", "evaluation/confusion-matrix")
+    assert result.exit_code == 0
+    q = builtin_bank.get("evaluation/confusion-matrix")
+    assert q.prompt in result.stdout
+    assert q.key_points[0].point[:40] in result.stdout
+    assert "Note:" in result.stdout
+
+
+def test_bank_show_of_an_unknown_id_suggests_close_ones(cli):
+    result = cli("bank", "show", "adam")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: no question 'adam' in the bank (did you mean optimization/adam?); `interviewer bank list` shows them"
+    )

@@ -1,0 +1,54 @@
+"""The command line as a whole: help, docs that cannot drift, start-up imports."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import typer.main
+
+from interviewer import __version__
+from interviewer.cli import app
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+
+
+def _commands(group=None, prefix=""):
+    group = group or typer.main.get_command(app)
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _commands(command, f"{prefix}{name} ")
+        else:
+            yield f"{prefix}{name}", command
+
+
+def test_every_command_has_help_and_is_in_the_readme():
+    names = []
+    for name, command in _commands():
+        names.append(name)
+        assert command.help and len(command.help) > 20, name
+        assert f"interviewer {name}" in README or f"`{name} " in README, f"{name} is not in the README"
+    assert {"practice", "history", "grade", "bank list", "bank show", "bank validate"} <= set(names)
+
+
+def test_help_and_version(cli):
+    assert cli("--help").exit_code == 0
+    assert cli("--version").stdout.strip() == f"interviewer {__version__}"
+    for name, _ in _commands():
+        assert cli(*name.split(), "--help").exit_code == 0, name
+
+
+def test_importing_the_cli_leaves_heavy_modules_out():
+    code = "import sys, interviewer.cli; print(sorted(m for m in ('openai', 'pydantic', 'prompt_toolkit', 'jinja2') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_the_installed_command_runs_as_a_subprocess(tmp_path):
+    env = {"INTERVIEWER_HOME": str(tmp_path), "NO_COLOR": "1", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "interviewer", "practice", "evaluation/confusion-matrix", "--json"],
+        input="A table of actual versus predicted classes.", capture_output=True, text=True, env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"question_id": "evaluation/confusion-matrix"' in done.stdout
+    assert (tmp_path / "interviewer.db").exists()

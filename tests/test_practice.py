@@ -1,0 +1,134 @@
+"""Single-question practice through the real CLI, with the real SQLite file."""
+
+import json
+import sqlite3
+
+from interviewer import bank
+from interviewer.grading.offline import OfflineGrader
+from interviewer.session import Practice, grade_pending
+from interviewer.store import Store
+
+GOOD_ADAM = (
+    "Adam keeps an exponential moving average of the gradients, like momentum, and a moving average of the "
+    "squared gradients, like RMSProp. Each parameter's step is the first moment divided by the square root "
+    "of the second moment, so every parameter gets its own adaptive step size. Both averages start at zero, "
+    "so Adam applies bias correction in the early steps."
+)
+
+
+def _db_rows(home, sql):
+    return sqlite3.connect(home / "interviewer.db").execute(sql).fetchall()
+
+
+def test_practice_reads_standard_input_and_prints_the_grade_and_reference(cli, home, builtin_bank):
+    result = cli("practice", "optimization/adam", input=GOOD_ADAM)
+    assert result.exit_code == 0, result.stderr
+    assert "Explain Adam optimizer." in result.stdout
+    assert "Score" in result.stdout and "offline estimate" in result.stdout
+    assert "Reference answer" in result.stdout
+    [(text, status)] = _db_rows(home, "SELECT a.text, g.status FROM answers a JOIN grades g ON g.answer_id = a.id")
+    assert (text, status) == (GOOD_ADAM, "graded")
+
+
+def test_practice_json_is_the_grade_for_scripts(cli, home):
+    result = cli("practice", "optimization/adam", "--json", input=GOOD_ADAM)
+    data = json.loads(result.stdout)
+    assert data["question_id"] == "optimization/adam"
+    assert data["grader"] == "offline" and data["status"] == "graded"
+    assert data["score"] >= 7
+    assert {kp["verdict"] for kp in data["key_points"]} <= {"covered", "partial", "missing"}
+    [(score,)] = _db_rows(home, "SELECT score FROM grades")
+    assert score == data["score"]
+
+
+def test_practice_reads_an_answer_file(cli, tmp_path):
+    path = tmp_path / "answer.txt"
+    path.write_text(GOOD_ADAM)
+    data = json.loads(cli("practice", "optimization/adam", "--answer-file", str(path), "--json").stdout)
+    assert data["score"] >= 7
+
+
+def test_a_random_question_comes_from_the_chosen_topic(cli):
+    for _ in range(5):
+        data = json.loads(cli("practice", "--topic", "evaluation", "--json", input="I am not sure.").stdout)
+        assert data["question_id"].startswith("evaluation/")
+
+
+def test_bad_input_gets_one_line_and_exit_2_and_stores_nothing(cli, home, tmp_path):
+    cases = {
+        ("practice", "optimization/nope"): "no question 'optimization/nope'",
+        ("practice", "--answer-file", str(tmp_path / "missing.txt")): "missing.txt: no such file",
+        ("practice", "--topic", "cooking"): "unknown topic 'cooking'",
+        ("practice", "optimization/adam", "--topic", "evaluation"): "not both",
+    }
+    for args, message in cases.items():
+        result = cli(*args, input="an answer")
+        assert result.exit_code == 2, args
+        assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, result.stderr
+    empty = cli("practice", "optimization/adam", input="  \n ")
+    assert empty.exit_code == 2 and "the answer is empty" in empty.stderr
+    binary = tmp_path / "answer.bin"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    assert "not UTF-8" in cli("practice", "optimization/adam", "--answer-file", str(binary)).stderr
+    assert not (home / "interviewer.db").exists() or _db_rows(home, "SELECT count(*) FROM answers") == [(0,)]
+
+
+def test_history_lists_attempts_newest_first(cli):
+    cli("practice", "optimization/adam", input=GOOD_ADAM)
+    cli("practice", "regularization/dropout", input="No idea.")
+    rows = json.loads(cli("history", "--json").stdout)
+    assert [r["question_id"] for r in rows] == ["regularization/dropout", "optimization/adam"]
+    table = cli("history").stdout
+    assert "optimization/adam" in table and "offline estimate" in table
+    only = json.loads(cli("history", "--question", "optimization/adam", "--json").stdout)
+    assert [r["question_id"] for r in only] == ["optimization/adam"]
+
+
+def test_history_is_friendly_when_empty(cli):
+    assert "No attempts yet" in cli("history").stdout
+
+
+class _Broken:
+    name = "broken"
+
+    def grade(self, question, answer):
+        raise ConnectionError("endpoint went away")
+
+
+def test_a_grading_failure_keeps_the_answer_and_records_the_reason(home, builtin_bank, cli):
+    store = Store.open(home)
+    run = Practice(store, _Broken())
+    result = run.answer(builtin_bank.get("optimization/adam"), GOOD_ADAM)
+    assert result.grade.status == "failed" and result.grade.score is None
+    assert result.grade.failure == "endpoint went away"
+    assert _db_rows(home, "SELECT a.text, g.status, g.score, g.failure FROM answers a JOIN grades g ON g.answer_id = a.id") == [
+        (GOOD_ADAM, "failed", None, "endpoint went away")
+    ]
+    shown = cli("history").stdout
+    assert "failed" in shown
+
+    graded = cli("grade", run.session_id, "--json")
+    assert graded.exit_code == 0
+    [regraded] = json.loads(graded.stdout)
+    assert regraded["status"] == "graded" and regraded["score"] >= 7
+    assert "every answer has a grade" in cli("grade", "latest").stdout
+
+
+def test_grade_pending_grades_an_answer_saved_without_a_grade(home, builtin_bank):
+    store = Store.open(home)
+    run = Practice(store, OfflineGrader())
+    run.submit(builtin_bank.get("optimization/adam"), GOOD_ADAM)  # as after Ctrl-C in the editor
+    assert store.attempts()[0].grade_status == "pending"
+    [(attempt, grade)] = grade_pending(store, run.session_id, OfflineGrader())
+    assert grade.ok and store.attempts()[0].grade_status == "graded"
+
+
+def test_an_answer_keeps_the_question_as_it_was_asked(cli, home, tmp_path):
+    custom = tmp_path / "custom.toml"
+    source = bank.resources.bank_dir() / "optimization.toml"
+    custom.write_text(source.read_text().replace('topic = "optimization"', 'topic = "mine"').replace('"optimization/', '"mine/'))
+    cli("practice", "mine/adam", "--bank", str(custom), input=GOOD_ADAM)
+    custom.write_text(custom.read_text().replace("Explain Adam optimizer.", "Explain Adam, please."))
+    [(prompt, hash_)] = _db_rows(home, "SELECT json_extract(question, '$.prompt'), question_hash FROM answers")
+    assert prompt == "Explain Adam optimizer."
+    assert hash_ != bank.load([custom]).get("mine/adam").content_hash
