@@ -119,7 +119,7 @@ def grade_view(question: Question, grade: Grade, *, show_reference: bool = True)
         parts.append(Text("Your answer is saved; `interviewer grade latest` grades it again.", style="dim"))
         return Group(*parts)
 
-    head = Text.assemble(("Score ", "bold"), score_text(grade.score), "  ", (f"({grader_label(grade.grader)})", "dim"))
+    head = Text.assemble(("\nScore ", "bold"), score_text(grade.score), "  ", (f"({grader_label(grade.grader)})", "dim"))
     if grade.cap_reason:
         head.append(f"\nHeld to at most {grade.cap:g}: {grade.cap_reason}.", style="yellow")
     parts.append(head)

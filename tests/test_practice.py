@@ -125,7 +125,7 @@ def test_grade_pending_grades_an_answer_saved_without_a_grade(home, builtin_bank
 
 def test_an_answer_keeps_the_question_as_it_was_asked(cli, home, tmp_path):
     custom = tmp_path / "custom.toml"
-    source = bank.resources.bank_dir() / "optimization.toml"
+    source = bank.resources.bank_dir() / "02-optimization.toml"
     custom.write_text(source.read_text().replace('topic = "optimization"', 'topic = "mine"').replace('"optimization/', '"mine/'))
     cli("practice", "mine/adam", "--bank", str(custom), input=GOOD_ADAM)
     custom.write_text(custom.read_text().replace("Explain Adam optimizer.", "Explain Adam, please."))

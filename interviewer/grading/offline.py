@@ -172,11 +172,18 @@ class _Reading:
                     yield lo, hi
 
     def misconception(self, concepts: tuple[Concept, ...]) -> text.Sentence | None:
-        """The first sentence with a clause that states all the concepts, none negated."""
+        """The first sentence with a clause that states all the concepts, with no negation in it.
+
+        Stricter than for key points: a correct answer often names a misconception to deny it
+        ("it is not the case that L2 makes weights exactly zero").
+        """
         states = [self.state(c) for c in concepts]
         for s_index, sentence in enumerate(self.sentences):
-            for c_index in range(len(sentence.clauses)):
-                if all(table[s_index][c_index] == AFFIRMED for table in states):
+            for c_index, clause in enumerate(sentence.clauses):
+                if not all(table[s_index][c_index] == AFFIRMED for table in states):
+                    continue
+                matches = [m for c in concepts for alt in c if (m := text.find_phrase(clause, alt))]
+                if not text.clause_negated(sentence, matches):
                     return sentence
         return None
 

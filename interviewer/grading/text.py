@@ -22,7 +22,7 @@ FILLERS = frozenset(
 )
 # Words that make a clause say the opposite of what follows them.
 NEGATORS = frozenset(
-    """not no never none nor neither without cannot cant dont doesnt isnt arent wasnt werent wont
+    """not no non never none nor neither without cannot cant dont doesnt isnt arent wasnt werent wont
     wouldnt shouldnt couldnt hardly barely""".split()
 )
 # "not only X", "not just X" affirm X.
@@ -32,10 +32,15 @@ FUNCTION_WORDS = FILLERS | NEGATORS | frozenset(
     """if when because so than too each all more less most while whereas but since until unless
     where after before both either other such same only each every one some any""".split()
 )
-NEGATION_REACH = 4  # a negator affects a match at most this many words later, in the same clause
+NEGATION_REACH = 1  # content words a negation reaches across to the start of a match
+# Adverbs a negation reaches across: "not actually needed", "not always true".
+_TRANSPARENT = frozenset(
+    """actually always necessarily even quite usually typically generally exactly truly fully completely
+    entirely strictly directly ever much""".split()
+)
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+|(?<=[.!?])$")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n\s*|\n(?=\s*(?:[-*•·]|\d+[.)]|[A-Z]))")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+")
 _CLAUSE_WORDS = frozenset({"and", "but", "while", "whereas", "although", "though", "however"})
 _TOKEN = re.compile(rf"(?P<word>{_WORD.pattern})|(?P<brk>[,;])")
@@ -72,6 +77,7 @@ def _word_key(raw: str) -> str:
     return stem(word)
 
 
+_CONTRASTS = {"rather": "than", "instead": "of"}
 NOT = "not"  # every negator is compared as this one word, so a term "not overfit" matches "doesn't overfit"
 
 
@@ -110,7 +116,10 @@ def _words(text: str) -> tuple[Word, ...]:
             continue
         if token in _CLAUSE_WORDS:
             clause += 1
-        words.append(Word(_key(token), token.replace("'", ""), clause, len(words)))
+        key = _key(token)
+        if words and words[-1].plain in _CONTRASTS and token == _CONTRASTS[words[-1].plain]:
+            key = NOT  # "rather than X", "instead of X" deny X
+        words.append(Word(key, token.replace("'", ""), clause, len(words)))
     return tuple(words)
 
 
@@ -162,19 +171,34 @@ def find_phrase(words: tuple[Word, ...], keys: tuple[str, ...]) -> list[Word] | 
 
 
 def is_negated(sentence: Sentence, matched: list[Word]) -> bool:
-    """Whether a negator in the same clause shortly precedes or interrupts the match.
+    """Whether a negator applies to the match: right before it, or inside it.
 
-    A negator that is itself part of the matched phrase ("not differentiable") does not count, and
-    "not only X" affirms X.
+    "Right before" allows filler words, a few adverbs ("does not actually prevent") and one other
+    word ("does not compare predictions"). Polar ideas are best written into the bank's terms with
+    their negation ("not vanish", "no overfitting"), which then match as themselves. A negator that is part of the matched phrase ("not zero-centred") is the phrase's
+    own meaning, and "not only X" affirms X.
     """
     first, last = matched[0], matched[-1]
     inside = {w.index for w in matched}
     words = sentence.words
-    for w in words[max(0, first.index - NEGATION_REACH) : last.index]:
-        if not w.negator or w.clause != first.clause or w.index in inside:
-            continue
-        following = words[w.index + 1] if w.index + 1 < len(words) else None
-        if following is not None and following.plain in _NEGATION_RELEASERS:
-            continue
+    if any(w.negator and w.index not in inside for w in words[first.index : last.index]):
         return True
+    between = 0  # content words between the negator and the match
+    for w in reversed(words[: first.index]):
+        if w.clause != first.clause:
+            return False
+        if w.negator:
+            following = words[w.index + 1]
+            return following.plain not in _NEGATION_RELEASERS or following.index in inside
+        if w.plain not in FILLERS and w.plain not in _TRANSPARENT:
+            between += 1
+            if between > NEGATION_REACH:
+                return False
     return False
+
+
+def clause_negated(sentence: Sentence, matches: list[list[Word]]) -> bool:
+    """Whether the clause of these matches holds a negator outside them (a claim denied, not made)."""
+    inside = {w.index for m in matches for w in m}
+    clauses = {m[0].clause for m in matches}
+    return any(w.negator and w.clause in clauses and w.index not in inside for w in sentence.words)
