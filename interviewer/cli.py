@@ -87,9 +87,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 
 
 def _load_bank(extra: list[Path] | None) -> Bank:
-    from interviewer import bank
+    from interviewer import bank, config
 
-    return bank.load([*bank.paths_from_env(), *(extra or [])])
+    return bank.load([*bank.paths_from_env(), *(extra or [])], cache_dir=config.cache_dir() / "bank")
 
 
 def _print_json(data: Any) -> None:
@@ -258,11 +258,26 @@ def bank_list(topic: TopicOption = None, json_output: JsonOption = False, bank: 
         _print_json([{"id": q.id, "topic": q.topic, "difficulty": q.difficulty.value, "prompt": q.prompt,
                       "key_points": len(q.key_points), "hash": q.content_hash} for q in chosen])
         return
-    from interviewer import ui
+    _print_questions(chosen)
 
-    ui.console.print(ui.questions_table(chosen))
-    topics = len({q.topic for q in chosen})
-    ui.console.print(f"{len(chosen)} questions in {topics} topics.", style="dim")
+
+def _print_questions(questions: list[Any]) -> None:
+    """Plain aligned lines, grouped by topic: `bank list` runs often and rich costs ~25 ms of it."""
+    import shutil
+
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 10_000
+    id_width = max(len(q.id) for q in questions)
+    topics: dict[str, list[Any]] = {}
+    for q in questions:
+        topics.setdefault(q.topic, []).append(q)
+    lines = []
+    for topic, group in topics.items():
+        lines.append(f"{topic} ({len(group)})")
+        for q in group:
+            line = f"  {q.id:<{id_width}}  {q.difficulty.value:<6}  {q.prompt}"
+            lines.append(line if len(line) <= width else line[: width - 1] + "…")
+    lines.append(f"{len(questions)} questions in {len(topics)} topics. `interviewer bank show ID` shows one.")
+    print("\n".join(lines))
 
 
 @_command(bank_app, "show")

@@ -26,3 +26,13 @@ def config_dir() -> Path:
     from platformdirs import user_config_path
 
     return user_config_path(APP, appauthor=False)
+
+
+def cache_dir() -> Path:
+    """Disposable data (validated bank files): deleting it only costs a little speed."""
+    override = os.environ.get(HOME_ENV, "").strip()
+    if override:
+        return Path(override).expanduser() / "cache"
+    from platformdirs import user_cache_path
+
+    return user_cache_path(APP, appauthor=False)

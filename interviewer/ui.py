@@ -158,16 +158,6 @@ def grade_view(question: Question, grade: Grade, *, show_reference: bool = True)
 # --- lists ------------------------------------------------------------------------------------
 
 
-def questions_table(questions: Sequence[Question]) -> Table:
-    table = Table(show_lines=False, header_style="bold", expand=False)
-    table.add_column("id", no_wrap=True)
-    table.add_column("difficulty")
-    table.add_column("question")
-    for q in questions:
-        table.add_row(q.id, q.difficulty.value, q.prompt)
-    return table
-
-
 def question_detail(question: Question, source: str | None) -> Group:
     points = Table(header_style="bold", show_edge=False)
     points.add_column("weight", justify="right")

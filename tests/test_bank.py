@@ -163,3 +163,17 @@ def test_bank_show_of_an_unknown_id_suggests_close_ones(cli):
     assert result.stderr.strip() == (
         "error: no question 'adam' in the bank (did you mean optimization/adam?); `interviewer bank list` shows them"
     )
+
+
+def test_the_cache_of_validated_files_follows_edits_and_survives_corruption(cli, tmp_path, home):
+    path = _write(tmp_path, VALID)
+    assert "custom/kv-cache" in cli("bank", "list", "--bank", str(path)).stdout
+    cached = list((home / "cache" / "bank").glob("*.json"))
+    assert cached, "validated files are cached"
+    path.write_text(VALID.replace("What is a KV cache?", "What does a KV cache store?"))
+    assert "What does a KV cache store?" in cli("bank", "list", "--bank", str(path)).stdout
+    path.write_text(VALID.replace("weight = 2", "weight = 0"))
+    assert cli("bank", "list", "--bank", str(path)).exit_code == 2  # an edit is validated again
+    for file in cached:
+        file.write_text("{not json")
+    assert cli("bank", "list").exit_code == 0
