@@ -146,18 +146,22 @@ def practice(
         raise UsageError("give a question id or --topic, not both")
     question = questions.get(question_id) if question_id else questions.pick(topic or ())
 
+    store = _open_store()
+    run = Practice(store, OfflineGrader(), {"question": question.id})
     interactive = answer_file is None and _interactive() and not json_output
     if answer_file is not None:
         text = _read_answer_file(answer_file)
     elif not interactive:
         if sys.stdin.isatty():
             ui.note(f"{question.id}: {question.prompt}\nType your answer; end it with Ctrl-D.")
-        text = ui.read_piped_answer()
+        started = now()
+        try:
+            text = ui.read_piped_answer()
+        except ui.AnswerCancelled as cancelled:
+            _keep_unfinished(run, question, cancelled.text, started)
     if not interactive and not text.strip():
         raise UsageError("the answer is empty: nothing to grade")
 
-    store = _open_store()
-    run = Practice(store, OfflineGrader(), {"question": question.id})
     if not interactive:
         result = run.answer(question, text)
         run.close()
@@ -178,12 +182,7 @@ def practice(
         try:
             text = ui.edit_answer(initial=draft)
         except ui.AnswerCancelled as cancelled:
-            if cancelled.text.strip():
-                answer_id = run.submit(question, cancelled.text, started)
-                run.close("interrupted")
-                ui.note(f"Saved your answer (attempt {answer_id}, not graded). "
-                        f"`interviewer grade {run.session_id}` grades it.")
-            raise KeyboardInterrupt from None
+            _keep_unfinished(run, question, cancelled.text, started)
         if not text.strip():
             ui.note("The answer is empty. Type an answer, or press Ctrl-C to stop.")
             continue
@@ -195,6 +194,17 @@ def practice(
         ui.console.print(ui.question_panel(question, subtitle=ui.SUBMIT_HELP))
     run.close()
     ui.note(f"Session {run.session_id} saved. `interviewer history` lists your attempts.")
+
+
+def _keep_unfinished(run: Any, question: Any, text: str, started: str) -> None:
+    """On Ctrl-C: save what was typed, ungraded, then stop."""
+    from interviewer import ui
+
+    if text.strip():
+        answer_id = run.submit(question, text, started)
+        run.close("interrupted")
+        ui.note(f"Saved your answer (attempt {answer_id}, not graded). `interviewer grade {run.session_id}` grades it.")
+    raise KeyboardInterrupt
 
 
 # --- history and grade ------------------------------------------------------------------------
@@ -240,10 +250,30 @@ def grade(
         ui.console.print(f"Nothing to grade in session {row.id}: every answer has a grade.")
     else:
         for attempt, result in done:
-            ui.console.print(ui.Text.assemble(f"{attempt.question_id}: ", ui.score_text(result.score, result.status),
-                                              f"  {result.failure or ''}"))
+            ui.console.print(ui.attempt_line(attempt.question_id, result))
     if any(not g.ok for _, g in done):
         raise typer.Exit(ExitStatus.ERROR)
+
+
+@_command(app)
+def paths(json_output: JsonOption = False) -> None:
+    """Show where interviewer keeps things: data, database, cache, banks (set INTERVIEWER_HOME to move them)."""
+    from interviewer import bank, config, resources
+    from interviewer.store import DB_NAME
+
+    where = {
+        "home": str(config.home()),
+        "database": str(config.home() / DB_NAME),
+        "cache": str(config.cache_dir()),
+        "builtin_bank": str(resources.bank_dir()),
+        "extra_banks": [str(p) for p in bank.paths_from_env()],
+    }
+    if json_output:
+        _print_json(where)
+        return
+    for name, value in where.items():
+        shown = ", ".join(value) if isinstance(value, list) else value
+        print(f"{name.replace('_', ' '):13} {shown or '(none; set INTERVIEWER_BANK or pass --bank)'}")
 
 
 # --- bank -------------------------------------------------------------------------------------

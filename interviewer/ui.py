@@ -76,7 +76,14 @@ def edit_answer(*, initial: str = "", toolbar: str = SUBMIT_HELP, input: Any = N
 
 
 def read_piped_answer() -> str:
-    return sys.stdin.read()
+    """The answer from standard input, to its end. Raises `AnswerCancelled` with what came on Ctrl-C."""
+    lines: list[str] = []
+    try:
+        for line in sys.stdin:
+            lines.append(line)
+    except KeyboardInterrupt:
+        raise AnswerCancelled("".join(lines)) from None
+    return "".join(lines)
 
 
 def confirm(question: str, *, default: bool = False) -> bool:
@@ -97,6 +104,13 @@ def confirm(question: str, *, default: bool = False) -> bool:
 def question_panel(question: Question, *, subtitle: str | None = None) -> Panel:
     title = f"[bold]{escape(question.id)}[/] · {question.difficulty.value}"
     return Panel(Text(question.prompt, style="bold"), title=title, title_align="left", subtitle=subtitle, subtitle_align="left")
+
+
+def attempt_line(question_id: str, grade: Grade) -> Text:
+    line = Text.assemble(f"{question_id}: ", score_text(grade.score, grade.status))
+    if grade.failure:
+        line.append(f"  {grade.failure}", style="red")
+    return line
 
 
 def grader_label(grader: str) -> str:
@@ -184,7 +198,7 @@ def history_table(attempts: Sequence[Attempt]) -> Table:
     table = Table(header_style="bold")
     table.add_column("when (UTC)", no_wrap=True)
     table.add_column("session", no_wrap=True)
-    table.add_column("mode")
+    table.add_column("mode", no_wrap=True)
     table.add_column("question", no_wrap=True)
     table.add_column("score", justify="right")
     table.add_column("grader")

@@ -52,3 +52,13 @@ def test_the_installed_command_runs_as_a_subprocess(tmp_path):
     assert done.returncode == 0, done.stderr
     assert '"question_id": "evaluation/confusion-matrix"' in done.stdout
     assert (tmp_path / "interviewer.db").exists()
+
+
+def test_paths_shows_where_things_live(cli, home, tmp_path):
+    import json
+
+    where = json.loads(cli("paths", "--json", env={"INTERVIEWER_BANK": str(tmp_path)}).stdout)
+    assert where["home"] == str(home)
+    assert where["database"] == str(home / "interviewer.db")
+    assert where["extra_banks"] == [str(tmp_path)]
+    assert Path(where["builtin_bank"], "01-fundamentals.toml").is_file()
