@@ -19,9 +19,8 @@ from interviewer.grading.model import Finding, Grade, PointVerdict, Verdict, com
 
 NAME = "offline"
 EVIDENCE_CHARS = 200
-# A "bare list of terms": few function words overall and no sentence that explains anything.
-LIST_FUNCTION_SHARE = 0.15
-EXPLAINING_SENTENCE_WORDS = 6
+# A "bare list of terms": less than this share of the words explain anything (text.explained_share).
+LIST_EXPLAINED_SHARE = 0.15
 LIST_CAP = 2.0
 ECHO_NEW_WORDS = 3  # fewer content words than this beyond the question's own: an echo
 ECHO_CAP = 1.0
@@ -208,18 +207,6 @@ def _judge(kp: KeyPoint, m: _Match, concepts: int) -> tuple[PointVerdict, Findin
     return PointVerdict(point=kp.point, weight=kp.weight, verdict=Verdict.missing), None
 
 
-def _is_term_list(sentences: list[text.Sentence]) -> bool:
-    words = [w for s in sentences for w in s.words]
-    if len(words) < 2:
-        return False
-    function_share = sum(w.plain in text.FUNCTION_WORDS for w in words) / len(words)
-    explains = any(
-        len(s.words) >= EXPLAINING_SENTENCE_WORDS and sum(w.plain in text.FUNCTION_WORDS for w in s.words) >= 2
-        for s in sentences
-    )
-    return function_share < LIST_FUNCTION_SHARE and not explains
-
-
 class OfflineGrader:
     """Deterministic, embedded, no network: an estimate of what an interviewer would grade."""
 
@@ -256,7 +243,7 @@ class OfflineGrader:
         new_words = {w.key for s in sentences for c in s.clauses for w in c if not w.negator} - compiled.question_words
         if len(new_words) < ECHO_NEW_WORDS:
             cap, cap_reason = ECHO_CAP, "the answer restates the question without answering it"
-        elif _is_term_list(sentences):
+        elif text.explained_share(sentences) < LIST_EXPLAINED_SHARE:
             cap, cap_reason = LIST_CAP, "a list of terms without explanation"
             improvements.append(
                 "Explain each idea in a full sentence: a list of terms shows recognition, not understanding."

@@ -27,10 +27,13 @@ NEGATORS = frozenset(
 )
 # "not only X", "not just X" affirm X.
 _NEGATION_RELEASERS = frozenset({"only", "just", "merely", "simply", "necessarily"})
-# Function words: their share tells an explanation from a bare list of terms.
-FUNCTION_WORDS = FILLERS | NEGATORS | frozenset(
-    """if when because so than too each all more less most while whereas but since until unless
-    where after before both either other such same only each every one some any""".split()
+EXPLAINING_CLAUSE_WORDS = 6
+# Words that relate one idea to another: a clause with none of them, and short, names a term
+# rather than explaining it.
+RELATIONAL = (FILLERS - {"a", "an", "the", "and", "or"}) | frozenset(
+    """if when because so than since until unless where after before while whereas but thus hence
+    therefore means mean makes make causes cause gives give leads lead lets let uses use helps help
+    becomes become gets get""".split()
 )
 NEGATION_REACH = 1  # content words a negation reaches across to the start of a match
 # Adverbs a negation reaches across: "not actually needed", "not always true".
@@ -128,12 +131,12 @@ def split_sentences(text: str) -> list[Sentence]:
     for chunk in _SENTENCE_END.split(text):
         chunk = _BULLET.sub("", chunk).strip()
         words = _words(chunk)
-        if not words:
-            continue
         clauses: dict[int, list[Word]] = {}
         for w in words:
             if w.plain not in FILLERS:
                 clauses.setdefault(w.clause, []).append(w)
+        if not clauses:
+            continue
         sentences.append(Sentence(chunk, words, tuple(tuple(c) for c in clauses.values())))
     return sentences
 
@@ -202,3 +205,22 @@ def clause_negated(sentence: Sentence, matches: list[list[Word]]) -> bool:
     inside = {w.index for m in matches for w in m}
     clauses = {m[0].clause for m in matches}
     return any(w.negator and w.clause in clauses and w.index not in inside for w in sentence.words)
+
+
+def explained_share(sentences: list[Sentence]) -> float:
+    """The share of words that stand in clauses that explain something, as opposed to naming terms.
+
+    A clause explains when it relates ideas (it holds a word like "is", "to", "because", "when")
+    or is long enough to. Candidates' prose scores 0.5 and more, terse notes ~0.2-0.4, and a bare
+    list of terms ~0.
+    """
+    total = explained = 0
+    for sentence in sentences:
+        clauses: dict[int, list[Word]] = {}
+        for w in sentence.words:
+            clauses.setdefault(w.clause, []).append(w)
+        for words in clauses.values():
+            total += len(words)
+            if len(words) >= EXPLAINING_CLAUSE_WORDS or any(w.plain in RELATIONAL for w in words):
+                explained += len(words)
+    return explained / total if total else 1.0
