@@ -58,11 +58,22 @@ def startup(repeat: int) -> None:
     for name, samples in times.items():
         median = statistics.median(samples)
         ratio = median / base
-        goal = "" if name.startswith("minimal") else f"  goal <= {STARTUP_GOAL}x: {'met' if ratio <= STARTUP_GOAL else 'MISSED'}"
+        goal = (
+            ""
+            if name.startswith("minimal")
+            else f"  goal <= {STARTUP_GOAL}x: {'met' if ratio <= STARTUP_GOAL else 'MISSED'}"
+        )
         print(f"  {name:28} {median * 1000:7.1f} ms  {ratio:5.2f}x{goal}")
     check = subprocess.run(
-        [sys.executable, "-c", "import sys, interviewer.cli; print(sorted(m for m in ('openai', 'pydantic', 'prompt_toolkit', 'rich', 'jinja2') if m in sys.modules))"],
-        capture_output=True, text=True, env=env, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, interviewer.cli; print(sorted(m for m in ('openai', 'pydantic', 'prompt_toolkit', 'rich', 'jinja2') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     print(f"  heavy modules imported by `import interviewer.cli`: {check.stdout.strip()}")
 
@@ -72,7 +83,9 @@ def grading(seconds: float) -> None:
     from interviewer.grading.offline import OfflineGrader
 
     questions = bank.load()
-    answers = [(questions.get(a["question"]), a["text"]) for a in tomllib.loads(CALIBRATION.read_text())["answers"]]
+    answers = [
+        (questions.get(a["question"]), a["text"]) for a in tomllib.loads(CALIBRATION.read_text())["answers"]
+    ]
     grader = OfflineGrader()
 
     started = time.perf_counter()
@@ -90,7 +103,9 @@ def grading(seconds: float) -> None:
     words = statistics.mean(len(text.split()) for _, text in answers)
     print(f"offline grading ({len(answers)} calibration answers, {words:.0f} words on average)")
     print(f"  first pass (compiles terms)  {len(answers) / cold:7.0f} answers/s")
-    print(f"  warm                         {rate:7.0f} answers/s  goal >= {THROUGHPUT_GOAL:.0f}: {'met' if rate >= THROUGHPUT_GOAL else 'MISSED'}")
+    print(
+        f"  warm                         {rate:7.0f} answers/s  goal >= {THROUGHPUT_GOAL:.0f}: {'met' if rate >= THROUGHPUT_GOAL else 'MISSED'}"
+    )
 
 
 def bank_load(repeat: int) -> None:

@@ -8,9 +8,9 @@ import os
 import random
 import tomllib
 from collections.abc import Iterable, Sequence
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -21,7 +21,7 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*$"
 BANK_ENV = "INTERVIEWER_BANK"
 
 
-class Difficulty(str, Enum):
+class Difficulty(StrEnum):
     easy = "easy"
     medium = "medium"
     hard = "hard"
@@ -75,7 +75,7 @@ class Misconception(_Strict):
 
     point: NonEmpty
     terms: list[NonEmpty] = Field(min_length=1, max_length=6)
-    severity: str = Field(default="major", pattern="^(minor|major)$")
+    severity: Literal["minor", "major"] = "major"
 
     @field_validator("terms")
     @classmethod
@@ -145,9 +145,7 @@ class Bank:
     ) -> list[Question]:
         unknown = [t for t in topics if t not in self.topics]
         if unknown:
-            raise UsageError(
-                f"unknown topic {unknown[0]!r}; topics are: {', '.join(self.topics)}"
-            )
+            raise UsageError(f"unknown topic {unknown[0]!r}; topics are: {', '.join(self.topics)}")
         chosen = [
             q
             for q in self.questions
@@ -168,7 +166,7 @@ def _field_path(loc: Sequence[str | int]) -> str:
     return out
 
 
-def _describe(err: dict) -> str:
+def _describe(err: Any) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown field"
     if err["type"] == "missing":

@@ -38,7 +38,9 @@ def _fail(message: str, status: int) -> typer.Exit:
     return typer.Exit(status)
 
 
-def _command(group: typer.Typer, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _command(
+    group: typer.Typer, name: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a command whose project errors become one-line messages and exit codes."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -81,9 +83,12 @@ BankOption = Annotated[
     ),
 ]
 TopicOption = Annotated[
-    Optional[list[str]], typer.Option("--topic", "-t", help="Only questions of this topic (repeatable).", show_default=False)
+    Optional[list[str]],
+    typer.Option("--topic", "-t", help="Only questions of this topic (repeatable).", show_default=False),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of the formatted view.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON for scripts instead of the formatted view.")
+]
 
 
 def _load_bank(extra: list[Path] | None) -> Bank:
@@ -125,9 +130,19 @@ def _read_answer_file(path: Path) -> str:
 
 @_command(app)
 def practice(
-    question_id: Annotated[Optional[str], typer.Argument(help="The question's id (see `interviewer bank list`); random when left out.", show_default=False)] = None,
+    question_id: Annotated[
+        Optional[str],
+        typer.Argument(
+            help="The question's id (see `interviewer bank list`); random when left out.", show_default=False
+        ),
+    ] = None,
     topic: TopicOption = None,
-    answer_file: Annotated[Optional[Path], typer.Option("--answer-file", help="Read the answer from this file instead of asking.", show_default=False)] = None,
+    answer_file: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--answer-file", help="Read the answer from this file instead of asking.", show_default=False
+        ),
+    ] = None,
     json_output: JsonOption = False,
     bank: BankOption = None,
 ) -> None:
@@ -166,8 +181,15 @@ def practice(
         result = run.answer(question, text)
         run.close()
         if json_output:
-            _print_json({"session_id": result.session_id, "answer_id": result.answer_id, "question_id": question.id,
-                         "question_hash": question.content_hash, **result.grade.model_dump(mode="json")})
+            _print_json(
+                {
+                    "session_id": result.session_id,
+                    "answer_id": result.answer_id,
+                    "question_id": question.id,
+                    "question_hash": question.content_hash,
+                    **result.grade.model_dump(mode="json"),
+                }
+            )
         else:
             ui.console.print(ui.question_panel(question))
             ui.console.print(ui.grade_view(question, result.grade))
@@ -203,7 +225,9 @@ def _keep_unfinished(run: Any, question: Any, text: str, started: str) -> None:
     if text.strip():
         answer_id = run.submit(question, text, started)
         run.close("interrupted")
-        ui.note(f"Saved your answer (attempt {answer_id}, not graded). `interviewer grade {run.session_id}` grades it.")
+        ui.note(
+            f"Saved your answer (attempt {answer_id}, not graded). `interviewer grade {run.session_id}` grades it."
+        )
     raise KeyboardInterrupt
 
 
@@ -212,8 +236,13 @@ def _keep_unfinished(run: Any, question: Any, text: str, started: str) -> None:
 
 @_command(app)
 def history(
-    question: Annotated[Optional[str], typer.Option("--question", "-q", help="Only attempts at this question.", show_default=False)] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many attempts to show, newest first.")] = 20,
+    question: Annotated[
+        Optional[str],
+        typer.Option("--question", "-q", help="Only attempts at this question.", show_default=False),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, help="How many attempts to show, newest first.")
+    ] = 20,
     json_output: JsonOption = False,
 ) -> None:
     """List your past attempts, newest first: when, session, question, score and grader."""
@@ -245,7 +274,12 @@ def grade(
     row = store.session(session)
     done = grade_pending(store, row.id, OfflineGrader())
     if json_output:
-        _print_json([{"answer_id": a.answer_id, "question_id": a.question_id, **g.model_dump(mode="json")} for a, g in done])
+        _print_json(
+            [
+                {"answer_id": a.answer_id, "question_id": a.question_id, **g.model_dump(mode="json")}
+                for a, g in done
+            ]
+        )
     elif not done:
         ui.console.print(f"Nothing to grade in session {row.id}: every answer has a grade.")
     else:
@@ -285,8 +319,19 @@ def bank_list(topic: TopicOption = None, json_output: JsonOption = False, bank: 
     questions = _load_bank(bank)
     chosen = questions.select(topic or ())
     if json_output:
-        _print_json([{"id": q.id, "topic": q.topic, "difficulty": q.difficulty.value, "prompt": q.prompt,
-                      "key_points": len(q.key_points), "hash": q.content_hash} for q in chosen])
+        _print_json(
+            [
+                {
+                    "id": q.id,
+                    "topic": q.topic,
+                    "difficulty": q.difficulty.value,
+                    "prompt": q.prompt,
+                    "key_points": len(q.key_points),
+                    "hash": q.content_hash,
+                }
+                for q in chosen
+            ]
+        )
         return
     _print_questions(chosen)
 
@@ -337,7 +382,9 @@ def bank_validate(
 
     loaded = bank.load(paths, builtin=False)
     files = len(set(loaded.sources.values()))
-    print(f"ok: {len(loaded)} questions in {files} file{'s' if files != 1 else ''}, {len(loaded.topics)} topics")
+    print(
+        f"ok: {len(loaded)} questions in {files} file{'s' if files != 1 else ''}, {len(loaded.topics)} topics"
+    )
 
 
 def main() -> None:

@@ -194,12 +194,16 @@ class Store:
 
     def end_session(self, session_id: str, status: str = "completed") -> None:
         with self._tx() as db:
-            db.execute("UPDATE sessions SET status = ?, ended_at = ? WHERE id = ?", (status, now(), session_id))
+            db.execute(
+                "UPDATE sessions SET status = ?, ended_at = ? WHERE id = ?", (status, now(), session_id)
+            )
 
     def session(self, ref: str) -> SessionRow:
         """A session by id, unique id prefix, or `latest`."""
         if ref == "latest":
-            rows = self._db.execute("SELECT * FROM sessions ORDER BY started_at DESC, rowid DESC LIMIT 1").fetchall()
+            rows = self._db.execute(
+                "SELECT * FROM sessions ORDER BY started_at DESC, rowid DESC LIMIT 1"
+            ).fetchall()
             if not rows:
                 raise UsageError("there is no session yet")
         else:
@@ -250,7 +254,8 @@ class Store:
                     int(skipped),
                 ),
             )
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None
+        return cur.lastrowid
 
     def add_grade(self, answer_id: int, grade: dict) -> None:
         """Append a grade (a `Grade` as JSON) for an answer."""

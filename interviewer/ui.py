@@ -48,7 +48,9 @@ def note(message: str) -> None:
 # --- the answer editor ------------------------------------------------------------------------
 
 
-def edit_answer(*, initial: str = "", toolbar: str = SUBMIT_HELP, input: Any = None, output: Any = None) -> str:
+def edit_answer(
+    *, initial: str = "", toolbar: str = SUBMIT_HELP, input: Any = None, output: Any = None
+) -> str:
     """A multi-line answer, typed in the terminal. Raises `AnswerCancelled` on Ctrl-C."""
     from prompt_toolkit import PromptSession
     from prompt_toolkit.key_binding import KeyBindings
@@ -103,7 +105,13 @@ def confirm(question: str, *, default: bool = False) -> bool:
 
 def question_panel(question: Question, *, subtitle: str | None = None) -> Panel:
     title = f"[bold]{escape(question.id)}[/] · {question.difficulty.value}"
-    return Panel(Text(question.prompt, style="bold"), title=title, title_align="left", subtitle=subtitle, subtitle_align="left")
+    return Panel(
+        Text(question.prompt, style="bold"),
+        title=title,
+        title_align="left",
+        subtitle=subtitle,
+        subtitle_align="left",
+    )
 
 
 def attempt_line(question_id: str, grade: Grade) -> Text:
@@ -133,7 +141,9 @@ def grade_view(question: Question, grade: Grade, *, show_reference: bool = True)
         parts.append(Text("Your answer is saved; `interviewer grade latest` grades it again.", style="dim"))
         return Group(*parts)
 
-    head = Text.assemble(("\nScore ", "bold"), score_text(grade.score), "  ", (f"({grader_label(grade.grader)})", "dim"))
+    head = Text.assemble(
+        ("\nScore ", "bold"), score_text(grade.score), "  ", (f"({grader_label(grade.grader)})", "dim")
+    )
     if grade.cap_reason:
         head.append(f"\nHeld to at most {grade.cap:g}: {grade.cap_reason}.", style="yellow")
     parts.append(head)
@@ -163,7 +173,14 @@ def grade_view(question: Question, grade: Grade, *, show_reference: bool = True)
         parts += [Text(f"• {item}") for item in grade.improvements]
     if show_reference:
         parts.append(Text(""))
-        parts.append(Panel(Text(question.reference.strip()), title="Reference answer", title_align="left", border_style="blue"))
+        parts.append(
+            Panel(
+                Text(question.reference.strip()),
+                title="Reference answer",
+                title_align="left",
+                border_style="blue",
+            )
+        )
         if question.note:
             parts.append(Text(f"Note: {question.note.strip()}", style="dim"))
     return Group(*parts)
@@ -181,9 +198,21 @@ def question_detail(question: Question, source: str | None) -> Group:
         points.add_row(f"{kp.weight:g}", kp.point, "  +  ".join(kp.terms))
     parts: list[Any] = [
         question_panel(question),
-        Text.assemble(("topic ", "dim"), question.topic, ("  difficulty ", "dim"), question.difficulty.value,
-                      ("  hash ", "dim"), question.content_hash, *((("  file ", "dim"), source) if source else ())),
-        Panel(Text(question.reference.strip()), title="Reference answer", title_align="left", border_style="blue"),
+        Text.assemble(
+            ("topic ", "dim"),
+            question.topic,
+            ("  difficulty ", "dim"),
+            question.difficulty.value,
+            ("  hash ", "dim"),
+            question.content_hash,
+            *((("  file ", "dim"), source) if source else ()),
+        ),
+        Panel(
+            Text(question.reference.strip()),
+            title="Reference answer",
+            title_align="left",
+            border_style="blue",
+        ),
     ]
     if question.note:
         parts.append(Text(f"Note: {question.note.strip()}", style="yellow"))

@@ -4,7 +4,6 @@ import httpx2
 
 httpx2.alias_httpx()
 
-import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -13,7 +12,14 @@ from typer.testing import CliRunner  # noqa: E402
 from interviewer import bank as bank_module  # noqa: E402
 from interviewer.cli import app  # noqa: E402
 
-_OUTSIDE_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "INTERVIEWER_MODEL", "INTERVIEWER_BANK", "FORCE_COLOR", "PY_COLORS")
+_OUTSIDE_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "INTERVIEWER_MODEL",
+    "INTERVIEWER_BANK",
+    "FORCE_COLOR",
+    "PY_COLORS",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -36,8 +36,14 @@ def _write(tmp_path, text, name="custom.toml"):
 def test_builtin_bank_has_all_34_questions_in_8_topics(builtin_bank):
     assert len(builtin_bank) == 34
     assert builtin_bank.topics == [
-        "fundamentals", "optimization", "regularization", "neural-networks",
-        "architectures", "evaluation", "transfer-learning", "practical",
+        "fundamentals",
+        "optimization",
+        "regularization",
+        "neural-networks",
+        "architectures",
+        "evaluation",
+        "transfer-learning",
+        "practical",
     ]
     for q in builtin_bank.questions:
         assert 3 <= len(q.key_points) <= 6, q.id
@@ -72,16 +78,44 @@ def test_content_hash_is_stable_and_follows_the_content(builtin_bank):
     ("edit", "expected"),
     [
         (lambda t: t.replace('difficulty = "hard"\n', ""), r"custom/kv-cache: difficulty: missing field"),
-        (lambda t: t.replace("weight = 2", "weight = -1"), r"custom/kv-cache: key_points\[0\]\.weight: .*greater than 0"),
-        (lambda t: t.replace("weight = 2", 'weight = "heavy"'), r"custom/kv-cache: key_points\[0\]\.weight: "),
-        (lambda t: t.replace('difficulty = "hard"', 'difficulty = "hard"\nsource = "x"'), r"custom/kv-cache: source: unknown field"),
-        (lambda t: t.replace('difficulty = "hard"', 'difficulty = "extreme"'), r"custom/kv-cache: difficulty: "),
-        (lambda t: t.replace('id = "custom/kv-cache"', 'id = "other/kv-cache"'), r"other/kv-cache: id: must start with the topic"),
-        (lambda t: t.replace('"store | keep | cache"', '"store | | cache"'), r"key_points\[0\]\.terms: empty alternative"),
+        (
+            lambda t: t.replace("weight = 2", "weight = -1"),
+            r"custom/kv-cache: key_points\[0\]\.weight: .*greater than 0",
+        ),
+        (
+            lambda t: t.replace("weight = 2", 'weight = "heavy"'),
+            r"custom/kv-cache: key_points\[0\]\.weight: ",
+        ),
+        (
+            lambda t: t.replace('difficulty = "hard"', 'difficulty = "hard"\nsource = "x"'),
+            r"custom/kv-cache: source: unknown field",
+        ),
+        (
+            lambda t: t.replace('difficulty = "hard"', 'difficulty = "extreme"'),
+            r"custom/kv-cache: difficulty: ",
+        ),
+        (
+            lambda t: t.replace('id = "custom/kv-cache"', 'id = "other/kv-cache"'),
+            r"other/kv-cache: id: must start with the topic",
+        ),
+        (
+            lambda t: t.replace('"store | keep | cache"', '"store | | cache"'),
+            r"key_points\[0\]\.terms: empty alternative",
+        ),
         (lambda t: t.replace("[[questions]]", "[[questions]"), r"custom\.toml: not valid TOML"),
         (lambda t: t + t.split('topic = "custom"')[1], r"custom/kv-cache: id: duplicate"),
     ],
-    ids=["missing", "negative-weight", "text-weight", "unknown-field", "bad-difficulty", "bad-id", "empty-term", "toml", "duplicate"],
+    ids=[
+        "missing",
+        "negative-weight",
+        "text-weight",
+        "unknown-field",
+        "bad-difficulty",
+        "bad-id",
+        "empty-term",
+        "toml",
+        "duplicate",
+    ],
 )
 def test_a_bad_bank_file_gets_one_line_naming_file_question_and_field(cli, tmp_path, edit, expected):
     path = _write(tmp_path, edit(VALID))
@@ -128,7 +162,12 @@ def test_extra_banks_come_from_the_flag_and_the_environment(cli, tmp_path):
 
 
 def test_an_extra_bank_may_not_redefine_a_builtin_question(cli, tmp_path):
-    path = _write(tmp_path, VALID.replace('topic = "custom"', 'topic = "optimization"').replace("custom/kv-cache", "optimization/adam"))
+    path = _write(
+        tmp_path,
+        VALID.replace('topic = "custom"', 'topic = "optimization"').replace(
+            "custom/kv-cache", "optimization/adam"
+        ),
+    )
     result = cli("bank", "list", "--bank", str(path))
     assert result.exit_code == 2
     assert "optimization/adam: id: duplicate, first defined in" in result.stderr

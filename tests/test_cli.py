@@ -47,7 +47,10 @@ def test_the_installed_command_runs_as_a_subprocess(tmp_path):
     env = {"INTERVIEWER_HOME": str(tmp_path), "NO_COLOR": "1", "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
         [sys.executable, "-m", "interviewer", "practice", "evaluation/confusion-matrix", "--json"],
-        input="A table of actual versus predicted classes.", capture_output=True, text=True, env=env,
+        input="A table of actual versus predicted classes.",
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     assert '"question_id": "evaluation/confusion-matrix"' in done.stdout

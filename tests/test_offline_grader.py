@@ -29,7 +29,7 @@ def _ranks(values):
 
 def _pearson(x, y):
     mx, my = sum(x) / len(x), sum(y) / len(y)
-    cov = sum((a - mx) * (b - my) for a, b in zip(x, y))
+    cov = sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True))
     return cov / (sum((a - mx) ** 2 for a in x) * sum((b - my) ** 2 for b in y)) ** 0.5
 
 
@@ -41,7 +41,7 @@ def quadratic_kappa(x, y, categories=11):
     """Cohen's kappa with quadratic weights for integer ratings 0..categories-1."""
     n = len(x)
     observed = [[0] * categories for _ in range(categories)]
-    for a, b in zip(x, y):
+    for a, b in zip(x, y, strict=True):
         observed[a][b] += 1
     hist_x = [sum(row) for row in observed]
     hist_y = [sum(observed[i][j] for i in range(categories)) for j in range(categories)]
@@ -76,7 +76,7 @@ def agreement(graded):
     return (
         spearman(human, ours),
         quadratic_kappa(human, [round(s) for s in ours]),
-        sum(abs(h - o) <= 1 for h, o in zip(human, ours)) / len(human),
+        sum(abs(h - o) <= 1 for h, o in zip(human, ours, strict=True)) / len(human),
     )
 
 
@@ -93,12 +93,18 @@ def held_out(graded):
 def test_offline_scores_rank_answers_as_an_interviewer_does(graded):
     for name, part in (("all", graded), ("held-out half", held_out(graded))):
         rho, kappa, within = agreement(part)
-        print(f"\ncalibration, {name}: n={len(part)} spearman={rho:.3f} qwk={kappa:.3f} within±1={within:.1%}")
+        print(
+            f"\ncalibration, {name}: n={len(part)} spearman={rho:.3f} qwk={kappa:.3f} within±1={within:.1%}"
+        )
         assert rho >= 0.75
 
 
 def test_no_adversarial_answer_scores_above_2(graded):
-    too_high = [(a["question"], a["kind"], g.score, a["text"][:60]) for a, g in graded if a["kind"] in ADVERSARIAL and g.score > 2]
+    too_high = [
+        (a["question"], a["kind"], g.score, a["text"][:60])
+        for a, g in graded
+        if a["kind"] in ADVERSARIAL and g.score > 2
+    ]
     assert not too_high
 
 
@@ -129,7 +135,10 @@ def test_grading_is_deterministic(graded, builtin_bank):
         ("What's dropout? Why does dropout prevent overfitting? Dropout prevents overfitting.", 1),
         ("random, zero, neurons, ensemble, co-adaptation, inverted dropout, scale, 1/(1-p), inference", 2),
         ("Gradient boosting builds trees one after another, each fitting the residuals of the last.", 1),
-        ("Dropout does not drop units at random and it is not like an ensemble; it does not reduce co-adaptation.", 2),
+        (
+            "Dropout does not drop units at random and it is not like an ensemble; it does not reduce co-adaptation.",
+            2,
+        ),
     ],
     ids=["empty", "blank", "dont-know", "echo", "term-list", "off-topic", "negated"],
 )

@@ -26,7 +26,9 @@ def test_practice_reads_standard_input_and_prints_the_grade_and_reference(cli, h
     assert "Explain Adam optimizer." in result.stdout
     assert "Score" in result.stdout and "offline estimate" in result.stdout
     assert "Reference answer" in result.stdout
-    [(text, status)] = _db_rows(home, "SELECT a.text, g.status FROM answers a JOIN grades g ON g.answer_id = a.id")
+    [(text, status)] = _db_rows(
+        home, "SELECT a.text, g.status FROM answers a JOIN grades g ON g.answer_id = a.id"
+    )
     assert (text, status) == (GOOD_ADAM, "graded")
 
 
@@ -101,9 +103,9 @@ def test_a_grading_failure_keeps_the_answer_and_records_the_reason(home, builtin
     result = run.answer(builtin_bank.get("optimization/adam"), GOOD_ADAM)
     assert result.grade.status == "failed" and result.grade.score is None
     assert result.grade.failure == "endpoint went away"
-    assert _db_rows(home, "SELECT a.text, g.status, g.score, g.failure FROM answers a JOIN grades g ON g.answer_id = a.id") == [
-        (GOOD_ADAM, "failed", None, "endpoint went away")
-    ]
+    assert _db_rows(
+        home, "SELECT a.text, g.status, g.score, g.failure FROM answers a JOIN grades g ON g.answer_id = a.id"
+    ) == [(GOOD_ADAM, "failed", None, "endpoint went away")]
     shown = cli("history").stdout
     assert "failed" in shown
 
@@ -126,9 +128,15 @@ def test_grade_pending_grades_an_answer_saved_without_a_grade(home, builtin_bank
 def test_an_answer_keeps_the_question_as_it_was_asked(cli, home, tmp_path):
     custom = tmp_path / "custom.toml"
     source = bank.resources.bank_dir() / "02-optimization.toml"
-    custom.write_text(source.read_text().replace('topic = "optimization"', 'topic = "mine"').replace('"optimization/', '"mine/'))
+    custom.write_text(
+        source.read_text()
+        .replace('topic = "optimization"', 'topic = "mine"')
+        .replace('"optimization/', '"mine/')
+    )
     cli("practice", "mine/adam", "--bank", str(custom), input=GOOD_ADAM)
     custom.write_text(custom.read_text().replace("Explain Adam optimizer.", "Explain Adam, please."))
-    [(prompt, hash_)] = _db_rows(home, "SELECT json_extract(question, '$.prompt'), question_hash FROM answers")
+    [(prompt, hash_)] = _db_rows(
+        home, "SELECT json_extract(question, '$.prompt'), question_hash FROM answers"
+    )
     assert prompt == "Explain Adam optimizer."
     assert hash_ != bank.load([custom]).get("mine/adam").content_hash

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Literal
+from enum import StrEnum
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -12,7 +12,7 @@ CREDIT = {"covered": 1.0, "partial": 0.5, "missing": 0.0}
 DEDUCTION = {"major": 2.0, "minor": 1.0}
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     covered = "covered"
     partial = "partial"
     missing = "missing"
@@ -61,13 +61,11 @@ class Grade(BaseModel):
         return self.status == "graded"
 
     @classmethod
-    def failed(cls, grader: str, reason: str, **extra: object) -> Grade:
+    def failed(cls, grader: str, reason: str, **extra: Any) -> Grade:
         return cls(status="failed", grader=grader, failure=reason, **extra)
 
 
-def compute_score(
-    verdicts: list[PointVerdict], errors: list[Finding], cap: float | None = None
-) -> float:
+def compute_score(verdicts: list[PointVerdict], errors: list[Finding], cap: float | None = None) -> float:
     """Weighted key-point coverage on 0-10, minus deductions for errors, held under `cap`."""
     total = sum(v.weight for v in verdicts)
     coverage = sum(v.weight * CREDIT[v.verdict.value] for v in verdicts) / total if total else 0.0

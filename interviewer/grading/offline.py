@@ -25,7 +25,20 @@ LIST_CAP = 2.0
 ECHO_NEW_WORDS = 3  # fewer content words than this beyond the question's own: an echo
 ECHO_CAP = 1.0
 NON_ANSWERS = frozenset(
-    {"", "idk", "i dont know", "i do not know", "dont know", "no idea", "pass", "skip", "n a", "na", "none", "nothing"}
+    {
+        "",
+        "idk",
+        "i dont know",
+        "i do not know",
+        "dont know",
+        "no idea",
+        "pass",
+        "skip",
+        "n a",
+        "na",
+        "none",
+        "nothing",
+    }
 )
 
 
@@ -161,7 +174,9 @@ class _Reading:
         named = self.named[s_index]
         for lo in range(n):
             # Said of this point's subject: named in the span, or carried from before it.
-            said_of = point.about in named[lo] or (not named[lo] and self.carried[s_index][lo] == {point.about})
+            said_of = point.about in named[lo] or (
+                not named[lo] and self.carried[s_index][lo] == {point.about}
+            )
             for hi in range(lo + 1, n + 1):
                 clause = named[hi - 1]
                 if clause and point.about not in clause:
@@ -197,8 +212,13 @@ def _quote(sentence: text.Sentence | None) -> str | None:
 def _judge(kp: KeyPoint, m: _Match, concepts: int) -> tuple[PointVerdict, Finding | None]:
     quote = _quote(m.sentence)
     if concepts and m.concepts == concepts and m.negated:
-        verdict = PointVerdict(point=kp.point, weight=kp.weight, verdict=Verdict.missing, evidence=quote,
-                               why="the answer states the opposite")
+        verdict = PointVerdict(
+            point=kp.point,
+            weight=kp.weight,
+            verdict=Verdict.missing,
+            evidence=quote,
+            why="the answer states the opposite",
+        )
         return verdict, Finding(text=f"Contradicts: {kp.point}", severity="major", evidence=quote)
     if concepts and m.affirmed == concepts:
         return PointVerdict(point=kp.point, weight=kp.weight, verdict=Verdict.covered, evidence=quote), None
@@ -236,11 +256,17 @@ class OfflineGrader:
         for misconception, concepts in zip(question.misconceptions, compiled.misconceptions, strict=True):
             sentence = reading.misconception(concepts)
             if sentence is not None:
-                errors.append(Finding(text=misconception.point, severity=misconception.severity, evidence=_quote(sentence)))
+                errors.append(
+                    Finding(
+                        text=misconception.point, severity=misconception.severity, evidence=_quote(sentence)
+                    )
+                )
 
         cap = cap_reason = None
         improvements: list[str] = []
-        new_words = {w.key for s in sentences for c in s.clauses for w in c if not w.negator} - compiled.question_words
+        new_words = {
+            w.key for s in sentences for c in s.clauses for w in c if not w.negator
+        } - compiled.question_words
         if len(new_words) < ECHO_NEW_WORDS:
             cap, cap_reason = ECHO_CAP, "the answer restates the question without answering it"
         elif text.explained_share(sentences) < LIST_EXPLAINED_SHARE:
@@ -273,7 +299,10 @@ class OfflineGrader:
         )
 
     def _empty(self, question: Question) -> Grade:
-        verdicts = [PointVerdict(point=kp.point, weight=kp.weight, verdict=Verdict.missing) for kp in question.key_points]
+        verdicts = [
+            PointVerdict(point=kp.point, weight=kp.weight, verdict=Verdict.missing)
+            for kp in question.key_points
+        ]
         return Grade(
             grader=NAME,
             score=0.0,

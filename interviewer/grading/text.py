@@ -178,8 +178,9 @@ def is_negated(sentence: Sentence, matched: list[Word]) -> bool:
 
     "Right before" allows filler words, a few adverbs ("does not actually prevent") and one other
     word ("does not compare predictions"). Polar ideas are best written into the bank's terms with
-    their negation ("not vanish", "no overfitting"), which then match as themselves. A negator that is part of the matched phrase ("not zero-centred") is the phrase's
-    own meaning, and "not only X" affirms X.
+    their negation ("not vanish", "no overfitting"), which then match as themselves. A negator
+    that is part of the matched phrase ("not zero-centred") is the phrase's own meaning, and
+    "not only X" affirms X.
     """
     first, last = matched[0], matched[-1]
     inside = {w.index for w in matched}
