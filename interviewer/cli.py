@@ -89,6 +89,26 @@ TopicOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON for scripts instead of the formatted view.")
 ]
+GraderOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--grader",
+        help="auto (the LLM when an endpoint is configured, else offline), llm or offline. [default: auto]",
+        show_default=False,
+    ),
+]
+ModelOption = Annotated[
+    Optional[str],
+    typer.Option("--model", help="The LLM to grade with (also INTERVIEWER_MODEL).", show_default=False),
+]
+BaseUrlOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--base-url",
+        help="An OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 for Ollama (also OPENAI_BASE_URL).",
+        show_default=False,
+    ),
+]
 
 
 def _load_bank(extra: list[Path] | None) -> Bank:
@@ -106,6 +126,30 @@ def _open_store() -> Any:
     from interviewer.store import Store
 
     return Store.open(config.home())
+
+
+def _grader(grader: str | None, model: str | None, base_url: str | None) -> tuple[Any, str]:
+    """The grader from flags, environment and config file, and a line saying which it is and why."""
+    from interviewer import config
+    from interviewer.grading import make_grader
+
+    settings = config.load(grader=grader, model=model, base_url=base_url)
+    return make_grader(settings, config.cache_dir()), f"Grading: {settings.why_grader()}"
+
+
+def _grade_with_progress(run: Any, answer_id: int, question: Any, text: str, *, show: bool) -> Any:
+    """Grade a stored answer, with a spinner while an LLM works; Ctrl-C keeps the answer pending."""
+    from interviewer import ui
+
+    try:
+        if show and run.grader.name != "offline":
+            with ui.console.status(f"Grading with {run.grader.name}…"):
+                return run.grade(answer_id, question, text)
+        return run.grade(answer_id, question, text)
+    except KeyboardInterrupt:
+        run.close("interrupted")
+        ui.note(f"Your answer is saved, not graded. `interviewer grade {run.session_id}` grades it.")
+        raise
 
 
 def _interactive() -> bool:
@@ -145,6 +189,9 @@ def practice(
     ] = None,
     json_output: JsonOption = False,
     bank: BankOption = None,
+    grader: GraderOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
 ) -> None:
     """Practise one question: answer it, get graded feedback and the reference answer, try again.
 
@@ -152,7 +199,6 @@ def practice(
     is read from standard input or --answer-file.
     """
     from interviewer import ui
-    from interviewer.grading.offline import OfflineGrader
     from interviewer.session import Practice
     from interviewer.store import now
 
@@ -161,8 +207,9 @@ def practice(
         raise UsageError("give a question id or --topic, not both")
     question = questions.get(question_id) if question_id else questions.pick(topic or ())
 
+    chosen, grading_note = _grader(grader, model, base_url)
     store = _open_store()
-    run = Practice(store, OfflineGrader(), {"question": question.id})
+    run = Practice(store, chosen, {"question": question.id})
     interactive = answer_file is None and _interactive() and not json_output
     if answer_file is not None:
         text = _read_answer_file(answer_file)
@@ -178,7 +225,8 @@ def practice(
         raise UsageError("the answer is empty: nothing to grade")
 
     if not interactive:
-        result = run.answer(question, text)
+        ui.note(grading_note)
+        result = _grade_with_progress(run, run.submit(question, text), question, text, show=False)
         run.close()
         if json_output:
             _print_json(
@@ -197,6 +245,7 @@ def practice(
             raise typer.Exit(ExitStatus.ERROR)
         return
 
+    ui.note(grading_note)
     ui.console.print(ui.question_panel(question, subtitle=ui.SUBMIT_HELP))
     draft = ""
     while True:
@@ -208,7 +257,7 @@ def practice(
         if not text.strip():
             ui.note("The answer is empty. Type an answer, or press Ctrl-C to stop.")
             continue
-        result = run.answer(question, text, started)
+        result = _grade_with_progress(run, run.submit(question, text, started), question, text, show=True)
         ui.console.print(ui.grade_view(question, result.grade))
         if not ui.confirm("Try again? (your answer stays in the editor)"):
             break
@@ -264,15 +313,20 @@ def history(
 def grade(
     session: Annotated[str, typer.Argument(help="A session id (or its start), or `latest`.")] = "latest",
     json_output: JsonOption = False,
+    grader: GraderOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
 ) -> None:
     """Grade the answers of a session that are still pending or whose grading failed."""
     from interviewer import ui
-    from interviewer.grading.offline import OfflineGrader
     from interviewer.session import grade_pending
 
     store = _open_store()
     row = store.session(session)
-    done = grade_pending(store, row.id, OfflineGrader())
+    chosen, grading_note = _grader(grader, model, base_url)
+    if not json_output:
+        ui.note(grading_note)
+    done = grade_pending(store, row.id, chosen)
     if json_output:
         _print_json(
             [
