@@ -137,9 +137,12 @@ def extract_json(content: str) -> dict[str, Any]:
     return data
 
 
+_QUOTES = str.maketrans("\u2018\u2019\u201c\u201d", "''\"\"")
+
+
 def _squash(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
-    text = text.translate(str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}))
+    text = text.translate(_QUOTES)
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -399,7 +402,7 @@ class LLMGrader:
                 except InvalidReply as second:
                     raise GradingFailed(
                         f"the model's reply was not a valid grade, even after a repair: {second}"
-                    )
+                    ) from None
         except GradingFailed as failed:
             return Grade.failed(self.name, str(failed), latency_ms=_ms(started), **meta)
         return grade.model_copy(update={"latency_ms": _ms(started), **meta})
