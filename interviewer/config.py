@@ -128,7 +128,7 @@ class Settings:
         return f"LLM grader: {self.model} at {self.shown_endpoint}"
 
 
-_FILE_KEYS = {
+_FILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "grader": str,
     "model": str,
     "base_url": str,
