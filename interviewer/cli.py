@@ -364,6 +364,32 @@ def paths(json_output: JsonOption = False) -> None:
         print(f"{name.replace('_', ' '):13} {shown or '(none; set INTERVIEWER_BANK or pass --bank)'}")
 
 
+@_command(app)
+def doctor(grader: GraderOption = None, model: ModelOption = None, base_url: BaseUrlOption = None) -> None:
+    """Check the configuration and the LLM endpoint: a request, one test grading, the output mode it supports."""
+    from interviewer import config
+    from interviewer import doctor as checks
+
+    settings = config.load(grader=grader, model=model, base_url=base_url)
+    width = 18
+    for name, value in checks.configuration(settings):
+        print(f"{name:<{width}}{value}")
+    if settings.choose_grader() == "offline":
+        print(
+            "\nOK: answers are graded offline (no network, no key). To grade with an LLM, set OPENAI_API_KEY, "
+            "or pass --base-url for a local server such as Ollama (http://localhost:11434/v1) with --model."
+        )
+        return
+    results = checks.run(settings, _load_bank(None), config.cache_dir() / "llm-modes.json")
+    for check in results:
+        print(f"{check.name:<{width}}{'ok' if check.ok else 'FAILED'}: {check.detail}")
+    failed = [c for c in results if not c.ok]
+    if failed:
+        print(f"\nProblem: {failed[0].detail}", file=sys.stderr)
+        raise typer.Exit(ExitStatus.ERROR)
+    print(f"\nOK: grading with {settings.model} at {settings.shown_endpoint} works.")
+
+
 # --- bank -------------------------------------------------------------------------------------
 
 

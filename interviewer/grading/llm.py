@@ -242,17 +242,24 @@ class ModeMemory:
         except (OSError, ValueError):
             return {}
 
+    def forget(self, key: str) -> None:
+        self.set(key, None)
+
     def get(self, key: str) -> str:
         mode = self._read().get(key, MODES[0])
         return mode if mode in MODES else MODES[0]
 
-    def set(self, key: str, mode: str) -> None:
+    def set(self, key: str, mode: str | None) -> None:
+        """Remember `mode` for `key` (None forgets it)."""
         if self.path is None:
             return
         data = self._read()
         if data.get(key) == mode:
             return
-        data[key] = mode
+        if mode is None:
+            data.pop(key, None)
+        else:
+            data[key] = mode
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
@@ -337,7 +344,7 @@ class LLMGrader:
         _ = self.client
 
     @property
-    def _memory_key(self) -> str:
+    def memory_key(self) -> str:
         return f"{self.settings.shown_endpoint} {self.settings.model}"
 
     def _complete(self, chat: list[dict[str, str]], mode: str, usage: Usage) -> tuple[str | None, str]:
@@ -377,13 +384,13 @@ class LLMGrader:
         started = time.perf_counter()
         usage = Usage()
         chat = messages(question, answer)
-        mode = self.memory.get(self._memory_key)
+        mode = self.memory.get(self.memory_key)
         meta = {"prompt_hash": prompt_hash(), "usage": usage}
         content: str | None = None
         try:
             try:
                 content, mode = self._complete(chat, mode, usage)
-                self.memory.set(self._memory_key, mode)
+                self.memory.set(self.memory_key, mode)
                 grade = parse_reply(content, question, answer, self.name)
             except InvalidReply as first:
                 # One repair: show the model what was wrong with its reply.

@@ -1,0 +1,155 @@
+"""A loopback OpenAI-compatible server that grades like a (lenient) model, for benchmarks and manual runs.
+
+    python benchmarks/fake_llm_server.py [--port 8765] [--latency 1.0] [--no-schema] [--fail-every N]
+
+Then: OPENAI_BASE_URL=http://127.0.0.1:8765/v1 interviewer practice --model fake-grader
+
+It implements GET /v1/models and POST /v1/chat/completions. Each reply judges the key points listed
+in the prompt: "covered" with a real quote when the answer has a sentence for it, else "missing".
+Every reply carries `x-server-ms`, the time the server spent (latency included), so a client can
+subtract it and measure its own overhead. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MODEL = "fake-grader"
+
+
+def judge(user_message: str) -> dict:
+    points = re.findall(
+        r"^(\d+)\. ", user_message.split("## Key points", 1)[-1].split("## Candidate", 1)[0], re.M
+    )
+    match = re.search(r"<<<ANSWER (\w+)>>>\n(.*)\n<<<END ANSWER \1>>>", user_message, re.S)
+    answer = match.group(2) if match else ""
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", answer) if len(s.strip()) > 12]
+    key_points = []
+    for i, number in enumerate(points):
+        quote = sentences[i][:80] if i < len(sentences) else ""
+        key_points.append(
+            {"index": int(number), "verdict": "covered" if quote else "missing", "evidence": quote}
+        )
+    return {
+        "key_points": key_points,
+        "errors": [],
+        "strengths": ["Clear structure."] if sentences else [],
+        "improvements": [] if len(sentences) >= len(points) else ["Cover the remaining key points."],
+        "injection_suspected": "ignore previous instructions" in answer.lower(),
+    }
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "fake-openai/1"
+    latency = 0.0
+    schema = True
+    fail_every = 0
+    calls = 0
+    lock = threading.Lock()
+    timings: list[float] = []  # seconds spent per completion, latency included
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+    def _send(self, status: int, body: dict, started: float) -> None:
+        data = json.dumps(body).encode()
+        spent = time.perf_counter() - started
+        with Handler.lock:
+            Handler.timings.append(spent)
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.send_header("x-server-ms", f"{spent * 1000:.3f}")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        started = time.perf_counter()
+        if self.path.rstrip("/").endswith("/models"):
+            self._send(
+                200, {"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "me"}]}, started
+            )
+        else:
+            self._send(404, {"error": {"message": "not found"}}, started)
+
+    def do_POST(self) -> None:
+        started = time.perf_counter()
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            return self._send(404, {"error": {"message": "not found"}}, started)
+        with Handler.lock:
+            Handler.calls += 1
+            failing = Handler.fail_every and Handler.calls % Handler.fail_every == 0
+        time.sleep(self.latency)
+        if failing:
+            return self._send(503, {"error": {"message": "overloaded"}}, started)
+        if not self.schema and "response_format" in body:
+            return self._send(400, {"error": {"message": "response_format is not supported"}}, started)
+        user = next(
+            (m["content"] for m in reversed(body.get("messages", [])) if "## Key points" in m["content"]), ""
+        )
+        content = json.dumps(judge(user))
+        prompt_chars = sum(len(m["content"]) for m in body.get("messages", []))
+        self._send(
+            200,
+            {
+                "id": f"chatcmpl-{Handler.calls}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", MODEL),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_chars // 4,
+                    "completion_tokens": len(content) // 4,
+                    "total_tokens": (prompt_chars + len(content)) // 4,
+                    "prompt_tokens_details": {"cached_tokens": 0},
+                },
+            },
+            started,
+        )
+
+
+def serve(
+    port: int = 0, latency: float = 0.0, schema: bool = True, fail_every: int = 0
+) -> ThreadingHTTPServer:
+    """Start the server on 127.0.0.1 in a background thread; returns it (its port is server_port)."""
+    Handler.latency, Handler.schema, Handler.fail_every = latency, schema, fail_every
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each completion")
+    parser.add_argument(
+        "--no-schema", action="store_true", help="refuse response_format, like some local servers"
+    )
+    parser.add_argument("--fail-every", type=int, default=0, help="answer every Nth completion with HTTP 503")
+    args = parser.parse_args()
+    server = serve(args.port, args.latency, not args.no_schema, args.fail_every)
+    print(
+        f"fake OpenAI-compatible server on http://127.0.0.1:{server.server_port}/v1 (model {MODEL})",
+        flush=True,
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
