@@ -168,6 +168,11 @@ def grade_view(question: Question, grade: Grade, *, show_reference: bool = True)
             if finding.evidence:
                 line.append(f"\n  “{finding.evidence}”", style="italic dim")
             parts.append(line)
+    covered = {kp.point for kp in grade.key_points if kp.verdict is Verdict.covered}
+    strengths = [s for s in grade.strengths if s not in covered]  # the offline grader's repeat the checklist
+    if strengths:
+        parts.append(Text("\nStrengths", style="bold underline green"))
+        parts += [Text(f"• {item}") for item in strengths]
     if grade.improvements:
         parts.append(Text("\nTo improve", style="bold underline"))
         parts += [Text(f"• {item}") for item in grade.improvements]

@@ -326,3 +326,49 @@ def test_the_key_and_url_credentials_never_reach_output_database_or_cache(cli, r
     for secret in (KEY, "hunter2-PASSWORD", "alice"):
         assert not any(secret in text for text in outputs), secret
         assert not any(secret.encode() in blob for blob in stored), secret
+
+
+# --- doctor -------------------------------------------------------------------------------------
+
+
+def test_doctor_without_an_endpoint_says_grading_is_offline(cli):
+    result = cli("doctor")
+    assert result.exit_code == 0
+    assert "API key           absent" in result.stdout
+    assert "answers are graded offline" in result.stdout
+
+
+def test_doctor_checks_the_endpoint_grades_once_and_reports_the_mode(cli, endpoint, respx_mock):
+    respx_mock.get(f"{BASE}/models").mock(
+        return_value=httpx.Response(200, json={"object": "list", "data": [{"id": "gpt-4.1-mini", "object": "model"}]})
+    )
+    question = bank.load().get("regularization/dropout")
+    n = len(question.key_points)
+    content = json.dumps(
+        {
+            "key_points": [
+                {"index": i + 1, "verdict": "covered", "evidence": "dropout sets each unit's activation to zero"}
+                for i in range(n)
+            ],
+            "errors": [],
+            "strengths": [],
+            "improvements": [],
+            "injection_suspected": False,
+        }
+    )
+    endpoint.mock(return_value=completion(content))
+    result = cli("doctor")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "API key           present (from environment)" in result.stdout
+    assert KEY not in result.stdout + result.stderr
+    assert "'gpt-4.1-mini' listed" in result.stdout
+    assert "structured output ok: strict JSON schema" in result.stdout
+    assert "OK: grading with gpt-4.1-mini at http://llm.test/v1 works." in result.stdout
+
+
+def test_doctor_fails_with_the_reason_when_the_key_is_refused(cli, endpoint, respx_mock):
+    respx_mock.get(f"{BASE}/models").mock(return_value=httpx.Response(401, json={"error": {"message": "no"}}))
+    result = cli("doctor")
+    assert result.exit_code == 1
+    assert "endpoint          FAILED: http://llm.test/v1 refused the API key (401)" in result.stdout
+    assert result.stderr.startswith("\nProblem: ") or "Problem: " in result.stderr
