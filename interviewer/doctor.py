@@ -89,8 +89,20 @@ def run(settings: Settings, bank: Bank, modes_file: Path | None) -> list[Check]:
             "grading", True, f"a test answer graded {grade.score:g}/10 in {grade.latency_ms:.0f} ms, {tokens}"
         )
     )
-    mode = memory.get(grader.memory_key)
-    checks.append(Check("structured output", True, MODE_NAMES[mode]))
+    shape = memory.get(grader.memory_key)
+    adjustments = [
+        note
+        for note, applies in (
+            ("max_completion_tokens instead of max_tokens", shape.tokens_param != "max_tokens"),
+            ("no temperature", not shape.temperature),
+            ("no seed", not shape.seed),
+        )
+        if applies
+    ]
+    detail = MODE_NAMES[shape.mode] + (
+        f"; the endpoint wants {', '.join(adjustments)}" if adjustments else ""
+    )
+    checks.append(Check("structured output", True, detail))
     covered = grade.key_points[0].verdict.value
     if covered == "missing":
         checks.append(

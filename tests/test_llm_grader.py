@@ -139,7 +139,38 @@ def test_an_endpoint_refusing_json_schema_gets_json_in_text_and_it_is_remembered
     practice_json(cli)  # the next grade goes straight to the mode that works
     assert "response_format" not in sent(endpoint, 2) and len(endpoint.calls) == 3
     memory = json.loads((home / "cache" / "llm-modes.json").read_text())
-    assert memory == {"http://llm.test/v1 gpt-4.1-mini": "text"}
+    assert memory == {"http://llm.test/v1 gpt-4.1-mini": "text,max_tokens,temperature,seed"}
+
+
+def test_a_reasoning_model_gets_the_parameters_it_accepts_and_they_are_remembered(cli, endpoint):
+    def server(request):
+        body = json.loads(request.content)
+        if "max_tokens" in body:
+            message = "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens'."
+            return httpx.Response(400, json={"error": {"message": message}})
+        if "temperature" in body:
+            message = "Unsupported value: 'temperature' does not support 0 with this model."
+            return httpx.Response(400, json={"error": {"message": message}})
+        return completion(reply())
+
+    endpoint.mock(side_effect=server)
+    _, grade = practice_json(cli)
+    assert grade["status"] == "graded" and len(endpoint.calls) == 3
+    assert "response_format" in sent(endpoint) and sent(endpoint)["max_completion_tokens"] > 0
+    practice_json(cli)
+    assert len(endpoint.calls) == 4, "the second grade is shaped right the first time"
+
+
+def test_a_request_the_server_rejects_for_another_reason_names_its_message(cli, endpoint, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", BASE)
+    endpoint.mock(
+        return_value=httpx.Response(400, json={"error": {"message": f"context too long for key {KEY}"}})
+    )
+    result, grade = practice_json(cli)
+    assert grade["status"] == "failed" and len(endpoint.calls) == 2  # schema, then text
+    assert (
+        grade["failure"] == "http://llm.test/v1 rejected the request (HTTP 400): context too long for key ***"
+    )
 
 
 def test_an_invalid_reply_gets_one_repair_with_the_validation_error(cli, endpoint):
@@ -340,14 +371,20 @@ def test_doctor_without_an_endpoint_says_grading_is_offline(cli):
 
 def test_doctor_checks_the_endpoint_grades_once_and_reports_the_mode(cli, endpoint, respx_mock):
     respx_mock.get(f"{BASE}/models").mock(
-        return_value=httpx.Response(200, json={"object": "list", "data": [{"id": "gpt-4.1-mini", "object": "model"}]})
+        return_value=httpx.Response(
+            200, json={"object": "list", "data": [{"id": "gpt-4.1-mini", "object": "model"}]}
+        )
     )
     question = bank.load().get("regularization/dropout")
     n = len(question.key_points)
     content = json.dumps(
         {
             "key_points": [
-                {"index": i + 1, "verdict": "covered", "evidence": "dropout sets each unit's activation to zero"}
+                {
+                    "index": i + 1,
+                    "verdict": "covered",
+                    "evidence": "dropout sets each unit's activation to zero",
+                }
                 for i in range(n)
             ],
             "errors": [],

@@ -14,6 +14,7 @@ import re
 import secrets
 import time
 import unicodedata
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,6 +34,58 @@ MAX_TOKENS = 2000
 INJECTION_CAP = 3.0
 EVIDENCE_CHARS = 300
 MODES = ("json_schema", "text")  # strict structured output first; JSON in text where refused
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How requests to one endpoint and model are shaped, learnt from what it refuses.
+
+    Strict structured output, temperature 0, a seed and `max_tokens` come first; reasoning models
+    reject temperature and want `max_completion_tokens`, some local servers reject schemas.
+    """
+
+    mode: str = MODES[0]
+    tokens_param: str = "max_tokens"
+    temperature: bool = True
+    seed: bool = True
+
+    def key(self) -> str:
+        flags = [self.mode, self.tokens_param] + [
+            name for name in ("temperature", "seed") if getattr(self, name)
+        ]
+        return ",".join(flags)
+
+    @classmethod
+    def parse(cls, key: str) -> Shape:
+        parts = key.split(",")
+        mode = parts[0] if parts[0] in MODES else MODES[0]
+        if len(parts) == 1:
+            return cls(mode=mode)
+        tokens = "max_completion_tokens" if "max_completion_tokens" in parts else "max_tokens"
+        return cls(mode, tokens, "temperature" in parts, "seed" in parts)
+
+    def adapted(self, refusal: str) -> Shape | None:
+        """The next shape to try after the endpoint refused a request with this message, if any."""
+        said = refusal.lower()
+        if "max_tokens" in said and self.tokens_param == "max_tokens":
+            return replace(self, tokens_param="max_completion_tokens")
+        if "temperature" in said and self.temperature:
+            return replace(self, temperature=False)
+        if "seed" in said and self.seed:
+            return replace(self, seed=False)
+        if self.mode == "json_schema":
+            return replace(self, mode="text")
+        return None
+
+    def request(self, model: str, chat: list[dict[str, str]]) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": model, "messages": chat, self.tokens_param: MAX_TOKENS}
+        if self.temperature:
+            kwargs["temperature"] = 0
+        if self.seed:
+            kwargs["seed"] = SEED
+        if self.mode == "json_schema":
+            kwargs["response_format"] = _schema_format()
+        return kwargs
 
 
 # --- what the model must return -----------------------------------------------------------------
@@ -228,7 +281,7 @@ def parse_reply(content: str | None, question: Question, answer: str, grader: st
 
 
 class ModeMemory:
-    """Per endpoint and model, the output mode that worked, kept in a small JSON file."""
+    """Per endpoint and model, the request shape that worked, kept in a small JSON file."""
 
     def __init__(self, path: Path | None):
         self.path = path
@@ -245,12 +298,12 @@ class ModeMemory:
     def forget(self, key: str) -> None:
         self.set(key, None)
 
-    def get(self, key: str) -> str:
-        mode = self._read().get(key, MODES[0])
-        return mode if mode in MODES else MODES[0]
+    def get(self, key: str) -> Shape:
+        value = self._read().get(key)
+        return Shape.parse(value) if isinstance(value, str) else Shape()
 
     def set(self, key: str, mode: str | None) -> None:
-        """Remember `mode` for `key` (None forgets it)."""
+        """Remember the shape (`Shape.key()`) for `key`; None forgets it."""
         if self.path is None:
             return
         data = self._read()
@@ -281,13 +334,27 @@ def _schema_format() -> dict[str, Any]:
     }
 
 
-def _refuses_format(exc: Exception) -> bool:
-    """Whether an error means the endpoint does not take `response_format` as we sent it."""
+def _refusal(exc: Exception) -> str | None:
+    """The server's message when an error means it does not take the request as we shaped it."""
     import openai
 
-    if isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError):
-        return True
-    return isinstance(exc, openai.APIStatusError) and exc.status_code in {400, 422, 501}
+    if isinstance(exc, openai.APIStatusError) and exc.status_code in {400, 422, 501}:
+        return str(exc.message or "") + " " + str(exc.body or "")
+    return None
+
+
+def _server_message(exc: Exception, settings: Settings) -> str:
+    """What the server said, in one line, without the key."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        body = body["error"]
+    message = body.get("message") if isinstance(body, dict) else None
+    if not isinstance(message, str) or not message.strip():
+        message = re.sub(r"^Error code: \d+ - ", "", str(getattr(exc, "message", "") or exc))
+    message = (message.strip().splitlines() or [""])[0]
+    if settings.api_key:
+        message = message.replace(settings.api_key, "***")
+    return message[:200]
 
 
 def explain(exc: Exception, settings: Settings) -> str:
@@ -313,6 +380,8 @@ def explain(exc: Exception, settings: Settings) -> str:
         )
     if isinstance(exc, openai.APIConnectionError):
         return f"cannot connect to {where}: is the server running and the URL right?"
+    if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
+        return f"{where} rejected the request (HTTP {exc.status_code}): {_server_message(exc, settings)}"
     if isinstance(exc, openai.APIStatusError):
         return f"{where} answered HTTP {exc.status_code} after {settings.max_retries} retries"
     return f"{type(exc).__name__}: {exc}".splitlines()[0]
@@ -347,23 +416,18 @@ class LLMGrader:
     def memory_key(self) -> str:
         return f"{self.settings.shown_endpoint} {self.settings.model}"
 
-    def _complete(self, chat: list[dict[str, str]], mode: str, usage: Usage) -> tuple[str | None, str]:
-        """One completion; returns its text and the mode that worked (falling back once)."""
-        kwargs: dict[str, Any] = {
-            "model": self.settings.model,
-            "messages": chat,
-            "temperature": 0,
-            "seed": SEED,
-            "max_tokens": MAX_TOKENS,
-        }
-        if mode == "json_schema":
-            kwargs["response_format"] = _schema_format()
-        try:
-            response = self.client.chat.completions.create(**kwargs)
-        except Exception as exc:
-            if mode == "json_schema" and _refuses_format(exc):
-                return self._complete(chat, "text", usage)
-            raise GradingFailed(explain(exc, self.settings)) from None
+    def _complete(self, chat: list[dict[str, str]], shape: Shape, usage: Usage) -> tuple[str | None, Shape]:
+        """One completion; returns its text and the request shape that worked."""
+        while True:
+            try:
+                response = self.client.chat.completions.create(**shape.request(self.settings.model, chat))
+                break
+            except Exception as exc:
+                refusal = _refusal(exc)
+                adapted = shape.adapted(refusal) if refusal is not None else None
+                if adapted is None:
+                    raise GradingFailed(explain(exc, self.settings)) from None
+                shape = adapted
         if response.usage is not None:
             usage.prompt_tokens += response.usage.prompt_tokens or 0
             usage.completion_tokens += response.usage.completion_tokens or 0
@@ -375,22 +439,21 @@ class LLMGrader:
         refusal = getattr(choice.message, "refusal", None)
         if refusal:
             raise GradingFailed(f"the model refused to grade: {refusal}".splitlines()[0])
-        content = choice.message.content
         if choice.finish_reason == "length":
             raise InvalidReply(f"the reply was cut off at {MAX_TOKENS} tokens")
-        return content, mode
+        return choice.message.content, shape
 
     def grade(self, question: Question, answer: str) -> Grade:
         started = time.perf_counter()
         usage = Usage()
         chat = messages(question, answer)
-        mode = self.memory.get(self.memory_key)
+        shape = self.memory.get(self.memory_key)
         meta = {"prompt_hash": prompt_hash(), "usage": usage}
         content: str | None = None
         try:
             try:
-                content, mode = self._complete(chat, mode, usage)
-                self.memory.set(self.memory_key, mode)
+                content, shape = self._complete(chat, shape, usage)
+                self.memory.set(self.memory_key, shape.key())
                 grade = parse_reply(content, question, answer, self.name)
             except InvalidReply as first:
                 # One repair: show the model what was wrong with its reply.
@@ -404,7 +467,7 @@ class LLMGrader:
                     },
                 ]
                 try:
-                    content, mode = self._complete(chat, mode, usage)
+                    content, shape = self._complete(chat, shape, usage)
                     grade = parse_reply(content, question, answer, self.name)
                 except InvalidReply as second:
                     raise GradingFailed(
