@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -137,6 +138,7 @@ class Store:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = threading.RLock()
             self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -161,13 +163,19 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        # One connection serves the session and its background graders: one transaction at a time.
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _rows(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -201,16 +209,14 @@ class Store:
     def session(self, ref: str) -> SessionRow:
         """A session by id, unique id prefix, or `latest`."""
         if ref == "latest":
-            rows = self._db.execute(
-                "SELECT * FROM sessions ORDER BY started_at DESC, rowid DESC LIMIT 1"
-            ).fetchall()
+            rows = self._rows("SELECT * FROM sessions ORDER BY started_at DESC, rowid DESC LIMIT 1")
             if not rows:
                 raise UsageError("there is no session yet")
         else:
-            rows = self._db.execute(
+            rows = self._rows(
                 "SELECT * FROM sessions WHERE id LIKE ? ESCAPE '\\' LIMIT 2",
                 (ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
-            ).fetchall()
+            )
             if not rows:
                 raise UsageError(f"no session {ref!r}; `interviewer history` lists them")
             if len(rows) > 1:
@@ -274,10 +280,10 @@ class Store:
             )
 
     def attempt(self, answer_id: int) -> Attempt:
-        row = self._db.execute(_ATTEMPT_SELECT + " WHERE a.id = ?", (answer_id,)).fetchone()
-        if row is None:
+        rows = self._rows(_ATTEMPT_SELECT + " WHERE a.id = ?", (answer_id,))
+        if not rows:
             raise UsageError(f"no answer {answer_id}")
-        return _attempt(row)
+        return _attempt(rows[0])
 
     def attempts(
         self,
@@ -298,4 +304,4 @@ class Store:
         sql += " ORDER BY a.position" if session_id else " ORDER BY a.submitted_at DESC, a.id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [_attempt(r) for r in self._db.execute(sql, args)]
+        return [_attempt(r) for r in self._rows(sql, args)]
