@@ -158,6 +158,32 @@ class Bank:
     def pick(self, topics: Sequence[str] = (), rng: random.Random | None = None) -> Question:
         return (rng or random.Random()).choice(self.select(topics))
 
+    def interview(
+        self,
+        count: int,
+        topics: Sequence[str] = (),
+        difficulty: Difficulty | None = None,
+        seed: int | None = None,
+    ) -> list[Question]:
+        """`count` questions without repeats, dealt round-robin over the topics; reproducible with a seed."""
+        pool = self.select(topics, difficulty)
+        if count > len(pool):
+            raise UsageError(f"only {len(pool)} questions match; ask for at most {len(pool)}")
+        rng = random.Random(seed)
+        by_topic: dict[str, list[Question]] = {}
+        for q in pool:
+            by_topic.setdefault(q.topic, []).append(q)
+        decks = list(by_topic.values())
+        for deck in decks:
+            rng.shuffle(deck)
+        rng.shuffle(decks)
+        chosen: list[Question] = []
+        while len(chosen) < count:
+            for deck in decks:
+                if deck and len(chosen) < count:
+                    chosen.append(deck.pop())
+        return chosen
+
 
 def _field_path(loc: Sequence[str | int]) -> str:
     out = ""

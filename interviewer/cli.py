@@ -280,6 +280,173 @@ def _keep_unfinished(run: Any, question: Any, text: str, started: str) -> None:
     raise KeyboardInterrupt
 
 
+# --- the mock interview -------------------------------------------------------------------------
+
+
+@_command(app)
+def mock(
+    questions: Annotated[int, typer.Option("--questions", "-n", min=1, help="How many questions.")] = 5,
+    topic: TopicOption = None,
+    difficulty: Annotated[
+        Optional[str], typer.Option("--difficulty", help="easy, medium or hard.", show_default=False)
+    ] = None,
+    per_question: Annotated[
+        Optional[float],
+        typer.Option(
+            "--per-question",
+            min=1,
+            help="Seconds per question. [default: 300, or none with --minutes]",
+            show_default=False,
+        ),
+    ] = None,
+    minutes: Annotated[
+        Optional[float],
+        typer.Option("--minutes", min=0.1, help="Minutes for the whole interview.", show_default=False),
+    ] = None,
+    seed: Annotated[
+        Optional[int], typer.Option("--seed", help="Draw the same questions again.", show_default=False)
+    ] = None,
+    answers: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--answers",
+            help="Read the answers from this file, separated by lines of ---.",
+            show_default=False,
+        ),
+    ] = None,
+    resume: Annotated[
+        Optional[str],
+        typer.Option(
+            "--resume", help="Continue an interrupted interview (a session id or latest).", show_default=False
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+    bank: BankOption = None,
+    grader: GraderOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """Run a timed mock interview: questions under a clock, no feedback until a scored summary at the end.
+
+    In a terminal each answer is typed in an editor with a countdown. Without one, the answers come
+    from standard input or --answers, separated by lines holding only ---.
+    """
+    from interviewer import ui
+    from interviewer.bank import Difficulty
+    from interviewer.session import DEFAULT_PER_QUESTION, MockInterview, split_answers
+
+    chosen, grading_note = _grader(grader, model, base_url)
+    store = _open_store()
+    interactive = answers is None and _interactive() and not json_output
+    scripted = (
+        None if interactive else split_answers(_read_answer_file(answers) if answers else sys.stdin.read())
+    )
+    if resume:
+        run = MockInterview.resume(store, chosen, resume)
+        planned = len(run.questions) - run.answered
+    else:
+        level = None
+        if difficulty is not None:
+            try:
+                level = Difficulty(difficulty.lower())
+            except ValueError:
+                raise UsageError(f"unknown difficulty {difficulty!r}: use easy, medium or hard") from None
+        picked = _load_bank(bank).interview(questions, topic or (), level, seed)
+        planned = len(picked)
+    if scripted is not None and len(scripted) > planned:
+        raise UsageError(
+            f"{len(scripted)} answers given for {planned} questions (answers are separated by lines holding only ---)"
+        )
+    if not resume:
+        limit = per_question if per_question is not None else (None if minutes else DEFAULT_PER_QUESTION)
+        run = MockInterview.start(
+            store,
+            chosen,
+            picked,
+            per_question=limit,
+            total=minutes * 60 if minutes else None,
+            options={"topics": topic or [], "difficulty": difficulty, "seed": seed},
+        )
+
+    if not json_output:
+        ui.note(grading_note)
+        ui.console.print(ui.opening_panel(len(run.questions), run.per_question, run.total, chosen.name))
+    run.warm()
+    status = "completed"
+    try:
+        if interactive:
+            status = _ask(run, ui)
+        else:
+            _answer_from_script(run, scripted or [])
+    finally:
+        _finish(run, status, show=not json_output)
+    from interviewer.summary import summarize
+
+    summary = summarize(store, store.session(run.session_id))
+    if json_output:
+        _print_json(summary.to_json())
+    else:
+        ui.console.print(ui.summary_view(summary))
+        ui.note("Export it: interviewer report " + summary.session_id + " --format md|html|json")
+    if status == "interrupted":
+        raise typer.Exit(ExitStatus.INTERRUPTED)
+    if summary.unfinished:
+        raise typer.Exit(ExitStatus.ERROR)
+
+
+def _ask(run: Any, ui: Any) -> str:
+    """Ask each question in the terminal; returns the session's status."""
+    from interviewer.store import now
+
+    if run.answered == 0 and not ui.confirm("Ready? The clock starts when you press Enter.", default=True):
+        return "interrupted"
+    for turn in run.turns():
+        ui.console.print(ui.mock_question(turn.number, len(run.questions), turn.question))
+        started = now()
+        try:
+            answer = ui.timed_answer(
+                f"Q{turn.number}/{len(run.questions)} · {turn.question.topic}", turn.limit
+            )
+        except ui.AnswerCancelled as cancelled:
+            if cancelled.text.strip():
+                run.submit(turn, cancelled.text, started=started, elapsed=0.0)
+            return "interrupted"
+        if answer.outcome == "timed_out":
+            ui.note("Time is up: what you typed is submitted.")
+        run.submit(
+            turn,
+            answer.text,
+            started=started,
+            elapsed=answer.seconds,
+            timed_out=answer.outcome == "timed_out",
+            skipped=answer.outcome == "skipped",
+        )
+    return "completed"
+
+
+def _answer_from_script(run: Any, answers: list[str]) -> None:
+    from interviewer.store import now
+
+    for turn, text in zip(run.turns(), answers + [""] * len(run.questions), strict=False):
+        run.submit(turn, text, started=now(), elapsed=0.0, skipped=not text.strip())
+
+
+def _finish(run: Any, status: str, *, show: bool) -> None:
+    """Wait for the grades still running (with progress), then close the session."""
+    from interviewer import ui
+
+    try:
+        if run.pending() and show:
+            with ui.console.status("") as spinner:
+                run.wait(lambda done, total: spinner.update(f"Grading: {done}/{total} answers graded…"))
+        else:
+            run.wait()
+    except KeyboardInterrupt:
+        ui.note(f"Stopped waiting: `interviewer grade {run.session_id}` grades what is left.")
+        status = "interrupted"
+    run.finish(status)
+
+
 # --- history and grade ------------------------------------------------------------------------
 
 

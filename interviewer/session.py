@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from interviewer.bank import Question
+from interviewer.errors import UsageError
 from interviewer.grading import Grader
 from interviewer.grading.model import Grade
 from interviewer.store import Attempt, Store, now
@@ -57,13 +60,12 @@ class Practice:
 
     def close(self, status: str = "completed") -> None:
         if self.session_id is not None:
-            self.store.end_session(self.session_id, status)
+            self.store.set_status(self.session_id, status, ended=True)
 
 
 def question_of(attempt: Attempt) -> Question:
     """The question as it was asked, from the answer's snapshot."""
-    data = {k: v for k, v in attempt.question.items() if k != "content_hash"}
-    return Question.model_validate(data)
+    return _question(attempt.question)
 
 
 def grade_pending(store: Store, session_id: str, grader: Grader) -> list[tuple[Attempt, Grade]]:
@@ -77,3 +79,180 @@ def grade_pending(store: Store, session_id: str, grader: Grader) -> list[tuple[A
         store.add_grade(attempt.answer_id, grade.model_dump(mode="json"))
         done.append((attempt, grade))
     return done
+
+
+# --- the timed mock interview -------------------------------------------------------------------
+
+DEFAULT_QUESTIONS = 5
+DEFAULT_PER_QUESTION = 300.0  # seconds: a conceptual question in a real interview gets 3-5 minutes
+MAX_CONCURRENT_GRADES = 5
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A question still to be asked: its number in the interview and its time limit."""
+
+    number: int
+    question: Question
+    limit: float | None  # seconds; None for no limit
+
+
+class MockInterview:
+    """Questions asked in order under a clock; each answer is committed as given and graded in the
+    background (bounded concurrency), so the summary is ready about one grading call after the last.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        grader: Grader,
+        session_id: str,
+        questions: list[Question],
+        *,
+        per_question: float | None,
+        total: float | None,
+        answered: int = 0,
+        used: float = 0.0,
+    ):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.store, self.grader, self.session_id = store, grader, session_id
+        self.questions, self.per_question, self.total = questions, per_question, total
+        self.answered, self.used = answered, used
+        self._pool = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_GRADES, thread_name_prefix="grade")
+        self._futures: list[Any] = []
+
+    @classmethod
+    def start(
+        cls,
+        store: Store,
+        grader: Grader,
+        questions: list[Question],
+        *,
+        per_question: float | None = DEFAULT_PER_QUESTION,
+        total: float | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> MockInterview:
+        settings = {
+            "questions": [q.snapshot() for q in questions],
+            "per_question": per_question,
+            "total": total,
+            **(options or {}),
+        }
+        session_id = store.create_session("mock", grader.name, settings)
+        return cls(store, grader, session_id, questions, per_question=per_question, total=total)
+
+    @classmethod
+    def resume(cls, store: Store, grader: Grader, ref: str) -> MockInterview:
+        """Continue an interrupted interview where it stopped, with the time it had left."""
+        row = store.session(ref)
+        if row.mode != "mock":
+            raise UsageError(f"session {row.id} is a {row.mode} session, not a mock interview")
+        if row.status == "completed":
+            raise UsageError(f"session {row.id} is complete; `interviewer mock` starts a new one")
+        questions = [_question(q) for q in row.settings["questions"]]
+        attempts = store.attempts(session_id=row.id)
+        used = sum(_seconds(a.started_at, a.submitted_at) for a in attempts)
+        return cls(
+            store,
+            grader,
+            row.id,
+            questions,
+            per_question=row.settings.get("per_question"),
+            total=row.settings.get("total"),
+            answered=len(attempts),
+            used=used,
+        )
+
+    def turns(self) -> Iterator[Turn]:
+        """The questions still to ask, each with the time it may take; stops when time is up."""
+        while self.answered < len(self.questions):
+            limits = [x for x in (self.per_question, self.total and self.total - self.used) if x is not None]
+            limit = min(limits) if limits else None
+            if limit is not None and limit <= 0:
+                return
+            yield Turn(self.answered + 1, self.questions[self.answered], limit)
+
+    def warm(self) -> None:
+        """Prepare the grader (import the LLM client, connect) while the first question is on screen."""
+        warm = getattr(self.grader, "warm", None)
+        if warm is not None:
+            self._futures.append(self._pool.submit(warm))
+
+    def submit(
+        self,
+        turn: Turn,
+        text: str,
+        *,
+        started: str,
+        elapsed: float,
+        timed_out: bool = False,
+        skipped: bool = False,
+    ) -> int:
+        """Commit the answer, then grade it in the background (a skipped or empty one is not graded)."""
+        skipped = skipped or not text.strip()
+        answer_id = self.store.add_answer(
+            self.session_id,
+            turn.question.snapshot(),
+            text,
+            started_at=started,
+            time_limit=turn.limit,
+            timed_out=timed_out,
+            skipped=skipped,
+        )
+        self.answered += 1
+        self.used += elapsed
+        if not skipped:
+            self._futures.append(self._pool.submit(self._grade, answer_id, turn.question, text))
+        return answer_id
+
+    def _grade(self, answer_id: int, question: Question, text: str) -> None:
+        grade = grade_safely(self.grader, question, text)
+        self.store.add_grade(answer_id, grade.model_dump(mode="json"))
+
+    def pending(self) -> int:
+        return sum(not f.done() for f in self._futures)
+
+    def wait(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Block until every grade is in; `progress(done, total)` after each."""
+        from concurrent.futures import as_completed
+
+        total = len(self._futures)
+        done = total - self.pending()
+        if progress:
+            progress(done, total)
+        for _ in as_completed([f for f in self._futures if not f.done()]):
+            done += 1
+            if progress:
+                progress(done, total)
+
+    def finish(self, status: str = "completed") -> None:
+        self._pool.shutdown(wait=False, cancel_futures=False)
+        self.store.set_status(self.session_id, status, ended=True)
+
+
+def _question(snapshot: dict[str, Any]) -> Question:
+    return Question.model_validate({k: v for k, v in snapshot.items() if k != "content_hash"})
+
+
+def _seconds(start: str, end: str) -> float:
+    from datetime import datetime
+
+    return max(0.0, (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
+
+
+def split_answers(text: str) -> list[str]:
+    """Answers given as one text: separated by lines holding only `---`."""
+    parts: list[list[str]] = [[]]
+    for line in text.splitlines():
+        if line.strip() == ANSWER_SEPARATOR:
+            parts.append([])
+        else:
+            parts[-1].append(line)
+    answers = ["\n".join(p).strip() for p in parts]
+    while answers and not answers[-1]:
+        answers.pop()
+    return answers
+
+
+ANSWER_SEPARATOR = "---"

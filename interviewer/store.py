@@ -200,10 +200,11 @@ class Store:
             )
         return session_id
 
-    def end_session(self, session_id: str, status: str = "completed") -> None:
+    def set_status(self, session_id: str, status: str, *, ended: bool = False) -> None:
         with self._tx() as db:
             db.execute(
-                "UPDATE sessions SET status = ?, ended_at = ? WHERE id = ?", (status, now(), session_id)
+                "UPDATE sessions SET status = ?, ended_at = ? WHERE id = ?",
+                (status, now() if ended else None, session_id),
             )
 
     def session(self, ref: str) -> SessionRow:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
@@ -17,6 +19,7 @@ from interviewer.grading.model import Grade, Verdict
 
 if TYPE_CHECKING:
     from interviewer.store import Attempt
+    from interviewer.summary import Summary
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -75,6 +78,115 @@ def edit_answer(
         output=output,
     )
     return session.prompt("› ", default=initial)
+
+
+MOCK_KEYS = "Esc Enter or Ctrl-D: submit · Ctrl-N: skip · Ctrl-C: end the interview"
+WARN_SECONDS, URGENT_SECONDS = 60, 15
+
+
+@dataclass(frozen=True)
+class TimedAnswer:
+    text: str
+    outcome: str  # submitted | timed_out | skipped
+    seconds: float
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds + 0.999))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def countdown_style(seconds_left: float) -> str:
+    """The clock's colour: plain, yellow in the last minute, red in the last 15 seconds."""
+    if seconds_left <= URGENT_SECONDS:
+        return "class:clock.urgent"
+    return "class:clock.warn" if seconds_left <= WARN_SECONDS else "class:clock"
+
+
+def timed_answer(
+    label: str,
+    limit: float | None,
+    *,
+    input: Any = None,
+    output: Any = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> TimedAnswer:
+    """A multi-line answer under a countdown that stays visible while typing.
+
+    When time runs out, what was typed is submitted as timed out. Raises `AnswerCancelled` on Ctrl-C.
+    """
+    import asyncio
+
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.application import get_app
+    from prompt_toolkit.formatted_text import FormattedText
+    from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.styles import Style
+
+    started = clock()
+    keys = KeyBindings()
+
+    def finish(event: Any, outcome: str) -> None:
+        event.app.exit(result=TimedAnswer(event.current_buffer.text, outcome, clock() - started))
+
+    @keys.add("c-d")
+    def _submit(event: Any) -> None:
+        finish(event, "submitted")
+
+    @keys.add("escape", "enter")
+    def _submit_meta(event: Any) -> None:
+        finish(event, "submitted")
+
+    @keys.add("c-n")
+    def _skip(event: Any) -> None:
+        finish(event, "skipped")
+
+    @keys.add("c-c")
+    def _cancel(event: Any) -> None:
+        event.app.exit(exception=AnswerCancelled(event.current_buffer.text))
+
+    def toolbar() -> FormattedText:
+        if limit is None:
+            return FormattedText(
+                [("class:clock", f" {_clock(clock() - started)} "), ("", f" {label} · {MOCK_KEYS}")]
+            )
+        left = limit - (clock() - started)
+        style = countdown_style(left)
+        return FormattedText([(style, f" {_clock(left)} left "), ("", f" {label} · {MOCK_KEYS}")])
+
+    def pre_run() -> None:
+        if limit is None:
+            return
+        app = get_app()
+
+        def time_up() -> None:
+            if app.is_running and not app.is_done:
+                app.exit(result=TimedAnswer(app.current_buffer.text, "timed_out", clock() - started))
+
+        asyncio.get_running_loop().call_later(max(0.0, limit - (clock() - started)), time_up)
+
+    session: PromptSession[Any] = PromptSession(
+        multiline=True,
+        key_bindings=keys,
+        bottom_toolbar=toolbar,
+        refresh_interval=0.5,
+        enable_open_in_editor=True,
+        prompt_continuation=lambda width, line, soft: "  ",
+        style=Style.from_dict(
+            {
+                "bottom-toolbar": "noreverse",
+                "clock": "reverse bold",
+                "clock.warn": "bg:ansiyellow fg:ansiblack bold",
+                "clock.urgent": "bg:ansired fg:ansiwhite bold blink",
+            }
+        ),
+        input=input,
+        output=output,
+    )
+    result = session.prompt("› ", pre_run=pre_run)
+    if isinstance(result, TimedAnswer):
+        return result
+    return TimedAnswer(str(result), "submitted", clock() - started)  # the default accept
 
 
 def read_piped_answer() -> str:
@@ -246,3 +358,100 @@ def history_table(attempts: Sequence[Attempt]) -> Table:
             grader_label(a.grader) if a.grader else "",
         )
     return table
+
+
+# --- the mock interview -----------------------------------------------------------------------
+
+
+def opening_panel(count: int, per_question: float | None, total: float | None, grader: str) -> Panel:
+    if per_question and total:
+        timing = f"up to {_clock(per_question)} a question, {_clock(total)} in all"
+    elif total:
+        timing = f"{_clock(total)} in all"
+    elif per_question:
+        timing = f"up to {_clock(per_question)} a question ({_clock(per_question * count)} in all)"
+    else:
+        timing = "no time limit"
+    body = Text.assemble(
+        (f"{count} questions", "bold"),
+        f", {timing}. Graded by ",
+        (grader_label(grader), "bold"),
+        ".\n",
+        "No feedback until the end: grading runs in the background while you answer.\n\n",
+        ("Esc then Enter", "bold"),
+        " or ",
+        ("Ctrl-D", "bold"),
+        " submits · ",
+        ("Ctrl-N", "bold"),
+        " skips · ",
+        ("Ctrl-C", "bold"),
+        " ends the interview (what you answered is kept and graded).\n",
+        "The clock turns yellow at one minute and red at 15 seconds; at zero, what you typed is submitted.",
+    )
+    return Panel(body, title="Mock interview", title_align="left", border_style="cyan")
+
+
+def mock_question(number: int, count: int, question: Question) -> Panel:
+    title = f"[bold]Question {number}/{count}[/] · {escape(question.topic)} · {question.difficulty.value}"
+    return Panel(Text(question.prompt, style="bold"), title=title, title_align="left")
+
+
+def _minutes(seconds: float | None) -> str:
+    return "" if seconds is None else _clock(seconds)
+
+
+def summary_view(summary: Summary) -> Group:
+    table = Table(header_style="bold", title=None)
+    table.add_column("#", justify="right")
+    table.add_column("question", no_wrap=True)
+    table.add_column("topic")
+    table.add_column("time", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("status")
+    for r in summary.questions:
+        time_used = f"{_minutes(r.seconds)}/{_minutes(r.limit)}" if r.limit else _minutes(r.seconds)
+        status = {"graded": "", "skipped": "skipped"}.get(r.status, r.status)
+        if r.timed_out:
+            status = (status + ", " if status else "") + "timed out"
+        if r.failure:
+            status += f": {r.failure}"
+        score = (
+            score_text(r.score, r.status)
+            if r.status not in {"skipped", "not reached"}
+            else Text("0" if r.status == "skipped" else "–")
+        )
+        table.add_row(
+            str(r.number),
+            r.question_id,
+            r.topic,
+            time_used,
+            score,
+            Text(status, style="red" if r.status == "failed" else "dim"),
+        )
+    parts: list[Any] = [table]
+    total = Text.assemble(
+        ("Total ", "bold"),
+        score_text(summary.total) if summary.total is not None else Text("pending", style="yellow"),
+    )
+    total.append(f"   ({grader_label(summary.grader)})", style="dim")
+    if summary.unfinished:
+        total.append(
+            f"\n{len(summary.unfinished)} answer(s) not graded yet: they are not in the total.",
+            style="yellow",
+        )
+    parts.append(total)
+    if summary.topics:
+        parts.append(
+            Text("Per topic: ", style="bold")
+            + Text(" · ".join(f"{t} {s:g}" for t, s in sorted(summary.topics.items(), key=lambda i: -i[1])))
+        )
+    for title, items, style in (
+        ("Strongest points", summary.strongest, "green"),
+        ("Biggest gaps", summary.gaps, "red"),
+        ("Practise next", summary.next_steps, "cyan"),
+    ):
+        if items:
+            parts.append(Text(f"\n{title}", style=f"bold underline {style}"))
+            parts += [Text(f"• {item}") for item in items]
+    parts.append(Text(f"\nSession {summary.session_id} ({summary.status}).", style="bold"))
+    return Group(*parts)

@@ -1,0 +1,147 @@
+"""A session's results, from what the store holds: per question, in total, per topic, and what next.
+
+Pending and failed grades are reported as such and left out of every average, never counted as 0;
+a skipped question counts as 0, as it would in an interview.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from interviewer.store import Attempt, SessionRow, Store
+
+STRONG = 7.0  # a topic at or above this average is a strength
+TOP = 3
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    number: int
+    question_id: str
+    topic: str
+    prompt: str
+    status: str  # graded | failed | pending | skipped | not reached
+    score: float | None
+    seconds: float | None  # time used
+    limit: float | None
+    timed_out: bool
+    answer_id: int | None
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class Summary:
+    session_id: str
+    mode: str
+    status: str
+    grader: str
+    started_at: str
+    questions: list[QuestionResult]
+    total: float | None  # mean of graded and skipped (as 0); None when nothing is graded yet
+    topics: dict[str, float]  # topic -> mean score
+    strongest: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
+    next_steps: list[str] = field(default_factory=list)
+
+    @property
+    def unfinished(self) -> list[QuestionResult]:
+        return [q for q in self.questions if q.status in {"pending", "failed"}]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _seconds(a: Attempt) -> float:
+    return max(
+        0.0, (datetime.fromisoformat(a.submitted_at) - datetime.fromisoformat(a.started_at)).total_seconds()
+    )
+
+
+def _result(number: int, a: Attempt) -> QuestionResult:
+    status = "skipped" if a.skipped else a.grade_status
+    failure = (a.grade or {}).get("failure") if status == "failed" else None
+    return QuestionResult(
+        number=number,
+        question_id=a.question_id,
+        topic=a.question["topic"],
+        prompt=a.question["prompt"],
+        status=status,
+        score=a.score if status == "graded" else (0.0 if status == "skipped" else None),
+        seconds=_seconds(a),
+        limit=a.time_limit,
+        timed_out=a.timed_out,
+        answer_id=a.answer_id,
+        failure=failure,
+    )
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def summarize(store: Store, row: SessionRow) -> Summary:
+    attempts = store.attempts(session_id=row.id)
+    results = [_result(i, a) for i, a in enumerate(attempts, start=1)]
+    planned = row.settings.get("questions", [])
+    for number, snapshot in enumerate(planned[len(attempts) :], start=len(attempts) + 1):
+        results.append(
+            QuestionResult(
+                number,
+                snapshot["id"],
+                snapshot["topic"],
+                snapshot["prompt"],
+                "not reached",
+                None,
+                None,
+                row.settings.get("per_question"),
+                False,
+                None,
+            )
+        )
+    counted = [r for r in results if r.score is not None]
+    topics: dict[str, list[float]] = {}
+    for r in counted:
+        topics.setdefault(r.topic, []).append(r.score or 0.0)
+    per_topic = {t: _mean(v) or 0.0 for t, v in topics.items()}
+
+    covered: list[tuple[float, str]] = []
+    missing: list[tuple[float, str]] = []
+    errors: list[str] = []
+    for a in attempts:
+        if a.grade_status != "graded" or not a.grade:
+            continue
+        for kp in a.grade.get("key_points", []):
+            entry = (kp["weight"], f"{a.question_id}: {kp['point']}")
+            (covered if kp["verdict"] == "covered" else missing if kp["verdict"] == "missing" else []).append(
+                entry
+            )
+        errors += [
+            f"{a.question_id}: {e['text']}" for e in a.grade.get("errors", []) if e.get("severity") == "major"
+        ]
+    strongest = [text for _, text in sorted(covered, key=lambda e: -e[0])[:TOP]]
+    gaps = (errors[:1] + [text for _, text in sorted(missing, key=lambda e: -e[0])])[:TOP]
+
+    next_steps = []
+    weak = sorted((score, topic) for topic, score in per_topic.items() if score < STRONG)
+    for score, topic in weak[:2]:
+        next_steps.append(f"interviewer practice --topic {topic}   (averaged {score:g}/10)")
+    for r in sorted((r for r in counted if (r.score or 0) < STRONG), key=lambda r: r.score or 0)[:2]:
+        next_steps.append(f"interviewer practice {r.question_id}   (scored {r.score:g}/10)")
+    if any(r.status in {"pending", "failed"} for r in results):
+        next_steps.insert(0, f"interviewer grade {row.id}   (grades what is pending or failed)")
+
+    return Summary(
+        session_id=row.id,
+        mode=row.mode,
+        status=row.status,
+        grader=row.grader,
+        started_at=row.started_at,
+        questions=results,
+        total=_mean([r.score or 0.0 for r in counted]),
+        topics=per_topic,
+        strongest=strongest,
+        gaps=gaps,
+        next_steps=next_steps,
+    )
