@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import secrets
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass, replace
@@ -393,19 +394,21 @@ class LLMGrader:
         self.name = f"llm:{settings.model}"
         self.memory = memory or ModeMemory(None)
         self._client: openai.OpenAI | None = None
+        self._client_lock = threading.Lock()  # warm-up and the first grade may race to build it
 
     @property
     def client(self) -> openai.OpenAI:
-        if self._client is None:
-            import openai
+        with self._client_lock:
+            if self._client is None:
+                import openai
 
-            self._client = openai.OpenAI(
-                api_key=self.settings.key_for_client,
-                base_url=self.settings.endpoint,
-                timeout=self.settings.timeout,
-                max_retries=self.settings.max_retries,
-            )
-        return self._client
+                self._client = openai.OpenAI(
+                    api_key=self.settings.key_for_client,
+                    base_url=self.settings.endpoint,
+                    timeout=self.settings.timeout,
+                    max_retries=self.settings.max_retries,
+                )
+            return self._client
 
     def warm(self) -> None:
         """Import the client library and build the client ahead of the first answer."""
