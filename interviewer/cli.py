@@ -447,6 +447,36 @@ def _finish(run: Any, status: str, *, show: bool) -> None:
     run.finish(status)
 
 
+# --- reports ----------------------------------------------------------------------------------
+
+
+@_command(app)
+def report(
+    session: Annotated[str, typer.Argument(help="A session id (or its start), or `latest`.")] = "latest",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or json.")] = "md",
+    output: Annotated[
+        Optional[Path],
+        typer.Option("--output", "-o", help="Write to this file instead of printing.", show_default=False),
+    ] = None,
+) -> None:
+    """Export a session as a report: Markdown, a self-contained HTML page, or JSON for scripts."""
+    from interviewer import report as reports
+
+    fmt = fmt.lower().lstrip(".")
+    fmt = {"markdown": "md", "htm": "html"}.get(fmt, fmt)
+    if fmt not in reports.FORMATS:
+        raise UsageError(f"unknown format {fmt!r}: use md, html or json")
+    text = reports.render(reports.build(_open_store(), session), fmt)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write: {exc.strerror or exc}") from None
+    print(f"Wrote {output} ({fmt}, {len(text.encode()):,} bytes).", file=sys.stderr)
+
+
 # --- history and grade ------------------------------------------------------------------------
 
 
