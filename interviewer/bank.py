@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from interviewer import __version__, resources
 from interviewer.errors import BankError, UsageError
@@ -35,9 +35,14 @@ class _Strict(BaseModel):
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
-def _check_alternatives(concept: str) -> None:
+def _check_alternatives(concept: str) -> str:
     if any(not alt.strip() for alt in concept.split("|")):
         raise ValueError(f"empty alternative in {concept!r}")
+    return concept
+
+
+# One idea and its phrasings: "moving average | momentum | first moment".
+Concept = Annotated[str, Field(min_length=1), AfterValidator(_check_alternatives)]
 
 
 class KeyPoint(_Strict):
@@ -52,37 +57,16 @@ class KeyPoint(_Strict):
 
     point: NonEmpty
     weight: float = Field(default=1.0, gt=0, le=10)
-    terms: list[NonEmpty] = Field(min_length=1, max_length=6)
-    about: NonEmpty | None = None
-
-    @field_validator("terms")
-    @classmethod
-    def _alternatives_not_empty(cls, terms: list[str]) -> list[str]:
-        for concept in terms:
-            _check_alternatives(concept)
-        return terms
-
-    @field_validator("about")
-    @classmethod
-    def _about_alternatives_not_empty(cls, about: str | None) -> str | None:
-        if about is not None:
-            _check_alternatives(about)
-        return about
+    terms: list[Concept] = Field(min_length=1, max_length=6)
+    about: Concept | None = None
 
 
 class Misconception(_Strict):
     """A wrong claim a candidate may make; `terms` as in `KeyPoint`, matched within one clause."""
 
     point: NonEmpty
-    terms: list[NonEmpty] = Field(min_length=1, max_length=6)
+    terms: list[Concept] = Field(min_length=1, max_length=6)
     severity: Literal["minor", "major"] = "major"
-
-    @field_validator("terms")
-    @classmethod
-    def _alternatives_not_empty(cls, terms: list[str]) -> list[str]:
-        for concept in terms:
-            _check_alternatives(concept)
-        return terms
 
 
 class Question(_Strict):

@@ -246,6 +246,12 @@ def score_text(score: float | None, status: str = "graded") -> Text:
     return Text(f"{score:g}/10", style=f"bold {style}")
 
 
+def reference_panel(question: Question) -> Panel:
+    return Panel(
+        Text(question.reference.strip()), title="Reference answer", title_align="left", border_style="blue"
+    )
+
+
 def grade_view(question: Question, grade: Grade, *, show_reference: bool = True) -> Group:
     parts: list[Any] = []
     if not grade.ok:
@@ -290,14 +296,7 @@ def grade_view(question: Question, grade: Grade, *, show_reference: bool = True)
         parts += [Text(f"• {item}") for item in grade.improvements]
     if show_reference:
         parts.append(Text(""))
-        parts.append(
-            Panel(
-                Text(question.reference.strip()),
-                title="Reference answer",
-                title_align="left",
-                border_style="blue",
-            )
-        )
+        parts.append(reference_panel(question))
         if question.note:
             parts.append(Text(f"Note: {question.note.strip()}", style="dim"))
     return Group(*parts)
@@ -324,12 +323,7 @@ def question_detail(question: Question, source: str | None) -> Group:
             question.content_hash,
             *((("  file ", "dim"), source) if source else ()),
         ),
-        Panel(
-            Text(question.reference.strip()),
-            title="Reference answer",
-            title_align="left",
-            border_style="blue",
-        ),
+        reference_panel(question),
     ]
     if question.note:
         parts.append(Text(f"Note: {question.note.strip()}", style="yellow"))

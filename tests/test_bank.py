@@ -100,7 +100,7 @@ def test_content_hash_is_stable_and_follows_the_content(builtin_bank):
         ),
         (
             lambda t: t.replace('"store | keep | cache"', '"store | | cache"'),
-            r"key_points\[0\]\.terms: empty alternative",
+            r"key_points\[0\]\.terms\[0\]: empty alternative",
         ),
         (lambda t: t.replace("[[questions]]", "[[questions]"), r"custom\.toml: not valid TOML"),
         (lambda t: t + t.split('topic = "custom"')[1], r"custom/kv-cache: id: duplicate"),
