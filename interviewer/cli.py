@@ -421,6 +421,8 @@ def _ask(run: Any, ui: Any) -> str:
             timed_out=answer.outcome == "timed_out",
             skipped=answer.outcome == "skipped",
         )
+    if run.answered < len(run.questions):
+        ui.note(f"The interview's time is up: {len(run.questions) - run.answered} question(s) not reached.")
     return "completed"
 
 
