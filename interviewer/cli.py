@@ -387,7 +387,9 @@ def mock(
         _print_json(summary.to_json())
     else:
         ui.console.print(ui.summary_view(summary))
-        ui.note("Export it: interviewer report " + summary.session_id + " --format md|html|json")
+        if status == "interrupted" and any(q.status == "not reached" for q in summary.questions):
+            ui.note(f"Continue it: interviewer mock --resume {summary.session_id}")
+        ui.note(f"Export it: interviewer report {summary.session_id} --format md|html|json")
     if status == "interrupted":
         raise typer.Exit(ExitStatus.INTERRUPTED)
     if summary.unfinished:

@@ -391,7 +391,7 @@ def mock_question(number: int, count: int, question: Question) -> Panel:
 
 
 def _minutes(seconds: float | None) -> str:
-    return "" if seconds is None else _clock(seconds)
+    return "–" if seconds is None else _clock(seconds)
 
 
 def summary_view(summary: Summary) -> Group:
