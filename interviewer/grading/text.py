@@ -30,7 +30,10 @@ _NEGATION_RELEASERS = frozenset({"only", "just", "merely", "simply", "necessaril
 EXPLAINING_CLAUSE_WORDS = 6
 # Words that relate one idea to another: a clause with none of them, and short, names a term
 # rather than explaining it.
-RELATIONAL = (FILLERS - {"a", "an", "the", "and", "or"}) | frozenset(
+# Prepositions are left out: "sum of squares" names a term as much as "squares" does.
+RELATIONAL = (
+    FILLERS - {"a", "an", "the", "and", "or", "of", "in", "on", "at", "from", "about", "into", "onto"}
+) | frozenset(
     """if when because so than since until unless where after before while whereas but thus hence
     therefore means mean makes make causes cause gives give leads lead lets let uses use helps help
     becomes become gets get""".split()
@@ -112,13 +115,17 @@ def _key(token: str) -> str:
 def _words(text: str) -> tuple[Word, ...]:
     words: list[Word] = []
     clause = 0
+    said = 0  # content words in the clause so far
     for match in _TOKEN.finditer(normalise(text)):
         token = match.group()
         if match.lastgroup == "brk":
-            clause += 1
+            clause, said = clause + 1, 0
             continue
-        if token in _CLAUSE_WORDS:
-            clause += 1
+        # "and" joins two clauses, except after a lone word: "sigmoid and tanh both saturate".
+        if token in _CLAUSE_WORDS and (token != "and" or said > 1):
+            clause, said = clause + 1, 0
+        elif token not in FILLERS:
+            said += 1
         key = _key(token)
         if words and words[-1].plain in _CONTRASTS and token == _CONTRASTS[words[-1].plain]:
             key = NOT  # "rather than X", "instead of X" deny X
@@ -193,6 +200,8 @@ def is_negated(sentence: Sentence, matched: list[Word]) -> bool:
             return False
         if w.negator:
             following = words[w.index + 1]
+            if w.plain == "non" and following is not first:
+                continue  # "non-linear patterns": the "non" is of "linear" alone
             return following.plain not in _NEGATION_RELEASERS or following.index in inside
         if w.plain not in FILLERS and w.plain not in _TRANSPARENT:
             between += 1
