@@ -93,7 +93,7 @@ GraderOption = Annotated[
     Optional[str],
     typer.Option(
         "--grader",
-        help="auto (the LLM when an endpoint is configured, else offline), llm or offline. [default: auto]",
+        help="auto (the default: the LLM when an endpoint is configured, else offline), llm or offline.",
         show_default=False,
     ),
 ]
@@ -295,7 +295,7 @@ def mock(
         typer.Option(
             "--per-question",
             min=1,
-            help="Seconds per question. [default: 300, or none with --minutes]",
+            help="Seconds per question (default 300; none when only --minutes is given).",
             show_default=False,
         ),
     ] = None,
