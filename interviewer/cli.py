@@ -159,6 +159,18 @@ def _interactive() -> bool:
 # --- practice ---------------------------------------------------------------------------------
 
 
+MAX_ANSWER_CHARS = 50_000  # ~8,000 words: far beyond any interview answer, well within a model's context
+
+
+def _check_answer(text: str, label: str = "the answer") -> None:
+    if not text.strip():
+        raise UsageError(f"{label} is empty: nothing to grade")
+    if len(text) > MAX_ANSWER_CHARS:
+        raise UsageError(
+            f"{label} has {len(text):,} characters; an answer may have at most {MAX_ANSWER_CHARS:,}"
+        )
+
+
 def _read_answer_file(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -221,8 +233,8 @@ def practice(
             text = ui.read_piped_answer()
         except ui.AnswerCancelled as cancelled:
             _keep_unfinished(run, question, cancelled.text, started)
-    if not interactive and not text.strip():
-        raise UsageError("the answer is empty: nothing to grade")
+    if not interactive:
+        _check_answer(text)
 
     if not interactive:
         ui.note(grading_note)
@@ -338,9 +350,12 @@ def mock(
     chosen, grading_note = _grader(grader, model, base_url)
     store = _open_store()
     interactive = answers is None and _interactive() and not json_output
-    scripted = (
-        None if interactive else split_answers(_read_answer_file(answers) if answers else sys.stdin.read())
-    )
+    scripted = None
+    if not interactive:
+        try:
+            scripted = split_answers(_read_answer_file(answers) if answers else ui.read_piped_answer())
+        except ui.AnswerCancelled:
+            raise KeyboardInterrupt from None
     if resume:
         run = MockInterview.resume(store, chosen, resume)
         planned = len(run.questions) - run.answered
@@ -353,6 +368,9 @@ def mock(
                 raise UsageError(f"unknown difficulty {difficulty!r}: use easy, medium or hard") from None
         picked = _load_bank(bank).interview(questions, topic or (), level, seed)
         planned = len(picked)
+    for number, text in enumerate(scripted or [], start=1):
+        if len(text) > MAX_ANSWER_CHARS:
+            _check_answer(text, f"answer {number}")
     if scripted is not None and len(scripted) > planned:
         raise UsageError(
             f"{len(scripted)} answers given for {planned} questions (answers are separated by lines holding only ---)"

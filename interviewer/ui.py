@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from interviewer.bank import Question
+from interviewer.errors import UsageError
 from interviewer.grading.model import Grade, Verdict
 
 if TYPE_CHECKING:
@@ -191,13 +192,16 @@ def timed_answer(
 
 def read_piped_answer() -> str:
     """The answer from standard input, to its end. Raises `AnswerCancelled` with what came on Ctrl-C."""
-    lines: list[str] = []
+    lines: list[bytes] = []
     try:
-        for line in sys.stdin:
+        for line in sys.stdin.buffer:
             lines.append(line)
     except KeyboardInterrupt:
-        raise AnswerCancelled("".join(lines)) from None
-    return "".join(lines)
+        raise AnswerCancelled(b"".join(lines).decode("utf-8", errors="replace")) from None
+    try:
+        return b"".join(lines).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"standard input is not UTF-8 text (byte {exc.start})") from None
 
 
 def confirm(question: str, *, default: bool = False) -> bool:

@@ -140,3 +140,29 @@ def test_an_answer_keeps_the_question_as_it_was_asked(cli, home, tmp_path):
     )
     assert prompt == "Explain Adam optimizer."
     assert hash_ != bank.load([custom]).get("mine/adam").content_hash
+
+
+def test_hostile_input_is_refused_in_one_line(cli, tmp_path, home):
+    not_utf8 = cli("practice", "optimization/adam", input=b"\xff\xfe an answer")
+    assert (
+        not_utf8.exit_code == 2
+        and not_utf8.stderr.strip() == "error: standard input is not UTF-8 text (byte 0)"
+    )
+    huge = tmp_path / "huge.txt"
+    huge.write_text("word " * 20_000)
+    too_long = cli("practice", "optimization/adam", "--answer-file", str(huge))
+    assert (
+        too_long.exit_code == 2
+        and "has 100,000 characters; an answer may have at most 50,000" in too_long.stderr
+    )
+    mock = cli("mock", "-n", "2", input="short\n---\n" + "word " * 20_000)
+    assert (
+        mock.exit_code == 2 and "answer 2 has 99,999 characters" in mock.stderr
+    )  # split_answers strips the last space
+
+
+def test_control_characters_and_any_script_survive_the_round_trip(cli):
+    text = "Adam\x00 keeps moving averages — моменты, 勾配, 🚀 and \x1b[31mred\x1b[0m."
+    data = json.loads(cli("practice", "optimization/adam", "--json", input=text).stdout)
+    [stored] = json.loads(cli("history", "--json").stdout)
+    assert stored["text"] == text and data["status"] == "graded"
