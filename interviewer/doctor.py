@@ -49,6 +49,7 @@ def configuration(settings: Settings) -> list[tuple[str, str]]:
 def run(settings: Settings, bank: Bank, modes_file: Path | None) -> list[Check]:
     """Ask the endpoint for its models, then grade one known answer; stop at the first failure."""
     from interviewer.grading.llm import LLMGrader, ModeMemory, explain
+    from interviewer.session import grade_safely
 
     memory = ModeMemory(modes_file)
     grader = LLMGrader(settings, memory=memory)
@@ -58,6 +59,8 @@ def run(settings: Settings, bank: Bank, modes_file: Path | None) -> list[Check]:
     started = time.perf_counter()
     try:
         models = [m.id for m in grader.client.models.list()]
+    except AttributeError:  # not a list of models: a web page, a proxy
+        checks.append(Check("endpoint", True, "reachable, but /models is not an OpenAI-compatible list"))
     except Exception as exc:
         import openai
 
@@ -78,7 +81,7 @@ def run(settings: Settings, bank: Bank, modes_file: Path | None) -> list[Check]:
         )
 
     memory.forget(grader.memory_key)  # probe the best mode again
-    grade = grader.grade(bank.get(PROBE_QUESTION), PROBE_ANSWER)
+    grade = grade_safely(grader, bank.get(PROBE_QUESTION), PROBE_ANSWER)
     if not grade.ok:
         checks.append(Check("grading", False, grade.failure or "failed"))
         return checks

@@ -431,6 +431,12 @@ class LLMGrader:
                 if adapted is None:
                     raise GradingFailed(explain(exc, self.settings)) from None
                 shape = adapted
+        if not hasattr(response, "choices"):
+            # The openai client hands back plain text when the reply is not JSON: a web page, a proxy.
+            raise GradingFailed(
+                f"{self.settings.shown_endpoint} did not answer like an OpenAI-compatible API: "
+                "check the base URL (it usually ends in /v1)"
+            )
         if response.usage is not None:
             usage.prompt_tokens += response.usage.prompt_tokens or 0
             usage.completion_tokens += response.usage.completion_tokens or 0
