@@ -345,13 +345,15 @@ def mock(
     """
     from interviewer import ui
     from interviewer.bank import Difficulty
-    from interviewer.session import DEFAULT_PER_QUESTION, MockInterview, split_answers
+    from interviewer.session import ANSWER_SEPARATOR, DEFAULT_PER_QUESTION, MockInterview, split_answers
 
     chosen, grading_note = _grader(grader, model, base_url)
     store = _open_store()
     interactive = answers is None and _interactive() and not json_output
     scripted = None
     if not interactive:
+        if answers is None and sys.stdin.isatty():
+            ui.note(f"Type the answers, separated by lines holding only {ANSWER_SEPARATOR}; end with Ctrl-D.")
         try:
             scripted = split_answers(_read_answer_file(answers) if answers else ui.read_piped_answer())
         except ui.AnswerCancelled:
