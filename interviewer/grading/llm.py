@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import openai
 
 SEED = 7
-MAX_TOKENS = 2000
+MAX_TOKENS = 4096  # reasoning models spend part of it thinking
 INJECTION_CAP = 3.0
 EVIDENCE_CHARS = 300
 MODES = ("json_schema", "text")  # strict structured output first; JSON in text where refused

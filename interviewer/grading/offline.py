@@ -110,26 +110,40 @@ def _compile(question: Question) -> _Compiled:
     return _cache[key]
 
 
+def _first_word(clause: tuple[text.Word, ...], concept: Concept) -> int | None:
+    """Where in its sentence the concept is first named within this clause."""
+    found = [words[0].index for alt in concept if (words := text.find_phrase(clause, alt))]
+    return min(found) if found else None
+
+
 class _Reading:
     """An answer's sentences, with what each clause says of each concept, computed once per concept."""
 
     def __init__(self, answer: str, compiled: _Compiled):
         self.sentences = text.split_sentences(answer)
         self._states: dict[Concept, list[list[int]]] = {}
-        # Which entities each clause names, and the entities last named before it (the subject that
-        # "it" and "this" refer to, carried across sentences).
+        # Which entities each clause names, and the entities named before it that "it" and "this"
+        # refer to: within a sentence the last one named, into the next sentence the sentence's
+        # subject, its first-named entity ("Fine-tuning starts from pretrained weights. It then ...").
         self.named: list[list[frozenset[int]]] = []
         self.carried: list[list[frozenset[int]]] = []
         last: frozenset[int] = frozenset()
         for s_index, sentence in enumerate(self.sentences):
             named_here, carried_here = [], []
-            for c_index, _ in enumerate(sentence.clauses):
+            subject: tuple[int, int] | None = None  # (word index, entity)
+            for c_index, clause in enumerate(sentence.clauses):
                 named = frozenset(
                     e for e, entity in enumerate(compiled.entities) if self.state(entity)[s_index][c_index]
                 )
                 named_here.append(named)
                 carried_here.append(last)
                 last = named or last
+                for e in named:
+                    at = _first_word(clause, compiled.entities[e])
+                    if at is not None and (subject is None or at < subject[0]):
+                        subject = (at, e)
+            if subject is not None:
+                last = frozenset({subject[1]})
             self.named.append(named_here)
             self.carried.append(carried_here)
 
