@@ -166,3 +166,23 @@ def test_a_swapped_definition_is_an_error_not_credit(builtin_bank):
     )
     assert grade.errors and grade.score <= 3
     assert all(kp.verdict is not Verdict.covered for kp in grade.key_points[:1])
+
+
+def test_it_refers_to_the_subject_of_the_sentence_before(builtin_bank):
+    question = builtin_bank.get("transfer-learning/pretraining-vs-finetuning")
+    answer = (
+        "Fine-tuning starts from the pretrained weights. It then trains on a small labelled dataset "
+        "for the specific task."
+    )
+    verdicts = {kp.point: kp.verdict for kp in grader.grade(question, answer).key_points}
+    about_finetuning = [p for p in verdicts if p.startswith("Fine-tuning adapts")]
+    assert about_finetuning and verdicts[about_finetuning[0]] is Verdict.covered
+
+
+def test_swapped_l1_and_l2_earn_nothing(builtin_bank):
+    grade = grader.grade(
+        builtin_bank.get("regularization/l1-vs-l2"),
+        "L1 adds the sum of squared weights and L2 adds the sum of absolute values. L2 is the one that drives "
+        "weights to exactly zero, so it does feature selection, while L1 shrinks all weights smoothly.",
+    )
+    assert grade.score <= 1.5, [(k.point, k.verdict.value) for k in grade.key_points]
