@@ -531,6 +531,23 @@ def history(
 
 
 @_command(app)
+def stats(json_output: JsonOption = False) -> None:
+    """Show your progress: answers so far, average per topic, weakest questions, most improved."""
+    from interviewer.summary import progress
+
+    result = progress(_open_store())
+    if json_output:
+        _print_json(result.to_json())
+        return
+    from interviewer import ui
+
+    if not result.answers:
+        ui.console.print("Nothing practised yet. Start with `interviewer mock` or `interviewer practice`.")
+        return
+    ui.console.print(ui.progress_view(result))
+
+
+@_command(app)
 def grade(
     session: Annotated[str, typer.Argument(help="A session id (or its start), or `latest`.")] = "latest",
     json_output: JsonOption = False,

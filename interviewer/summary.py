@@ -145,3 +145,60 @@ def summarize(store: Store, row: SessionRow) -> Summary:
         gaps=gaps,
         next_steps=next_steps,
     )
+
+
+@dataclass(frozen=True)
+class TopicStats:
+    topic: str
+    questions: int  # distinct questions graded
+    mean: float  # of each question's latest score
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Everything practised so far: counts, per topic, and the weakest questions by latest score."""
+
+    sessions: int
+    answers: int
+    graded: int
+    unfinished: int  # pending or failed
+    topics: list[TopicStats]
+    weakest: list[tuple[str, float]]  # question id, latest score
+    improved: list[tuple[str, float, float]]  # question id, first score, latest score
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def progress(store: Store) -> Progress:
+    attempts = store.attempts()  # newest first
+    graded = [a for a in attempts if a.grade_status == "graded" and a.score is not None]
+    latest: dict[str, Attempt] = {}
+    first: dict[str, Attempt] = {}
+    for a in graded:
+        latest.setdefault(a.question_id, a)
+        first[a.question_id] = a  # ends on the oldest
+    by_topic: dict[str, list[float]] = {}
+    for a in latest.values():
+        by_topic.setdefault(a.question["topic"], []).append(a.score or 0.0)
+    topics = sorted(
+        (TopicStats(t, len(v), _mean(v) or 0.0) for t, v in by_topic.items()), key=lambda t: (t.mean, t.topic)
+    )
+    weakest = sorted(((q, a.score or 0.0) for q, a in latest.items()), key=lambda item: (item[1], item[0]))
+    improved = sorted(
+        (
+            (q, first[q].score or 0.0, a.score or 0.0)
+            for q, a in latest.items()
+            if first[q].answer_id != a.answer_id and (a.score or 0) > (first[q].score or 0)
+        ),
+        key=lambda item: item[1] - item[2],
+    )
+    return Progress(
+        sessions=len({a.session_id for a in attempts}),
+        answers=len(attempts),
+        graded=len(graded),
+        unfinished=sum(1 for a in attempts if a.grade_status in {"pending", "failed"} and not a.skipped),
+        topics=topics,
+        weakest=weakest[: TOP + 2],
+        improved=improved[: TOP + 2],
+    )

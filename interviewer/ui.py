@@ -20,7 +20,7 @@ from interviewer.grading.model import Grade, Verdict
 
 if TYPE_CHECKING:
     from interviewer.store import Attempt
-    from interviewer.summary import Summary
+    from interviewer.summary import Progress, Summary
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -452,4 +452,41 @@ def summary_view(summary: Summary) -> Group:
             parts.append(Text(f"\n{title}", style=f"bold underline {style}"))
             parts += [Text(f"• {item}") for item in items]
     parts.append(Text(f"\nSession {summary.session_id} ({summary.status}).", style="bold"))
+    return Group(*parts)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def progress_view(p: Progress) -> Group:
+    parts: list[Any] = [
+        Text.assemble(
+            (_plural(p.answers, "answer"), "bold"),
+            " in ",
+            (_plural(p.sessions, "session"), "bold"),
+            ", ",
+            (f"{p.graded} graded", "bold"),
+            (
+                f", {p.unfinished} pending or failed (`interviewer grade SESSION`)" if p.unfinished else "",
+                "yellow",
+            ),
+        )
+    ]
+    if p.topics:
+        table = Table(
+            header_style="bold", title="By topic (each question's latest score)", title_justify="left"
+        )
+        table.add_column("topic")
+        table.add_column("questions", justify="right")
+        table.add_column("average", justify="right")
+        for t in p.topics:
+            table.add_row(t.topic, str(t.questions), score_text(t.mean))
+        parts.append(table)
+    if p.weakest:
+        parts.append(Text("Weakest questions (interviewer practice ID)", style="bold underline red"))
+        parts += [Text.assemble("• ", qid, "  ", score_text(score)) for qid, score in p.weakest]
+    if p.improved:
+        parts.append(Text("\nMost improved", style="bold underline green"))
+        parts += [Text(f"• {qid}: {before:g} → {after:g}") for qid, before, after in p.improved]
     return Group(*parts)

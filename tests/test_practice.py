@@ -166,3 +166,21 @@ def test_control_characters_and_any_script_survive_the_round_trip(cli):
     data = json.loads(cli("practice", "optimization/adam", "--json", input=text).stdout)
     [stored] = json.loads(cli("history", "--json").stdout)
     assert stored["text"] == text and data["status"] == "graded"
+
+
+def test_stats_shows_progress_per_topic_weakest_and_improved(cli):
+    assert "Nothing practised yet" in cli("stats").stdout
+    cli("practice", "regularization/dropout", input="It is a regularization method.")
+    cli("practice", "optimization/adam", input=GOOD_ADAM)
+    better = (
+        "During training each unit is zeroed at random with probability p, so units cannot co-adapt and "
+        "must learn redundant features; it works like an ensemble of thinned networks."
+    )
+    cli("practice", "regularization/dropout", input=better)
+    stats = json.loads(cli("stats", "--json").stdout)
+    assert (stats["sessions"], stats["answers"], stats["graded"]) == (3, 3, 3)
+    assert {t["topic"] for t in stats["topics"]} == {"regularization", "optimization"}
+    [(qid, before, after)] = stats["improved"]
+    assert qid == "regularization/dropout" and after > before
+    assert stats["weakest"][0][0] == "regularization/dropout"  # its latest score is still below Adam's
+    assert "Weakest questions" in cli("stats").stdout
