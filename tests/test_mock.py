@@ -36,9 +36,9 @@ def _timed(keys, limit, *, after=None):
 
 def test_time_running_out_submits_what_was_typed_as_timed_out():
     started = time.monotonic()
-    answer = _timed("half an answer", 0.6)
+    answer = _timed("half an answer", 1.0)
     assert (answer.text, answer.outcome) == ("half an answer", "timed_out")
-    assert 0.5 <= time.monotonic() - started < 3
+    assert 0.9 <= time.monotonic() - started < 5
 
 
 def test_submit_before_the_deadline_and_skip():
@@ -48,7 +48,7 @@ def test_submit_before_the_deadline_and_skip():
 
 
 def test_typing_continues_until_the_clock_stops_it():
-    answer = _timed("first part", 0.8, after=(0.3, " and more"))
+    answer = _timed("first part", 2.0, after=(0.5, " and more"))
     assert (answer.text, answer.outcome) == ("first part and more", "timed_out")
 
 
