@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import random
-import tomllib
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -192,6 +191,8 @@ def _question_id(raw: object, index: int) -> str:
 
 def load_file(path: Path) -> tuple[list[Question], list[str]]:
     """Read one bank file; return its questions and one error line per problem found."""
+    import tomllib  # here, not at the top: a bank read from the cache needs no parser
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

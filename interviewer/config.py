@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +64,8 @@ def is_local(url: str | None) -> bool:
     """A server on this machine or the local network (Ollama, LM Studio, vLLM, llama.cpp)."""
     if not url:
         return False
+    import ipaddress
+
     host = (urlsplit(url).hostname or "").lower()
     if host in {"localhost", "host.docker.internal"} or host.endswith(
         (".local", ".localhost", ".internal", ".lan")
@@ -139,6 +139,8 @@ _FILE_KEYS: dict[str, type | tuple[type, ...]] = {
 
 
 def _read_file(path: Path) -> dict[str, Any]:
+    import tomllib  # here, not at the top: `bank list` and `--help` never read settings
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
