@@ -550,12 +550,15 @@ def stats(json_output: JsonOption = False) -> None:
 @_command(app)
 def grade(
     session: Annotated[str, typer.Argument(help="A session id (or its start), or `latest`.")] = "latest",
+    regrade: Annotated[
+        bool, typer.Option("--all", help="Grade every answer again, e.g. with an LLM after an offline run.")
+    ] = False,
     json_output: JsonOption = False,
     grader: GraderOption = None,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
 ) -> None:
-    """Grade the answers of a session that are still pending or whose grading failed."""
+    """Grade the answers of a session that are still pending or whose grading failed (--all: every answer)."""
     from interviewer import ui
     from interviewer.session import grade_pending
 
@@ -564,7 +567,7 @@ def grade(
     chosen, grading_note = _grader(grader, model, base_url)
     if not json_output:
         ui.note(grading_note)
-    done = grade_pending(store, row.id, chosen)
+    done = grade_pending(store, row.id, chosen, regrade=regrade)
     if json_output:
         _print_json(
             [

@@ -92,7 +92,7 @@ def build(store: Store, ref: str) -> dict[str, Any]:
             "id": row.id,
             "mode": row.mode,
             "status": row.status,
-            "grader": row.grader,
+            "grader": summary.grader,
             "started_at": row.started_at,
             "ended_at": row.ended_at,
             "time_limit_per_question": row.settings.get("per_question"),

@@ -68,11 +68,14 @@ def question_of(attempt: Attempt) -> Question:
     return _question(attempt.question)
 
 
-def grade_pending(store: Store, session_id: str, grader: Grader) -> list[tuple[Attempt, Grade]]:
-    """Grade every answer of a session that is pending or failed; return what was graded."""
+def grade_pending(
+    store: Store, session_id: str, grader: Grader, *, regrade: bool = False
+) -> list[tuple[Attempt, Grade]]:
+    """Grade every answer of a session that is pending or failed (with `regrade`, every answer);
+    return what was graded. Earlier grades stay on record."""
     done = []
     for attempt in store.attempts(session_id=session_id):
-        if attempt.grade_status == "graded" or attempt.skipped:
+        if attempt.skipped or (attempt.grade_status == "graded" and not regrade):
             continue
         question = question_of(attempt)
         grade = grade_safely(grader, question, attempt.text)

@@ -132,11 +132,12 @@ def summarize(store: Store, row: SessionRow) -> Summary:
     if any(r.status in {"pending", "failed"} for r in results):
         next_steps.insert(0, f"interviewer grade {row.id}   (grades what is pending or failed)")
 
+    graders = sorted({a.grader for a in attempts if a.grade_status == "graded" and a.grader})
     return Summary(
         session_id=row.id,
         mode=row.mode,
         status=row.status,
-        grader=row.grader,
+        grader=", ".join(graders) or row.grader,  # what graded the answers, after any regrading
         started_at=row.started_at,
         questions=results,
         total=_mean([r.score or 0.0 for r in counted]),

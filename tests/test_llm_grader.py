@@ -424,3 +424,17 @@ def test_a_web_page_instead_of_an_api_is_named_as_such(cli, endpoint, respx_mock
     doctor = cli("doctor")
     assert doctor.exit_code == 1 and "Traceback" not in doctor.stdout + doctor.stderr
     assert "/models is not an OpenAI-compatible list" in doctor.stdout
+
+
+def test_an_offline_session_can_be_graded_again_by_the_llm(cli, endpoint, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    practice_json(cli)  # graded offline: no endpoint configured
+    assert json.loads(cli("report", "latest", "-f", "json").stdout)["session"]["grader"] == "offline"
+    endpoint.mock(return_value=completion(reply()))
+    nothing = cli("grade", "latest", "--base-url", BASE)
+    assert "every answer has a grade" in nothing.stdout and not endpoint.calls
+    result = cli("grade", "latest", "--all", "--base-url", BASE, "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)[0]["grader"] == "llm:gpt-4.1-mini"
+    doc = json.loads(cli("report", "latest", "-f", "json").stdout)
+    assert doc["session"]["grader"] == "llm:gpt-4.1-mini" and doc["questions"][0]["score"] == 10.0
