@@ -281,11 +281,14 @@ class OfflineGrader:
 
         cap = cap_reason = None
         improvements: list[str] = []
-        new_words = {
-            w.key for s in sentences for c in s.clauses for w in c if not w.negator
-        } - compiled.question_words
-        if len(new_words) < ECHO_NEW_WORDS:
-            cap, cap_reason = ECHO_CAP, "the answer restates the question without answering it"
+        said = {w.key for s in sentences for c in s.clauses for w in c if not w.negator}
+        if len(said - compiled.question_words) < ECHO_NEW_WORDS:
+            cap = ECHO_CAP
+            cap_reason = (
+                "the answer restates the question without answering it"
+                if len(said) >= ECHO_NEW_WORDS
+                else "the answer is too short to show anything"
+            )
         elif text.explained_share(sentences) < LIST_EXPLAINED_SHARE:
             cap, cap_reason = LIST_CAP, "a list of terms without explanation"
             improvements.append(
