@@ -60,24 +60,6 @@ def redact_url(url: str | None) -> str | None:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def is_local(url: str | None) -> bool:
-    """A server on this machine or the local network (Ollama, LM Studio, vLLM, llama.cpp)."""
-    if not url:
-        return False
-    import ipaddress
-
-    host = (urlsplit(url).hostname or "").lower()
-    if host in {"localhost", "host.docker.internal"} or host.endswith(
-        (".local", ".localhost", ".internal", ".lan")
-    ):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
-
-
 @dataclass(frozen=True)
 class Settings:
     grader: str = "auto"
