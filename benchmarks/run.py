@@ -20,7 +20,7 @@ import tomllib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CALIBRATION = HERE.parent / "tests" / "calibration" / "answers.toml"
+CALIBRATION = HERE.parent / "interviewer" / "calibration" / "answers.toml"
 STARTUP_GOAL = 1.3
 THROUGHPUT_GOAL = 200.0
 

@@ -1,4 +1,4 @@
-"""Where the shipped bank and prompts are.
+"""Where the shipped bank, prompts and labelled calibration answers are.
 
 In the repository they sit at the top level, beside the package; in a built wheel the build
 copies them into the package (see `force-include` in pyproject.toml). Both places are looked up
@@ -23,3 +23,8 @@ def bank_dir() -> Path:
 
 def prompts_dir() -> Path:
     return _find("prompts")
+
+
+def calibration_dir() -> Path:
+    """Labelled answers that measure a grader; they live inside the package, so a wheel has them."""
+    return _PACKAGE / "calibration"

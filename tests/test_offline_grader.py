@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from interviewer import resources
 from interviewer.grading.model import Verdict
 from interviewer.grading.offline import OfflineGrader
 
-CALIBRATION = Path(__file__).parent / "calibration" / "answers.toml"
+CALIBRATION = resources.calibration_dir() / "answers.toml"
 ADVERSARIAL = {"keywords", "negation", "echo", "empty", "off-topic"}
 grader = OfflineGrader()
 
