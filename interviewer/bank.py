@@ -61,11 +61,15 @@ class KeyPoint(_Strict):
 
 
 class Misconception(_Strict):
-    """A wrong claim a candidate may make; `terms` as in `KeyPoint`, matched within one clause."""
+    """A wrong claim a candidate may make; `terms` as in `KeyPoint`, matched within one clause.
+
+    `why` says why the claim is wrong, in a sentence the candidate reads beside the error.
+    """
 
     point: NonEmpty
     terms: list[Concept] = Field(min_length=1, max_length=6)
     severity: Literal["minor", "major"] = "major"
+    why: str | None = None
 
 
 class Question(_Strict):
@@ -85,7 +89,10 @@ class Question(_Strict):
     @property
     def content_hash(self) -> str:
         """A short hash of everything that affects grading, so a stored answer knows its version."""
-        payload = self.model_dump(mode="json", exclude={"note"})
+        # Notes and the explanations of misconceptions are prose for the reader; they change no grade.
+        payload = self.model_dump(
+            mode="json", exclude={"note": True, "misconceptions": {"__all__": {"why"}}}
+        )
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -238,7 +245,7 @@ def bank_files(path: Path) -> list[Path]:
 # validated questions are cached as JSON, keyed by its path, size, modification time and this
 # module's version of the format, like Python's own bytecode cache. Any problem with the cache
 # only means it is not used.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def _cache_file(cache_dir: Path, path: Path) -> Path:

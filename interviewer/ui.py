@@ -287,6 +287,8 @@ def grade_view(question: Question, grade: Grade, *, show_reference: bool = True)
         parts.append(Text("\nErrors", style="bold underline red"))
         for finding in grade.errors:
             line = Text.assemble(("• ", "red"), finding.text, (f"  [{finding.severity}]", "dim"))
+            if finding.why:
+                line.append(f"\n  {finding.why}")
             if finding.evidence:
                 line.append(f"\n  “{finding.evidence}”", style="italic dim")
             parts.append(line)
@@ -334,7 +336,11 @@ def question_detail(question: Question, source: str | None) -> Group:
     parts.append(points)
     if question.misconceptions:
         parts.append(Text("Misconceptions the grader flags", style="bold"))
-        parts += [Text(f"• {m.point} [{m.severity}]") for m in question.misconceptions]
+        for m in question.misconceptions:
+            line = Text(f"• {m.point} [{m.severity}]")
+            if m.why:
+                line.append(f"\n  {m.why}", style="dim")
+            parts.append(line)
     return Group(*parts)
 
 

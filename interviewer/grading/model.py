@@ -32,6 +32,7 @@ class Finding(BaseModel):
     text: str
     severity: Literal["minor", "major"] = "major"
     evidence: str | None = None
+    why: str | None = None  # why it is wrong, for the candidate to read
 
 
 class Usage(BaseModel):
