@@ -63,13 +63,16 @@ class KeyPoint(_Strict):
 class Misconception(_Strict):
     """A wrong claim a candidate may make; `terms` as in `KeyPoint`, matched within one clause.
 
-    `why` says why the claim is wrong, in a sentence the candidate reads beside the error.
+    `why` says why the claim is wrong, in a sentence the candidate reads beside the error. `about`,
+    as in `KeyPoint`, binds the claim to its subject: "the fraction of actual positives found" is
+    wrong only when said of precision.
     """
 
     point: NonEmpty
     terms: list[Concept] = Field(min_length=1, max_length=6)
     severity: Literal["minor", "major"] = "major"
     why: str | None = None
+    about: Concept | None = None
 
 
 class Question(_Strict):
