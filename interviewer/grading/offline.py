@@ -10,6 +10,7 @@ reports the bank's misconceptions when a clause states one. The score comes from
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 
@@ -86,28 +87,36 @@ def _concept(alternatives: str, question_words: frozenset[str] | None = None) ->
     return tuple(out)
 
 
+# Compiled questions, shared by the grading threads: entries are immutable, and the lock makes each
+# question version compile once.
 _cache: dict[tuple[str, str], _Compiled] = {}
+_cache_lock = threading.Lock()
 
 
 def _compile(question: Question) -> _Compiled:
     """The question's terms as stemmed phrases; computed once per question version."""
     key = (question.id, question.content_hash)
-    if key not in _cache:
-        q_words = text.vocabulary(question.prompt)
-        abouts = list(dict.fromkeys(kp.about for kp in question.key_points if kp.about))
-        _cache[key] = _Compiled(
-            question_words=q_words,
-            entities=tuple(_concept(a) for a in abouts),
-            points=tuple(
-                _Point(
-                    tuple(_concept(t, q_words) for t in kp.terms),
-                    abouts.index(kp.about) if kp.about else None,
-                )
-                for kp in question.key_points
-            ),
-            misconceptions=tuple(tuple(_concept(t) for t in m.terms) for m in question.misconceptions),
-        )
-    return _cache[key]
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = _compiled(question)
+        return _cache[key]
+
+
+def _compiled(question: Question) -> _Compiled:
+    q_words = text.vocabulary(question.prompt)
+    abouts = list(dict.fromkeys(kp.about for kp in question.key_points if kp.about))
+    return _Compiled(
+        question_words=q_words,
+        entities=tuple(_concept(a) for a in abouts),
+        points=tuple(
+            _Point(
+                tuple(_concept(t, q_words) for t in kp.terms),
+                abouts.index(kp.about) if kp.about else None,
+            )
+            for kp in question.key_points
+        ),
+        misconceptions=tuple(tuple(_concept(t) for t in m.terms) for m in question.misconceptions),
+    )
 
 
 def _first_word(clause: tuple[text.Word, ...], concept: Concept) -> int | None:

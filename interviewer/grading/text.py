@@ -7,6 +7,7 @@ the candidate's own text.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -51,12 +52,17 @@ _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+")
 _CLAUSE_WORDS = frozenset({"and", "but", "while", "whereas", "although", "though", "however"})
 _TOKEN = re.compile(rf"(?P<word>{_WORD.pattern})|(?P<brk>[,;])")
 
-_stemmer = snowballstemmer.stemmer("english")
+# A Snowball stemmer keeps its working string and cursor on itself, so threads sharing one corrupt
+# each other's stems (or fail with IndexError): each grading thread gets its own.
+_local = threading.local()
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    return _stemmer.stemWord(word)
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
 
 
 def normalise(text: str) -> str:
