@@ -631,6 +631,69 @@ def doctor(grader: GraderOption = None, model: ModelOption = None, base_url: Bas
     print(f"\nOK: grading with {settings.model} at {settings.shown_endpoint} works.")
 
 
+@_command(app)
+def calibrate(
+    sets: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--set",
+            help="A labelled set: CSV (with a header) or JSONL with question (an id or the prompt), answer, "
+            "score and optional kind, or TOML as shipped; a shipped set's name also works (repeatable; "
+            "default: every shipped set).",
+            show_default=False,
+        ),
+    ] = None,
+    scale: Annotated[
+        float,
+        typer.Option(
+            "--scale", help="The top of your sets' score range (0..MAX); scores are rescaled to 0-10."
+        ),
+    ] = 10.0,
+    repeat: Annotated[
+        int,
+        typer.Option(
+            "--repeat", min=1, max=20, help="Grade every answer N times, to measure run-to-run agreement."
+        ),
+    ] = 1,
+    json_output: JsonOption = False,
+    bank: BankOption = None,
+    grader: GraderOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """Measure a grader against labelled answers: how far its scores agree with an interviewer's, and a verdict.
+
+    Grades the shipped labelled sets (or your own, --set) and prints, against the labels: Pearson,
+    Spearman, quadratic-weighted kappa, mean error, share within one point, the best score of an
+    answer built to game a grader, errors reported on correct answers, failures, tokens and time.
+    Nothing is saved to your answers. Ctrl-C stops and prints the figures so far.
+    """
+    from interviewer import calibrate as calibration
+    from interviewer import ui
+
+    labelled = calibration.load_sets(sets, _load_bank(bank), scale=scale)
+    chosen, grading_note = _grader(grader, model, base_url)
+    answers = sum(len(s.answers) for s in labelled)
+    gradings = answers * repeat
+    if not json_output:
+        runs = f" × {repeat} runs" if repeat > 1 else ""
+        ui.note(
+            f"{grading_note}\nGrading {answers} labelled answers{runs} from "
+            f"{', '.join(s.name for s in labelled)}. Ctrl-C stops and shows the figures so far."
+        )
+    with ui.progress_bar(gradings, "Grading") as progress:
+        result = calibration.run(labelled, chosen, repeat=repeat, progress=progress)
+    if json_output:
+        _print_json(result.to_json())
+    else:
+        ui.console.print(ui.calibration_view(result))
+    if result.interrupted:
+        ui.note(f"Interrupted after {result.done} of {result.gradings} gradings.")
+        raise typer.Exit(ExitStatus.INTERRUPTED)
+    if result.overall.graded == 0:
+        raise typer.Exit(ExitStatus.ERROR)
+
+
 # --- bank -------------------------------------------------------------------------------------
 
 

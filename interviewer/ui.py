@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
@@ -19,6 +21,7 @@ from interviewer.errors import UsageError
 from interviewer.grading.model import Grade, Verdict
 
 if TYPE_CHECKING:
+    from interviewer.calibrate import Calibration, Figures
     from interviewer.store import Attempt
     from interviewer.summary import Progress, Summary
 
@@ -495,4 +498,137 @@ def progress_view(p: Progress) -> Group:
     if p.improved:
         parts.append(Text("\nMost improved", style="bold underline green"))
         parts += [Text(f"• {qid}: {before:g} → {after:g}") for qid, before, after in p.improved]
+    return Group(*parts)
+
+
+# --- calibration --------------------------------------------------------------------------------
+
+
+@contextmanager
+def progress_bar(total: int, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on standard error while work runs, only in a terminal; yields its update."""
+    if not err_console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn(escape(label)),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+CALIBRATION_LIST = 10  # answers named per finding before "and N more"
+
+
+def _figure(value: float | None, form: str = ".2f") -> str:
+    return "–" if value is None else format(value, form)
+
+
+def _ids(ids: Sequence[str], rows: dict[str, Any], *, show: Callable[[Any], str]) -> list[Text]:
+    lines = [Text(f"  {i}  {show(rows[i])}", style="dim") for i in ids[:CALIBRATION_LIST]]
+    if len(ids) > CALIBRATION_LIST:
+        lines.append(Text(f"  … and {len(ids) - CALIBRATION_LIST} more (--json lists them all)", style="dim"))
+    return lines
+
+
+def calibration_view(result: Calibration) -> Group:
+    """The figures of `interviewer calibrate`: per set and in all, the findings, and the verdict."""
+    from interviewer.calibrate import ADVERSARIAL_MAX
+
+    o = result.overall
+    head = Text.assemble(
+        ("Calibration of ", "bold"),
+        (grader_label(result.grader), "bold"),
+        f" against {o.answers} labelled answer{'s' if o.answers != 1 else ''}",
+        f" in {_plural(len(result.sets), 'set')}",
+        f", {result.repeat} runs" if result.repeat > 1 else "",
+    )
+    if result.interrupted:
+        head.append(
+            f"\nInterrupted after {result.done} of {result.gradings} gradings: the figures are for what was graded.",
+            style="bold yellow",
+        )
+    shown = list(result.sets) + ([("all", o)] if len(result.sets) > 1 else [])
+    table = Table(header_style="bold", box=None, padding=(0, 1))
+    table.add_column("", no_wrap=True)
+    stems = [Path(name).stem for name, _ in shown]  # "answers" for answers.toml: the table fits 80 columns
+    for title in stems if len(set(stems)) == len(stems) else [name for name, _ in shown]:
+        table.add_column(title, justify="right")
+
+    def line(label: str, cell: Callable[[Figures], str | Text]) -> None:
+        table.add_row(label, *(cell(f) for _, f in shown))
+
+    def flagged(count: int, of: int) -> Text:
+        return Text(f"{count}/{of}", style="red" if count else "") if of else Text("–")
+
+    line("answers graded (n)", lambda f: str(f.graded))
+    line("Pearson", lambda f: _figure(f.pearson))
+    line("Spearman", lambda f: _figure(f.spearman))
+    line("kappa (quadratic)", lambda f: _figure(f.kappa))
+    line("mean error, points", lambda f: _figure(f.mae))
+    line("within ±1 point", lambda f: _figure(f.within_one, ".0%"))
+    line(f"adversarial over {ADVERSARIAL_MAX:g}", lambda f: flagged(len(f.adversarial_over), f.adversarial))
+    line("adversarial, top score", lambda f: _figure(f.adversarial_max, "g"))
+    line("correct, false error", lambda f: flagged(len(f.false_errors), f.correct))
+    line("failed", lambda f: Text(str(f.failed), style="red" if f.failed else ""))
+    parts: list[Any] = [head, table]
+    rows = {r.answer.id: r for r in result.rows}
+    if o.adversarial_over:
+        parts.append(
+            Text(f"\nAnswers built to game a grader, scored over {ADVERSARIAL_MAX:g}", style="bold red")
+        )
+        parts += _ids(
+            o.adversarial_over,
+            rows,
+            show=lambda r: f"{r.answer.question.id} ({r.answer.kind}): {r.score:g}",
+        )
+    if o.false_errors:
+        parts.append(Text("\nCorrect answers given an error", style="bold red"))
+        parts += _ids(
+            o.false_errors,
+            rows,
+            show=lambda r: f"{r.answer.question.id} ({r.answer.kind}): {r.grade.errors[0].text}",
+        )
+    facts: list[Text] = []
+    a = result.agreement
+    if a is not None:
+        if a.answers:
+            facts.append(
+                Text(
+                    f"Run to run ({a.runs} runs, {a.answers} answers): {_figure(a.identical, '.0%')} scored the "
+                    f"same every time; scores differ by {_figure(a.mean_difference)} points on average, "
+                    f"{_figure(a.largest, 'g')} at most."
+                )
+            )
+        else:
+            facts.append(Text(f"Run to run ({a.runs} runs): no answer was graded in every run."))
+    if result.failed:
+        facts.append(
+            Text(f"Failed: {result.failed} of {result.done} gradings (not counted as scores).", style="red")
+        )
+        for reason, count in result.failures[:3]:
+            facts.append(Text(f"  {count} × {reason}", style="dim"))
+    if result.usage is not None:
+        u = result.usage
+        facts.append(
+            Text(
+                f"Tokens: {u.prompt_tokens:,} prompt ({u.cached_tokens:,} cached), "
+                f"{u.completion_tokens:,} completion."
+            )
+        )
+    per = f", {result.latency_ms:,.0f} ms per grading (median)" if result.latency_ms is not None else ""
+    facts.append(Text(f"Wall time: {result.seconds:.1f} s for {result.done} gradings{per}."))
+    parts.append(Text(""))
+    parts += facts
+    verdict = Text.assemble(("\nVerdict: ", "bold"), (result.verdict.text, "bold"), ".")
+    for caveat in result.verdict.caveats:
+        verdict.append(f"\n  • {caveat[0].upper()}{caveat[1:]}.", style="yellow")
+    parts.append(verdict)
     return Group(*parts)
