@@ -351,7 +351,7 @@ def _jsonl_rows(text: str, name: str, problems: _Problems) -> Iterator[_Raw]:
         yield _Raw(where, number, record)
 
 
-_TOML_HEADER = re.compile(r"^\s*\[\[\s*answers\s*\]\]", re.M)
+_TOML_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*answers[ \t]*\]\]", re.M)
 _TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
