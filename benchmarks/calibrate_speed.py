@@ -1,0 +1,106 @@
+"""How long `interviewer calibrate` takes with the offline grader over every shipped labelled set.
+
+    python benchmarks/calibrate_speed.py [--repeat N]
+
+Measured as a whole process, the way a user runs it, side by side with `interviewer --version` (the
+same interpreter start and CLI import, no work) in the same run and interleaved, so the figures do
+not depend on how busy the machine is. Goal: under 3 s. Then, in one process, grading the same
+answers inline against on the mock's thread pool, which is why `calibrate` grades offline inline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+GOAL = 3.0
+
+
+def _interviewer() -> list[str]:
+    script = Path(sys.executable).parent / "interviewer"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("interviewer")
+    return [found] if found else [sys.executable, "-m", "interviewer"]
+
+
+def _wall(cmd: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
+
+
+def whole_process(repeat: int) -> None:
+    from interviewer import calibrate
+
+    home = tempfile.mkdtemp()
+    env = {**os.environ, "INTERVIEWER_HOME": home, "NO_COLOR": "1"}
+    for name in ("INTERVIEWER_BANK", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        env.pop(name, None)
+    commands = {
+        "interviewer --version": [*_interviewer(), "--version"],
+        "interviewer calibrate --grader offline": [*_interviewer(), "calibrate", "--grader", "offline"],
+    }
+    for cmd in commands.values():  # warm the file cache, the bytecode and the bank cache
+        _wall(cmd, env)
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, cmd in commands.items():
+            times[name].append(_wall(cmd, env))
+    sets = calibrate.shipped_sets()
+    answers = sum(len(s.answers) for s in calibrate.load_sets(None, _bank()))
+    print(
+        f"whole process, median (min-max) of {repeat} interleaved runs; "
+        f"{answers} answers in {len(sets)} shipped sets ({', '.join(p.name for p in sets)})"
+    )
+    baseline = statistics.median(times["interviewer --version"])
+    for name, samples in times.items():
+        median = statistics.median(samples)
+        line = f"  {name:40} {median:6.2f} s  ({min(samples):.2f}-{max(samples):.2f})"
+        if name != "interviewer --version":
+            line += f"  = baseline + {median - baseline:.2f} s;  goal < {GOAL:g} s: {'met' if median < GOAL else 'MISSED'}"
+        print(line)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def _bank():  # type: ignore[no-untyped-def]
+    from interviewer import bank
+
+    return bank.load()
+
+
+def inline_or_pool(repeat: int) -> None:
+    from interviewer import calibrate
+    from interviewer.grading.offline import OfflineGrader
+    from interviewer.session import MAX_CONCURRENT_GRADES
+
+    sets = calibrate.load_sets(None, _bank())
+    times: dict[str, list[float]] = {"inline": [], f"pool of {MAX_CONCURRENT_GRADES} threads": []}
+    for _ in range(repeat):
+        for name in times:
+            grader = OfflineGrader()  # a fresh grader each time: compiling the bank's terms is part of it
+            started = time.perf_counter()
+            calibrate.run(sets, grader, inline=name == "inline")
+            times[name].append(time.perf_counter() - started)
+    print(f"grading only, in one process, median of {repeat} interleaved runs (fresh grader each)")
+    for name, samples in times.items():
+        print(f"  {name:40} {statistics.median(samples):6.2f} s  ({min(samples):.2f}-{max(samples):.2f})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7, help="runs of each command")
+    args = parser.parse_args()
+    whole_process(args.repeat)
+    inline_or_pool(args.repeat)
+
+
+if __name__ == "__main__":
+    main()
