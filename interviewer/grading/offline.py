@@ -1,10 +1,14 @@
 """The offline grader: decides each key point from the answer's own words, with no network.
 
 It reads the answer sentence by sentence. A key point is covered when all of its concepts (see
-`bank.KeyPoint`) are expressed in one sentence, and partial when half of them are. It gives no
-credit for the question's own words, for a negated statement, or for a bare list of terms, and it
-reports the bank's misconceptions when a clause states one. The score comes from
-`model.compute_score`, the same formula the LLM grader uses.
+`bank.KeyPoint`) are expressed together, and partial when half of them are and nothing there is
+denied. A concept that is negated ("does not prevent"), or stated with its opposite ("a higher
+learning rate" where the point says lower), contradicts the point. It reports the bank's
+misconceptions where a clause states one, and a sentence that states something wrong is evidence
+for nothing. Where the signals conflict it gives neither credit nor an error, and says it could
+not tell. No credit goes to the question's own words, to a bare list of terms, or to an answer made
+of little but the bank's terms. The score comes from `model.compute_score`, the same formula the
+LLM grader uses.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
-from interviewer.bank import KeyPoint, Question
+from interviewer.bank import KeyPoint, Misconception, Question
 from interviewer.grading import text
 from interviewer.grading.model import Finding, Grade, PointVerdict, Verdict, compute_score
 
@@ -22,6 +27,10 @@ NAME = "offline"
 EVIDENCE_CHARS = 200
 # A "bare list of terms": less than this share of the words explain anything (text.explained_share).
 LIST_EXPLAINED_SHARE = 0.15
+# Terms chained into sentences with glue words ("The bias-variance trade-off is underfitting and
+# overfitting with model complexity, regularization and the expected test error of ensembles"):
+# see text.glue_share.
+GLUE_SHARE = 0.3
 LIST_CAP = 2.0
 ECHO_NEW_WORDS = 3  # fewer content words than this beyond the question's own: an echo
 ECHO_CAP = 1.0
@@ -42,39 +51,56 @@ NON_ANSWERS = frozenset(
         "nothing",
     }
 )
-
+COULD_NOT_TELL = "could not tell"
 
 Phrase = tuple[str, ...]  # stemmed words
-Concept = tuple[Phrase, ...]  # alternative phrasings
-NONE, NEGATED, AFFIRMED = 0, 1, 2  # how a concept occurs in a clause
+
+# How a concept occurs in a clause, from weakest to strongest evidence of the answer's claim.
+NONE, NEGATED, AFFIRMED = 0, 1, 2
+
+
+Concept = tuple[Phrase, ...]  # alternative phrasings of one idea
 
 
 @dataclass(frozen=True)
-class _Point:
+class _Target:
+    """A key point or a misconception: concepts to find together, said of a subject (`about`)."""
+
     concepts: tuple[Concept, ...]
     about: int | None  # index into _Compiled.entities
+
+    @property
+    def live(self) -> tuple[Concept, ...]:
+        return tuple(c for c in self.concepts if c)
 
 
 @dataclass(frozen=True)
 class _Compiled:
     question_words: frozenset[str]
-    entities: tuple[Concept, ...]  # the distinct `about`s of the question's key points
-    points: tuple[_Point, ...]
-    misconceptions: tuple[tuple[Concept, ...], ...]
+    entities: tuple[Concept, ...]  # the distinct `about`s of the question's key points and misconceptions
+    points: tuple[_Target, ...]
+    misconceptions: tuple[_Target, ...]
+
+
+# What a span of clauses says of a target, in the order a span is preferred as the evidence: a
+# point denied in full outranks one half said elsewhere, since the denial is what the candidate
+# believes.
+NOTHING, PARTIAL, CONTRADICTED, COVERED = range(4)
 
 
 @dataclass(frozen=True)
 class _Match:
-    concepts: int  # concepts found, negated or not
-    affirmed: int  # concepts found without a negation
-    sentence: text.Sentence | None
+    outcome: int
+    affirmed: int
+    found: int
+    sentence: int = -1  # index into the reading's sentences
+    clauses: tuple[int, int] = (0, 0)  # [first, end) clause indexes
 
-    @property
-    def negated(self) -> bool:
-        return self.affirmed < self.concepts
+    def rank(self) -> tuple[int, int, int]:
+        return (self.outcome, self.affirmed, self.found)
 
 
-_NO_MATCH = _Match(0, 0, None)
+_NO_MATCH = _Match(NOTHING, 0, 0)
 
 
 def _concept(alternatives: str, question_words: frozenset[str] | None = None) -> Concept:
@@ -104,128 +130,227 @@ def _compile(question: Question) -> _Compiled:
 
 def _compiled(question: Question) -> _Compiled:
     q_words = text.vocabulary(question.prompt)
-    abouts = list(dict.fromkeys(kp.about for kp in question.key_points if kp.about))
+    targets: list[KeyPoint | Misconception] = [*question.key_points, *question.misconceptions]
+    abouts = list(dict.fromkeys(t.about for t in targets if t.about))
+
+    def target(t: KeyPoint | Misconception, question_words: frozenset[str] | None) -> _Target:
+        return _Target(
+            tuple(_concept(terms, question_words) for terms in t.terms),
+            abouts.index(t.about) if t.about else None,
+        )
+
     return _Compiled(
         question_words=q_words,
         entities=tuple(_concept(a) for a in abouts),
-        points=tuple(
-            _Point(
-                tuple(_concept(t, q_words) for t in kp.terms),
-                abouts.index(kp.about) if kp.about else None,
-            )
-            for kp in question.key_points
-        ),
-        misconceptions=tuple(tuple(_concept(t) for t in m.terms) for m in question.misconceptions),
+        points=tuple(target(kp, q_words) for kp in question.key_points),
+        # A misconception may be stated in the question's own words: they are not dropped.
+        misconceptions=tuple(target(m, None) for m in question.misconceptions),
     )
 
 
-def _first_word(clause: tuple[text.Word, ...], concept: Concept) -> int | None:
-    """Where in its sentence the concept is first named within this clause."""
-    found = [words[0].index for alt in concept if (words := text.find_phrase(clause, alt))]
+def _first_word(clause: tuple[text.Word, ...], entity: Concept) -> int | None:
+    """Where in its sentence the entity is first named within this clause."""
+    found = [words[0].index for alt in entity if (words := text.find_phrase(clause, alt))]
     return min(found) if found else None
 
 
+def _matches(clause: tuple[text.Word, ...], keys: Phrase) -> Iterator[list[text.Word]]:
+    """Every occurrence of a phrase in a clause."""
+    rest = clause
+    while (found := text.find_phrase(rest, keys)) is not None:
+        yield found
+        rest = tuple(w for w in rest if w.index > found[0].index)
+
+
+def _outcome(states: list[int]) -> int:
+    """What a span says of a target from how each of its concepts occurs there.
+
+    Every concept said, none denied: covered; all said, one denied: the span states the opposite.
+    Half the concepts said and nothing denied: partial; a span that denies anything is evidence
+    for nothing.
+    """
+    k = len(states)
+    negated, affirmed = states.count(NEGATED), states.count(AFFIRMED)
+    if k and affirmed + negated == k:
+        return CONTRADICTED if negated else COVERED
+    if not negated and k >= 2 and affirmed >= math.ceil(k / 2):
+        return PARTIAL
+    return NOTHING
+
+
+@dataclass
 class _Reading:
     """An answer's sentences, with what each clause says of each concept, computed once per concept."""
 
-    def __init__(self, answer: str, compiled: _Compiled):
-        self.sentences = text.split_sentences(answer)
+    answer: str
+    compiled: _Compiled
+    sentences: list[text.Sentence] = field(init=False)
+    # (sentence, word index) of the words that state a misconception: evidence for no key point.
+    masked: set[tuple[int, int]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.sentences = text.split_sentences(self.answer)
         self._states: dict[Concept, list[list[int]]] = {}
-        # Which entities each clause names, and the entities named before it that "it" and "this"
+        self._entity_states: dict[Concept, list[list[bool]]] = {}
+        # Which subject each clause is about, the entity it names first ("fine-tuning starts from the
+        # pre-trained weights" is about fine-tuning), and the subject before it that "it" and "this"
         # refer to: within a sentence the last one named, into the next sentence the sentence's
-        # subject, its first-named entity ("Fine-tuning starts from pretrained weights. It then ...").
-        self.named: list[list[frozenset[int]]] = []
-        self.carried: list[list[frozenset[int]]] = []
-        last: frozenset[int] = frozenset()
+        # own subject, its first-named entity ("Fine-tuning starts from pretrained weights. It ...").
+        self.named: list[list[int | None]] = []
+        self.carried: list[list[int | None]] = []
+        last: int | None = None
+        entities = self.compiled.entities
         for s_index, sentence in enumerate(self.sentences):
-            named_here, carried_here = [], []
-            subject: tuple[int, int] | None = None  # (word index, entity)
+            named_here: list[int | None] = []
+            carried_here: list[int | None] = []
+            first_of_sentence: tuple[int, int] | None = None  # (word index, entity)
             for c_index, clause in enumerate(sentence.clauses):
-                named = frozenset(
-                    e for e, entity in enumerate(compiled.entities) if self.state(entity)[s_index][c_index]
-                )
-                named_here.append(named)
+                at = {
+                    e: where
+                    for e, entity in enumerate(entities)
+                    if self.names(entity)[s_index][c_index]
+                    and (where := _first_word(clause, entity)) is not None
+                }
+                subject = min(at, key=lambda e: (at[e], e)) if at else None
+                named_here.append(subject)
                 carried_here.append(last)
-                last = named or last
-                for e in named:
-                    at = _first_word(clause, compiled.entities[e])
-                    if at is not None and (subject is None or at < subject[0]):
-                        subject = (at, e)
-            if subject is not None:
-                last = frozenset({subject[1]})
+                if subject is not None:
+                    last = subject
+                    if first_of_sentence is None:
+                        first_of_sentence = (at[subject], subject)
+            if first_of_sentence is not None:
+                last = first_of_sentence[1]
             self.named.append(named_here)
             self.carried.append(carried_here)
+
+    def names(self, entity: Concept) -> list[list[bool]]:
+        if entity not in self._entity_states:
+            self._entity_states[entity] = [
+                [any(text.find_phrase(clause, alt) for alt in entity) for clause in s.clauses]
+                for s in self.sentences
+            ]
+        return self._entity_states[entity]
+
+    def mask(self, words: set[tuple[int, int]]) -> None:
+        """Take these words out of the evidence for key points."""
+        self.masked |= words
+        self._states.clear()
+
+    def _found(self, s_index: int, clause: tuple[text.Word, ...], alt: Phrase) -> Iterator[list[text.Word]]:
+        for words in _matches(clause, alt):
+            if not any((s_index, w.index) in self.masked for w in words):
+                yield words
 
     def state(self, concept: Concept) -> list[list[int]]:
         """Per sentence, per clause: whether the concept is absent, negated or affirmed there."""
         if concept not in self._states:
             table = []
-            for sentence in self.sentences:
+            for s_index, sentence in enumerate(self.sentences):
                 row = []
                 for clause in sentence.clauses:
                     best = NONE
                     for alt in concept:
-                        words = text.find_phrase(clause, alt)
-                        if words is not None:
+                        for words in self._found(s_index, clause, alt):
                             best = max(best, NEGATED if text.is_negated(sentence, words) else AFFIRMED)
-                            if best == AFFIRMED:
-                                break
+                        if best == AFFIRMED:
+                            break
                     row.append(best)
                 table.append(row)
             self._states[concept] = table
         return self._states[concept]
 
-    def best(self, point: _Point) -> _Match:
+    def judge(self, target: _Target, s_index: int, lo: int, hi: int) -> _Match:
+        states = []
+        for concept in target.live:
+            states.append(max(self.state(concept)[s_index][lo:hi], default=NONE))
+        return _Match(
+            _outcome(states),
+            states.count(AFFIRMED),
+            sum(s != NONE for s in states),
+            s_index,
+            (lo, hi),
+        )
+
+    def best(self, point: _Target) -> _Match:
         """The clause span that says most of the point: whole sentences, or where an `about` binds."""
-        states = [self.state(c) for c in point.concepts]
         best = _NO_MATCH
         for s_index, sentence in enumerate(self.sentences):
-            n = len(sentence.clauses)
-            for lo, hi in self._spans(point, s_index, n):
-                found = affirmed = 0
-                for table in states:
-                    level = max(table[s_index][lo:hi])
-                    found += level != NONE
-                    affirmed += level == AFFIRMED
-                if (affirmed, found) > (best.affirmed, best.concepts):
-                    best = _Match(found, affirmed, sentence)
+            for lo, hi in self.spans(point, s_index, [(0, len(sentence.clauses))]):
+                match = self.judge(point, s_index, lo, hi)
+                if match.rank() > best.rank():
+                    best = match
         return best
 
-    def _spans(self, point: _Point, s_index: int, n: int):
-        if point.about is None:
-            yield 0, n
+    def spans(
+        self, target: _Target, s_index: int, windows: list[tuple[int, int]]
+    ) -> Iterator[tuple[int, int]]:
+        """The spans within each window where the target's subject is what is talked about."""
+        if target.about is None:
+            yield from windows
             return
-        named = self.named[s_index]
-        for lo in range(n):
-            # Said of this point's subject: named in the span, or carried from before it.
-            said_of = point.about in named[lo] or (
-                not named[lo] and self.carried[s_index][lo] == {point.about}
-            )
-            for hi in range(lo + 1, n + 1):
-                clause = named[hi - 1]
-                if clause and point.about not in clause:
-                    break  # another subject starts here
-                said_of = said_of or point.about in clause
-                if said_of:
-                    yield lo, hi
+        named, carried = self.named[s_index], self.carried[s_index]
+        for first, end in windows:
+            for lo in range(first, end):
+                said_of = named[lo] == target.about or (named[lo] is None and carried[lo] == target.about)
+                for hi in range(lo + 1, end + 1):
+                    subject = named[hi - 1]
+                    if subject is not None and subject != target.about:
+                        break  # another subject starts here
+                    said_of = said_of or subject == target.about
+                    if said_of:
+                        yield lo, hi
 
-    def misconception(self, concepts: tuple[Concept, ...]) -> text.Sentence | None:
-        """The first sentence with a clause that states all the concepts, with no negation in it.
+    def phrases(self, target: _Target, match: _Match) -> list[frozenset[tuple[int, int]]]:
+        """Each occurrence of the target's concepts in the matched span, as (sentence, word index)s."""
+        s_index = match.sentence
+        clauses = self.sentences[s_index].clauses[match.clauses[0] : match.clauses[1]]
+        return [
+            frozenset((s_index, w.index) for w in words)
+            for concept in target.live
+            for alt in concept
+            for clause in clauses
+            for words in self._found(s_index, clause, alt)
+        ]
 
-        Stricter than for key points: a correct answer often names a misconception to deny it
-        ("it is not the case that L2 makes weights exactly zero").
+    def misconception(self, target: _Target) -> _Match | None:
+        """The first span that states all of the misconception's concepts, none of them denied.
+
+        Stricter than for key points: the concepts must sit in one run of clauses joined by "and"
+        with no negation anywhere in it, since a correct answer often names a misconception to deny
+        it ("it is not the case that L2 makes weights exactly zero").
         """
-        states = [self.state(c) for c in concepts]
         for s_index, sentence in enumerate(self.sentences):
             if sentence.words[0].plain in HYPOTHETICAL:
                 continue  # "If you tuned on the test set, you'd overfit it" claims nothing wrong
-            for c_index, clause in enumerate(sentence.clauses):
-                if not all(table[s_index][c_index] == AFFIRMED for table in states):
+            for lo, hi in self.spans(target, s_index, self.windows(s_index)):
+                match = self.judge(target, s_index, lo, hi)
+                if match.outcome != COVERED or match.affirmed != len(target.live):
                     continue
-                matches = [m for c in concepts for alt in c if (m := text.find_phrase(clause, alt))]
-                if not text.clause_negated(sentence, matches):
-                    return sentence
+                found = [
+                    m
+                    for c in range(lo, hi)
+                    for concept in target.live
+                    for alt in concept
+                    if (m := text.find_phrase(sentence.clauses[c], alt))
+                ]
+                if not text.clause_negated(sentence, found):
+                    return match
         return None
+
+    def windows(self, s_index: int) -> list[tuple[int, int]]:
+        """Runs of clauses joined by "and", cut where a clause names another of the question's subjects
+        ("precision is about the positive predictions and recall about the actual positives")."""
+        out = []
+        for first, end in self.sentences[s_index].groups():
+            start, seen = first, None
+            for c in range(first, end):
+                named = self.named[s_index][c]
+                if named is not None and seen is not None and named != seen:
+                    out.append((start, c))
+                    start = c
+                seen = named if named is not None else seen
+            out.append((start, end))
+        return out
 
 
 def _quote(sentence: text.Sentence | None) -> str | None:
@@ -235,22 +360,8 @@ def _quote(sentence: text.Sentence | None) -> str | None:
     return quote if len(quote) <= EVIDENCE_CHARS else quote[: EVIDENCE_CHARS - 1].rstrip() + "…"
 
 
-def _judge(kp: KeyPoint, m: _Match, concepts: int) -> tuple[PointVerdict, Finding | None]:
-    quote = _quote(m.sentence)
-    if concepts and m.concepts == concepts and m.negated:
-        verdict = PointVerdict(
-            point=kp.point,
-            weight=kp.weight,
-            verdict=Verdict.missing,
-            evidence=quote,
-            why="the answer states the opposite",
-        )
-        return verdict, Finding(text=f"Contradicts: {kp.point}", severity="major", evidence=quote)
-    if concepts and m.affirmed == concepts:
-        return PointVerdict(point=kp.point, weight=kp.weight, verdict=Verdict.covered, evidence=quote), None
-    if concepts >= 2 and m.affirmed >= math.ceil(concepts / 2):
-        return PointVerdict(point=kp.point, weight=kp.weight, verdict=Verdict.partial, evidence=quote), None
-    return PointVerdict(point=kp.point, weight=kp.weight, verdict=Verdict.missing), None
+def _overlap(a: _Match, b: _Match) -> bool:
+    return a.sentence == b.sentence and a.clauses[0] < b.clauses[1] and b.clauses[0] < a.clauses[1]
 
 
 class OfflineGrader:
@@ -272,21 +383,47 @@ class OfflineGrader:
         if plain in NON_ANSWERS:
             return self._empty(question)
 
-        verdicts: list[PointVerdict] = []
+        # The key points as first read, then the misconceptions: a wrong claim the bank knows of is
+        # an error, and its clauses are evidence for nothing; unless a key point covered in the
+        # same words explains it ("the fraction of predicted positives that are actually positive"
+        # is not "the fraction of actual positives"), or one covered beside it makes it unclear.
+        first = [reading.best(p) for p in compiled.points]
         errors: list[Finding] = []
-        for kp, point in zip(question.key_points, compiled.points, strict=True):
-            verdict, finding = _judge(kp, reading.best(point), sum(1 for c in point.concepts if c))
-            verdicts.append(verdict)
-            if finding:
-                errors.append(finding)
-        for misconception, concepts in zip(question.misconceptions, compiled.misconceptions, strict=True):
-            sentence = reading.misconception(concepts)
-            if sentence is not None:
-                errors.append(
-                    Finding(
-                        text=misconception.point, severity=misconception.severity, evidence=_quote(sentence)
-                    )
+        stated: set[int] = set()  # sentences where a misconception is reported
+        for misconception, target in zip(question.misconceptions, compiled.misconceptions, strict=True):
+            match = reading.misconception(target)
+            if match is None:
+                continue
+            wrong = reading.phrases(target, match)
+            right = [
+                phrase
+                for point, m in zip(compiled.points, first, strict=True)
+                if m.outcome == COVERED and _overlap(m, match)
+                for phrase in reading.phrases(point, m)
+            ]
+            if all(any(phrase <= r for r in right) for phrase in wrong):
+                continue  # every word of it belongs to a right statement
+            reading.mask(set().union(*wrong))
+            stated.add(match.sentence)
+            errors.append(
+                Finding(
+                    text=misconception.point,
+                    severity=misconception.severity,
+                    evidence=_quote(sentences[match.sentence]),
+                    why=misconception.why,
                 )
+            )
+
+        verdicts: list[PointVerdict] = []
+        contradictions: list[Finding] = []
+        for index, (kp, point) in enumerate(zip(question.key_points, compiled.points, strict=True)):
+            match = reading.best(point) if reading.masked else first[index]
+            withdrawn = match.outcome == NOTHING and first[index].outcome in (PARTIAL, COVERED)
+            verdict, finding = self._judge(kp, match, sentences, withdrawn)
+            verdicts.append(verdict)
+            if finding and match.sentence not in stated:  # the misconception already says it
+                contradictions.append(finding)
+        errors = contradictions + errors
 
         cap = cap_reason = None
         improvements: list[str] = []
@@ -298,7 +435,7 @@ class OfflineGrader:
                 if len(said) >= ECHO_NEW_WORDS
                 else "the answer is too short to show anything"
             )
-        elif text.explained_share(sentences) < LIST_EXPLAINED_SHARE:
+        elif text.explained_share(sentences) < LIST_EXPLAINED_SHARE or text.glue_share(answer) >= GLUE_SHARE:
             cap, cap_reason = LIST_CAP, "a list of terms without explanation"
             improvements.append(
                 "Explain each idea in a full sentence: a list of terms shows recognition, not understanding."
@@ -326,6 +463,31 @@ class OfflineGrader:
             cap=cap,
             cap_reason=cap_reason,
         )
+
+    @staticmethod
+    def _judge(
+        kp: KeyPoint, m: _Match, sentences: list[text.Sentence], withdrawn: bool
+    ) -> tuple[PointVerdict, Finding | None]:
+        quote = _quote(sentences[m.sentence]) if m.outcome != NOTHING else None
+
+        def verdict(v: Verdict, why: str | None = None, evidence: str | None = quote) -> PointVerdict:
+            return PointVerdict(point=kp.point, weight=kp.weight, verdict=v, evidence=evidence, why=why)
+
+        if m.outcome == COVERED:
+            return verdict(Verdict.covered), None
+        if m.outcome == PARTIAL:
+            return verdict(Verdict.partial), None
+        if withdrawn:
+            why = f"{COULD_NOT_TELL}: the words that seem to say it also state a misconception"
+            return verdict(Verdict.missing, why, None), None
+        if m.outcome == CONTRADICTED:
+            return (
+                verdict(Verdict.missing, "the answer states the opposite"),
+                Finding(text=f"Contradicts: {kp.point}", severity="major", evidence=quote),
+            )
+        if m.found > m.affirmed:
+            return verdict(Verdict.missing, f"{COULD_NOT_TELL}: part of it is denied", None), None
+        return verdict(Verdict.missing, evidence=None), None
 
     def _empty(self, question: Question) -> Grade:
         verdicts = [

@@ -50,7 +50,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n\s*|\n(?=\s*(?:[-*•·]|\d+[.)]|[A-Z]))")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+")
 _CLAUSE_WORDS = frozenset({"and", "but", "while", "whereas", "although", "though", "however"})
-_TOKEN = re.compile(rf"(?P<word>{_WORD.pattern})|(?P<brk>[,;])")
+_TOKEN = re.compile(rf"(?P<word>{_WORD.pattern})|(?P<brk>[,;\n])")  # a line break ends a clause
 
 # A Snowball stemmer keeps its working string and cursor on itself, so threads sharing one corrupt
 # each other's stems (or fail with IndexError): each grading thread gets its own.
@@ -110,6 +110,19 @@ class Sentence:
     text: str  # the candidate's own words, as typed
     words: tuple[Word, ...]  # every word, fillers included
     clauses: tuple[tuple[Word, ...], ...]  # the words that carry meaning (no fillers), clause by clause
+    # Per clause, whether "and" joined it to the one before ("the mean and the variance of the test
+    # batch") rather than a comma, a semicolon or a contrast ("but", "while"): a softer break.
+    joined: tuple[bool, ...] = ()
+
+    def groups(self) -> list[tuple[int, int]]:
+        """Runs of clauses joined by "and", as (first, end) clause indexes."""
+        out: list[tuple[int, int]] = []
+        for c in range(len(self.clauses)):
+            if out and c < len(self.joined) and self.joined[c]:
+                out[-1] = (out[-1][0], c + 1)
+            else:
+                out.append((c, c + 1))
+        return out
 
 
 def _key(token: str) -> str:
@@ -118,7 +131,8 @@ def _key(token: str) -> str:
     return _word_key(token)
 
 
-def _words(text: str) -> tuple[Word, ...]:
+def _words(text: str, soft: set[int] | None = None) -> tuple[Word, ...]:
+    """The words of a sentence; `soft` collects the clauses that "and" started."""
     words: list[Word] = []
     clause = 0
     said = 0  # content words in the clause so far
@@ -130,6 +144,8 @@ def _words(text: str) -> tuple[Word, ...]:
         # "and" joins two clauses, except after a lone word: "sigmoid and tanh both saturate".
         if token in _CLAUSE_WORDS and (token != "and" or said > 1):
             clause, said = clause + 1, 0
+            if token == "and" and soft is not None:
+                soft.add(clause)
         elif token not in FILLERS:
             said += 1
         key = _key(token)
@@ -143,14 +159,17 @@ def split_sentences(text: str) -> list[Sentence]:
     sentences = []
     for chunk in _SENTENCE_END.split(text):
         chunk = _BULLET.sub("", chunk).strip()
-        words = _words(chunk)
+        soft: set[int] = set()
+        words = _words(chunk, soft)
         clauses: dict[int, list[Word]] = {}
         for w in words:
             if w.plain not in FILLERS:
                 clauses.setdefault(w.clause, []).append(w)
         if not clauses:
             continue
-        sentences.append(Sentence(chunk, words, tuple(tuple(c) for c in clauses.values())))
+        # Clauses are renumbered without the empty ones; a clause is joined when "and" started it.
+        joined = tuple(number in soft for number in clauses)
+        sentences.append(Sentence(chunk, words, tuple(tuple(c) for c in clauses.values()), joined))
     return sentences
 
 
@@ -221,6 +240,26 @@ def clause_negated(sentence: Sentence, matches: list[list[Word]]) -> bool:
     inside = {w.index for m in matches for w in m}
     clauses = {m[0].clause for m in matches}
     return any(w.negator and w.clause in clauses and w.index not in inside for w in sentence.words)
+
+
+# Words that chain terms without relating them: "A and B with C, D and the E of F".
+_GLUE = frozenset("of with and plus along together".split())
+
+
+def glue_share(text: str) -> float:
+    """Glue words and commas per content word.
+
+    Terms chained into a sentence, or listed, carry ~0.3-0.9 of them per content word; candidates'
+    prose ~0.05-0.3, as it relates its terms with verbs and subordinate clauses instead.
+    """
+    glue = content = 0
+    for match in _TOKEN.finditer(normalise(text)):
+        token = match.group()
+        if token == "," or token in _GLUE:
+            glue += 1
+        elif match.lastgroup == "word" and token not in FILLERS:
+            content += 1
+    return glue / content if content else 0.0
 
 
 def explained_share(sentences: list[Sentence]) -> float:
