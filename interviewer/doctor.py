@@ -5,9 +5,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from interviewer.bank import Bank
 from interviewer.config import Settings
+
+if TYPE_CHECKING:
+    from interviewer.grading.llm import Shape
 
 # A known answer to a known question: a working grader covers its first key point.
 PROBE_QUESTION = "regularization/dropout"
@@ -18,7 +22,8 @@ PROBE_ANSWER = (
 )
 MODE_NAMES = {
     "json_schema": "strict JSON schema",
-    "text": "JSON in text (the endpoint refused a JSON schema)",
+    "json_object": "JSON mode (the endpoint refused a JSON schema)",
+    "text": "JSON in text (the endpoint refused a JSON schema and JSON mode)",
 }
 
 
@@ -84,6 +89,8 @@ def run(settings: Settings, bank: Bank, modes_file: Path | None) -> list[Check]:
     grade = grade_safely(grader, bank.get(PROBE_QUESTION), PROBE_ANSWER)
     if not grade.ok:
         checks.append(Check("grading", False, grade.failure or "failed"))
+        if memory.known(grader.memory_key):  # the endpoint took a request: the model's reply failed
+            checks.append(Check("structured output", True, _shape_detail(memory.get(grader.memory_key))))
         return checks
     usage = grade.usage
     tokens = f"{usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens" if usage else ""
@@ -92,7 +99,21 @@ def run(settings: Settings, bank: Bank, modes_file: Path | None) -> list[Check]:
             "grading", True, f"a test answer graded {grade.score:g}/10 in {grade.latency_ms:.0f} ms, {tokens}"
         )
     )
-    shape = memory.get(grader.memory_key)
+    checks.append(Check("structured output", True, _shape_detail(memory.get(grader.memory_key))))
+    main = grade.key_points[0]
+    if main.verdict.value == "missing":
+        said = f" ({main.why})" if main.why else ""
+        checks.append(
+            Check(
+                "judgement",
+                False,
+                f"the model missed the main point of a correct test answer{said}: try a stronger model",
+            )
+        )
+    return checks
+
+
+def _shape_detail(shape: Shape) -> str:
     adjustments = [
         note
         for note, applies in (
@@ -102,17 +123,4 @@ def run(settings: Settings, bank: Bank, modes_file: Path | None) -> list[Check]:
         )
         if applies
     ]
-    detail = MODE_NAMES[shape.mode] + (
-        f"; the endpoint wants {', '.join(adjustments)}" if adjustments else ""
-    )
-    checks.append(Check("structured output", True, detail))
-    covered = grade.key_points[0].verdict.value
-    if covered == "missing":
-        checks.append(
-            Check(
-                "judgement",
-                False,
-                "the model missed the main point of a correct test answer: try a stronger model",
-            )
-        )
-    return checks
+    return MODE_NAMES[shape.mode] + (f"; the endpoint wants {', '.join(adjustments)}" if adjustments else "")

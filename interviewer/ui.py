@@ -271,6 +271,8 @@ def grade_view(question: Question, grade: Grade, *, show_reference: bool = True)
     )
     if grade.cap_reason:
         head.append(f"\nHeld to at most {grade.cap:g}: {grade.cap_reason}.", style="yellow")
+    for note in grade.notes:
+        head.append(f"\n{note}", style="yellow")
     parts.append(head)
 
     points = Table.grid(padding=(0, 1))

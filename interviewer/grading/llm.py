@@ -1,20 +1,24 @@
 """The LLM grader: any OpenAI-compatible Chat Completions endpoint judges each key point.
 
 The model returns verdicts with quotes as evidence; this module checks every reply in code (shape,
-one verdict per key point, quotes that really occur in the answer) and computes the score with the
-same formula as the offline grader. Whatever goes wrong ends as a failed grade with its reason,
-never as a low score.
+one verdict per key point, quotes that are real evidence for their points) and computes the score
+with the same formula as the offline grader. Whatever goes wrong ends as a failed grade with its
+reason, never as a low score.
 """
 
 from __future__ import annotations
 
+import contextlib
+import email.utils
 import hashlib
 import json
+import os
+import random
 import re
 import secrets
+import tempfile
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -25,16 +29,30 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from interviewer import resources
 from interviewer.bank import Question
 from interviewer.config import Settings
+from interviewer.grading import evidence
+from interviewer.grading.injection import injection_phrase, looks_like_injection
 from interviewer.grading.model import Finding, Grade, PointVerdict, Usage, Verdict, compute_score
 
 if TYPE_CHECKING:
     import openai
 
+__all__ = ["LLMGrader", "ModeMemory", "explain", "looks_like_injection", "messages", "parse_reply"]
+
 SEED = 7
 MAX_TOKENS = 4096  # reasoning models spend part of it thinking
 INJECTION_CAP = 3.0
 EVIDENCE_CHARS = 300
-MODES = ("json_schema", "text")  # strict structured output first; JSON in text where refused
+# The request-shape ladder: strict structured output, then JSON mode (llama-cpp-python's server
+# refuses a schema), then JSON asked for in the prompt only (LM Studio refuses JSON mode).
+MODES = ("json_schema", "json_object", "text")
+# Words of a server's error that mean it refused the request's shape, whatever the status code.
+_SHAPE_WORDS = re.compile(
+    r"response_format|json_schema|json_object|structured output|\bschema\b|max_tokens|max_completion_tokens"
+    r"|temperature|\bseed\b",
+    re.I,
+)
+_FORMAT_WORDS = re.compile(r"response_format|json_schema|json_object|structured output|\bschema\b", re.I)
+RETRY_DELAY, MAX_RETRY_DELAY, MAX_RETRY_AFTER = 0.5, 8.0, 60.0  # seconds, as the openai client's own
 
 
 @dataclass(frozen=True)
@@ -65,17 +83,21 @@ class Shape:
         tokens = "max_completion_tokens" if "max_completion_tokens" in parts else "max_tokens"
         return cls(mode, tokens, "temperature" in parts, "seed" in parts)
 
-    def adapted(self, refusal: str) -> Shape | None:
-        """The next shape to try after the endpoint refused a request with this message, if any."""
+    def adapted(self, refusal: str, *, named_only: bool = False) -> Shape | None:
+        """The next shape to try after the endpoint refused a request with this message, if any.
+
+        With `named_only`, step down the format ladder only when the message names the response
+        format: a server error that says nothing about it is not a refusal of the shape.
+        """
         said = refusal.lower()
         if "max_tokens" in said and self.tokens_param == "max_tokens":
             return replace(self, tokens_param="max_completion_tokens")
         if "temperature" in said and self.temperature:
             return replace(self, temperature=False)
-        if "seed" in said and self.seed:
+        if re.search(r"\bseed\b", said) and self.seed:
             return replace(self, seed=False)
-        if self.mode == "json_schema":
-            return replace(self, mode="text")
+        if self.mode != MODES[-1] and (not named_only or _FORMAT_WORDS.search(said)):
+            return replace(self, mode=MODES[MODES.index(self.mode) + 1])
         return None
 
     def request(self, model: str, chat: list[dict[str, str]]) -> dict[str, Any]:
@@ -86,6 +108,8 @@ class Shape:
             kwargs["seed"] = SEED
         if self.mode == "json_schema":
             kwargs["response_format"] = _schema_format()
+        elif self.mode == "json_object":
+            kwargs["response_format"] = {"type": "json_object"}
         return kwargs
 
 
@@ -191,68 +215,91 @@ def extract_json(content: str) -> dict[str, Any]:
     return data
 
 
-_QUOTES = str.maketrans("\u2018\u2019\u201c\u201d", "''\"\"")
+class _Overturned:
+    """Verdicts the model gave whose quotes are no evidence, and why, as `to_grade` collects them."""
+
+    def __init__(self) -> None:
+        self.claimed = 0  # verdicts other than "missing"
+        self.reasons: dict[int, str] = {}  # key point number -> what is wrong with its quote
+
+    def summary(self) -> str:
+        shown = "; ".join(f"key point {i}: {reason}" for i, reason in sorted(self.reasons.items())[:4])
+        more = len(self.reasons) - 4
+        return (
+            f"the evidence for {len(self.reasons)} of the {self.claimed} key points it credited is not a usable "
+            f"quote ({shown}{f'; and {more} more' if more > 0 else ''})"
+        )
 
 
-def _squash(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = text.translate(_QUOTES)
-    return re.sub(r"\s+", " ", text).strip()
+def _point_words(question: Question) -> tuple[frozenset[str], ...]:
+    points = tuple((kp.point, tuple(kp.terms or ())) for kp in question.key_points)
+    return evidence.point_words(points, question.prompt)
 
 
-def quote_in(quote: str, answer: str) -> bool:
-    """Whether the quote occurs in the answer (case and spacing aside; `...` may skip text)."""
-    haystack = _squash(answer)
-    at = 0
-    parts = [p.strip(" \"'") for p in re.split(r"\.\.\.|…", _squash(quote))]
-    parts = [p for p in parts if p]
-    if not parts:
-        return False
-    for part in parts:
-        found = haystack.find(part, at)
-        if found < 0:
-            return False
-        at = found + len(part)
-    return True
-
-
-_INJECTION = re.compile(
-    r"ignore\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier|your)\s+(?:instructions|rules|prompt)"
-    r"|disregard\s+(?:all\s+|the\s+)?(?:previous|prior|above|your)?\s*(?:instructions|rules)"
-    r"|(?:give|award|grade|score|rate)\s+(?:me|this|this answer|it)?\s*(?:a\s+)?(?:10|ten|full marks|maximum|perfect)"
-    r"|\b10\s*/\s*10\b|system prompt|you are now|new instructions"
-    r"|mark\s+(?:all|every)\s+(?:key\s+)?points?\s+(?:as\s+)?covered|\"verdict\"\s*:",
-    re.I,
-)
-
-
-def looks_like_injection(answer: str) -> bool:
-    return bool(_INJECTION.search(answer))
+def _judge(
+    judgement: PointJudgement, question: Question, answer: str, overturned: _Overturned
+) -> PointVerdict:
+    kp = question.key_points[judgement.index - 1]
+    verdict, quote = Verdict(judgement.verdict), judgement.evidence.strip()
+    why = None
+    if verdict is not Verdict.missing:
+        overturned.claimed += 1
+        reason: str | None = "the answer is too short to show it"
+        if not evidence.answer_too_short(answer):
+            supports = _point_words(question)[judgement.index - 1]
+            problem = evidence.problem(quote, answer, supports)
+            reason = problem and f"its quote \u201c{evidence.shown(quote)}\u201d {problem}"
+        if reason:
+            overturned.reasons[judgement.index] = reason
+            why = f"not credited: the grader said {verdict.value}, but {reason}"
+            verdict, quote = Verdict.missing, ""
+    if len(quote) > EVIDENCE_CHARS:
+        quote = quote[: EVIDENCE_CHARS - 1] + "\u2026"
+    return PointVerdict(point=kp.point, weight=kp.weight, verdict=verdict, evidence=quote or None, why=why)
 
 
 def to_grade(reply: Reply, question: Question, answer: str, grader: str) -> Grade:
-    """Turn a validated reply into a grade: verdicts checked against the answer, score in code."""
+    """Turn a validated reply into a grade: verdicts checked against the answer, score in code.
+
+    A verdict whose quote is no evidence is overturned to "missing", with the reason. When most of
+    the reply's verdicts are overturned, the reply as a whole is invalid (InvalidReply), so that
+    the model is asked again rather than the answer scored on a broken judgement; except where the
+    answer itself is too short to show anything, which is a grade (every point missing), not a
+    broken reply.
+    """
     n = len(question.key_points)
     seen = sorted(j.index for j in reply.key_points)
     if seen != list(range(1, n + 1)):
         raise InvalidReply(
             f"key_points must have exactly one entry for each index 1..{n}; got indexes {seen}"
         )
-    verdicts = []
-    for judgement in sorted(reply.key_points, key=lambda j: j.index):
-        kp = question.key_points[judgement.index - 1]
-        verdict, evidence, why = Verdict(judgement.verdict), judgement.evidence.strip() or None, None
-        if verdict is not Verdict.missing and not (evidence and quote_in(evidence, answer)):
-            verdict, why = Verdict.missing, "the grader's quote does not occur in the answer"
-            evidence = None
-        if evidence and len(evidence) > EVIDENCE_CHARS:
-            evidence = evidence[: EVIDENCE_CHARS - 1] + "…"
-        verdicts.append(
-            PointVerdict(point=kp.point, weight=kp.weight, verdict=verdict, evidence=evidence, why=why)
+    overturned = _Overturned()
+    verdicts = [
+        _judge(judgement, question, answer, overturned)
+        for judgement in sorted(reply.key_points, key=lambda j: j.index)
+    ]
+    too_short = evidence.answer_too_short(answer)
+    if 2 * len(overturned.reasons) > overturned.claimed and not too_short:
+        raise InvalidReply(
+            overturned.summary() + ". Evidence must be whole words copied exactly from the answer, a clause "
+            'that states the key point (a few words at least); give "missing" where the answer does not state it'
+        )
+    notes = []
+    if overturned.reasons:
+        which = ", ".join(str(i) for i in sorted(overturned.reasons))
+        notes.append(
+            f"The grader's verdicts on key points {which} were not credited: "
+            + ("the answer is too short to show them." if too_short else "its quotes did not show them.")
         )
     errors = [Finding(text=e.text.strip(), severity=e.severity) for e in reply.errors if e.text.strip()]
-    injection = reply.injection_suspected or looks_like_injection(answer)
-    cap = INJECTION_CAP if injection else None
+    phrase = injection_phrase(answer)
+    if phrase:
+        cap_reason = f"the answer tries to instruct the grader (\u201c{phrase}\u201d)"
+    elif reply.injection_suspected:
+        cap_reason = "the grading model judged that the answer tries to instruct it"
+    else:
+        cap_reason = None
+    cap = INJECTION_CAP if cap_reason else None
     return Grade(
         grader=grader,
         score=compute_score(verdicts, errors, cap),
@@ -261,8 +308,9 @@ def to_grade(reply: Reply, question: Question, answer: str, grader: str) -> Grad
         strengths=[s.strip() for s in reply.strengths if s.strip()][:5],
         improvements=[s.strip() for s in reply.improvements if s.strip()][:5],
         cap=cap,
-        cap_reason="the answer tries to instruct the grader" if injection else None,
-        injection_suspected=injection,
+        cap_reason=cap_reason,
+        injection_suspected=cap is not None,
+        notes=notes,
     )
 
 
@@ -282,43 +330,71 @@ def parse_reply(content: str | None, question: Question, answer: str, grader: st
 
 
 class ModeMemory:
-    """Per endpoint and model, the request shape that worked, kept in a small JSON file."""
+    """Per endpoint and model, the request shape that worked, kept in a small JSON file.
+
+    Grading threads read and update it at once, and several processes may share the file: updates
+    are serialised by a lock within the process, and written to a temporary file in the same folder
+    and moved over the old one, so a reader sees the old file or the new one, never half of one.
+    A file that is not a JSON object is ignored (and replaced at the next update). Between
+    processes the last writer wins: an entry lost that way is only learnt again. Without a file,
+    what was learnt is kept for the life of the object.
+    """
+
+    _lock = threading.Lock()  # one for every memory of the process: they may share a file
 
     def __init__(self, path: Path | None):
         self.path = path
+        self._known: dict[str, str] = {}
 
     def _read(self) -> dict[str, str]:
         if self.path is None:
-            return {}
+            return dict(self._known)
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) else {}
         except (OSError, ValueError):
             return {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
 
     def forget(self, key: str) -> None:
         self.set(key, None)
 
+    def known(self, key: str) -> bool:
+        """Whether a shape is remembered for `key`."""
+        return key in self._read()
+
     def get(self, key: str) -> Shape:
         value = self._read().get(key)
-        return Shape.parse(value) if isinstance(value, str) else Shape()
+        return Shape.parse(value) if value else Shape()
 
     def set(self, key: str, mode: str | None) -> None:
         """Remember the shape (`Shape.key()`) for `key`; None forgets it."""
-        if self.path is None:
-            return
-        data = self._read()
-        if data.get(key) == mode:
-            return
-        if mode is None:
-            data.pop(key, None)
-        else:
-            data[key] = mode
+        with self._lock:
+            data = self._read()
+            if data.get(key) == mode:
+                return
+            if mode is None:
+                data.pop(key, None)
+            else:
+                data[key] = mode
+            if self.path is None:
+                self._known = data
+                return
+            with contextlib.suppress(OSError):  # a cache: grading goes on, the shape is learnt again
+                self._write(self.path, json.dumps(data, indent=1, sort_keys=True))
+
+    @staticmethod
+    def _write(path: Path, text: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-        except OSError:
-            pass
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
 
 # --- the grader ---------------------------------------------------------------------------------
@@ -335,13 +411,67 @@ def _schema_format() -> dict[str, Any]:
     }
 
 
-def _refusal(exc: Exception) -> str | None:
-    """The server's message when an error means it does not take the request as we shaped it."""
+def _refusal(exc: Exception) -> tuple[str, bool] | None:
+    """When an error means the server does not take the request as we shaped it: its message, and
+    whether only the parts it names may change.
+
+    400, 422 and 501 say "not like this" even when they do not say what: any part may change. Other
+    statuses count only when the body names a part of the shape: llama-cpp-python's server answers
+    a JSON schema with HTTP 500 and "response_format: Input should be 'text' or 'json_object'".
+    """
     import openai
 
-    if isinstance(exc, openai.APIStatusError) and exc.status_code in {400, 422, 501}:
-        return str(exc.message or "") + " " + str(exc.body or "")
+    if not isinstance(exc, openai.APIStatusError):
+        return None
+    said = f"{exc.message or ''} {exc.body or ''}"
+    if exc.status_code in {400, 422, 501}:
+        return said, False
+    if _SHAPE_WORDS.search(said):
+        return said, True
     return None
+
+
+def _retry_delay(exc: Exception, retries_done: int, retries_allowed: int) -> float | None:
+    """Seconds to wait before trying again after a transient failure; None when not to retry.
+
+    The openai client's own policy (connection errors, timeouts, 408, 409, 429 and 5xx; the
+    server's Retry-After up to a minute; otherwise exponential backoff with jitter), applied here
+    because the client must not retry by itself: a request refused for its shape is not sent twice.
+    """
+    import openai
+
+    if retries_done >= retries_allowed:
+        return None
+    if isinstance(exc, openai.APIStatusError):
+        headers = exc.response.headers
+        flag = headers.get("x-should-retry")
+        if flag in {"true", "false"}:
+            if flag == "false":
+                return None
+        elif exc.status_code not in {408, 409, 429} and exc.status_code < 500:
+            return None
+        asked = _retry_after(headers)
+        if asked is not None:
+            return asked if asked <= MAX_RETRY_AFTER else None
+    elif not isinstance(exc, openai.APIConnectionError):
+        return None
+    return min(RETRY_DELAY * 2.0**retries_done, MAX_RETRY_DELAY) * (1 - 0.25 * random.random())
+
+
+def _retry_after(headers: Any) -> float | None:
+    try:
+        if headers.get("retry-after-ms"):
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        value = headers.get("retry-after")
+        if not value:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _server_message(exc: Exception, settings: Settings) -> str:
@@ -352,17 +482,21 @@ def _server_message(exc: Exception, settings: Settings) -> str:
     message = body.get("message") if isinstance(body, dict) else None
     if not isinstance(message, str) or not message.strip():
         message = re.sub(r"^Error code: \d+ - ", "", str(getattr(exc, "message", "") or exc))
-    message = (message.strip().splitlines() or [""])[0]
+    message = " ".join(message.split())
     if settings.api_key:
         message = message.replace(settings.api_key, "***")
-    return message[:200]
+    return message if len(message) <= 200 else message[:199] + "\u2026"
 
 
-def explain(exc: Exception, settings: Settings) -> str:
-    """One line a user can act on, for an exception raised by the openai client."""
+def explain(exc: Exception, settings: Settings, retries: int | None = None) -> str:
+    """One line a user can act on, for an exception raised by the openai client.
+
+    `retries` is how many times the request was retried (by default, as many as the settings allow).
+    """
     import openai
 
     where = settings.shown_endpoint
+    retries = settings.max_retries if retries is None else retries
     if isinstance(exc, openai.AuthenticationError):
         return f"{where} refused the API key (401): check OPENAI_API_KEY"
     if isinstance(exc, openai.PermissionDeniedError):
@@ -373,7 +507,7 @@ def explain(exc: Exception, settings: Settings) -> str:
             "pass --model with a model the server has (or set INTERVIEWER_MODEL)"
         )
     if isinstance(exc, openai.RateLimitError):
-        return f"{where} is rate-limiting requests (429), still after {settings.max_retries} retries: try again later"
+        return f"{where} is rate-limiting requests (429), still after {retries} retries: try again later"
     if isinstance(exc, openai.APITimeoutError):
         return (
             f"no reply from {where} within {settings.timeout:g} s (timeout): "
@@ -384,7 +518,10 @@ def explain(exc: Exception, settings: Settings) -> str:
     if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
         return f"{where} rejected the request (HTTP {exc.status_code}): {_server_message(exc, settings)}"
     if isinstance(exc, openai.APIStatusError):
-        return f"{where} answered HTTP {exc.status_code} after {settings.max_retries} retries"
+        said = _server_message(exc, settings)
+        return f"{where} answered HTTP {exc.status_code} after {retries} retries" + (
+            f": {said}" if said else ""
+        )
     return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
@@ -394,10 +531,12 @@ class LLMGrader:
         self.name = f"llm:{settings.model}"
         self.memory = memory or ModeMemory(None)
         self._client: openai.OpenAI | None = None
+        self._once: openai.OpenAI | None = None
         self._client_lock = threading.Lock()  # warm-up and the first grade may race to build it
 
     @property
     def client(self) -> openai.OpenAI:
+        """The client, with the configured retries (for `doctor`'s list of models)."""
         with self._client_lock:
             if self._client is None:
                 import openai
@@ -410,33 +549,55 @@ class LLMGrader:
                 )
             return self._client
 
+    @property
+    def _no_retries(self) -> openai.OpenAI:
+        """The same client sending each request once: grading decides itself what to send again."""
+        client = self.client
+        with self._client_lock:
+            if self._once is None:
+                self._once = client.with_options(max_retries=0)
+            return self._once
+
     def warm(self) -> None:
         """Import the client library and build the client ahead of the first answer."""
         _templates()
-        _ = self.client
+        _ = self._no_retries
 
     @property
     def memory_key(self) -> str:
         return f"{self.settings.shown_endpoint} {self.settings.model}"
 
-    def _complete(self, chat: list[dict[str, str]], shape: Shape, usage: Usage) -> tuple[str | None, Shape]:
-        """One completion; returns its text and the request shape that worked."""
+    def _send(self, chat: list[dict[str, str]], shape: Shape) -> tuple[Any, Shape]:
+        """One completion, stepping down the shape ladder on refusals and retrying transient failures."""
+        retries = 0
         while True:
             try:
-                response = self.client.chat.completions.create(**shape.request(self.settings.model, chat))
-                break
+                response = self._no_retries.chat.completions.create(
+                    **shape.request(self.settings.model, chat)
+                )
+                return response, shape
             except Exception as exc:
                 refusal = _refusal(exc)
-                adapted = shape.adapted(refusal) if refusal is not None else None
-                if adapted is None:
-                    raise GradingFailed(explain(exc, self.settings)) from None
-                shape = adapted
+                adapted = shape.adapted(refusal[0], named_only=refusal[1]) if refusal else None
+                if adapted is not None:
+                    shape = adapted
+                    continue
+                delay = _retry_delay(exc, retries, self.settings.max_retries)
+                if delay is None:
+                    raise GradingFailed(explain(exc, self.settings, retries)) from None
+                retries += 1
+                time.sleep(delay)
+
+    def _complete(self, chat: list[dict[str, str]], shape: Shape, usage: Usage) -> tuple[str | None, Shape]:
+        """One completion; returns its text and the request shape that worked."""
+        response, shape = self._send(chat, shape)
         if not hasattr(response, "choices"):
             # The openai client hands back plain text when the reply is not JSON: a web page, a proxy.
             raise GradingFailed(
                 f"{self.settings.shown_endpoint} did not answer like an OpenAI-compatible API: "
                 "check the base URL (it usually ends in /v1)"
             )
+        self.memory.set(self.memory_key, shape.key())  # the endpoint took it, whatever the model replies
         if response.usage is not None:
             usage.prompt_tokens += response.usage.prompt_tokens or 0
             usage.completion_tokens += response.usage.completion_tokens or 0
@@ -462,7 +623,6 @@ class LLMGrader:
         try:
             try:
                 content, shape = self._complete(chat, shape, usage)
-                self.memory.set(self.memory_key, shape.key())
                 grade = parse_reply(content, question, answer, self.name)
             except InvalidReply as first:
                 # One repair: show the model what was wrong with its reply.

@@ -52,6 +52,7 @@ class Grade(BaseModel):
     cap: float | None = None  # the ceiling the score was held to, if any
     cap_reason: str | None = None
     injection_suspected: bool = False
+    notes: list[str] = Field(default_factory=list)  # what the grader's own checks changed, for the candidate
     prompt_hash: str | None = None
     usage: Usage | None = None
     latency_ms: float | None = None
