@@ -471,7 +471,9 @@ def load_sets(paths: Sequence[Path] | None, bank: Bank, *, scale: float = SCALE)
         if not files:
             raise UsageError(f"no labelled sets in {resources.calibration_dir()}: pass --set FILE")
     else:
-        files = [(str(p), find_set(p)) for p in dict.fromkeys(paths)]
+        found = [(p, find_set(p)) for p in dict.fromkeys(paths)]
+        # A shipped set picked by name keeps its file name, so its answers' ids match the default run's.
+        files = [(str(p) if p == f else f.name, f) for p, f in found]
     questions = _Questions(bank)
     problems = _Problems()
     loaded = []

@@ -251,7 +251,7 @@ def test_a_jsonl_set_on_a_0_to_100_scale(cli, tmp_path):
     assert list(report["sets"]) == [str(path)]
 
 
-def test_a_toml_set_in_the_shipped_format_and_a_shipped_set_by_name(cli, tmp_path):
+def test_a_toml_set_in_the_shipped_format_and_a_shipped_set_by_name(cli, tmp_path, builtin_bank):
     path = tmp_path / "mine.toml"
     path.write_text(
         "# my own labels\n\n[[answers]]\n"
@@ -259,9 +259,11 @@ def test_a_toml_set_in_the_shipped_format_and_a_shipped_set_by_name(cli, tmp_pat
     )
     result, report = run_json(cli, "--grader", "offline", "--set", str(path), "--set", "unseen")
     assert result.exit_code == 0, result.stderr
-    assert list(report["sets"]) == [str(path), "unseen"]
+    assert list(report["sets"]) == [str(path), "unseen.toml"]
     assert report["rows"][0]["id"] == f"{path}:3"
-    assert report["sets"]["unseen"]["answers"] == shipped_counts()["unseen.toml"]
+    assert report["sets"]["unseen.toml"]["answers"] == shipped_counts()["unseen.toml"]
+    unseen = next(s for s in calibrate.load_sets(None, builtin_bank) if s.name == "unseen.toml")
+    assert report["rows"][1]["id"] == unseen.answers[0].id, "the same ids as in the default run"
 
 
 UNIT = {"question": DROPOUT, "answer": DROPOUT_ANSWER, "score": 5}
@@ -444,7 +446,7 @@ def test_the_figures_in_the_terminal(cli):
     assert re.search(r"\nWall time: \d+\.\d s for \d+ gradings", out)
     assert "\nVerdict: " in out and "Tokens" not in out  # the offline grader uses none
     assert "Grading: offline grader (chosen by flag)" in result.stderr
-    assert f"Grading {n} labelled answers from unseen. Ctrl-C stops" in result.stderr
+    assert f"Grading {n} labelled answers from unseen.toml. Ctrl-C stops" in result.stderr
 
 
 def test_repeated_offline_runs_agree_completely(cli, tmp_path):
