@@ -55,8 +55,9 @@ COULD_NOT_TELL = "could not tell"
 
 Phrase = tuple[str, ...]  # stemmed words
 
-# How a concept occurs in a clause, from weakest to strongest evidence of the answer's claim.
-NONE, NEGATED, AFFIRMED = 0, 1, 2
+# How a concept occurs in a clause, from weakest to strongest evidence of the answer's claim:
+# absent; in a clause a negation may deny (too far to tell); denied; said.
+NONE, DOUBTFUL, NEGATED, AFFIRMED = 0, 1, 2, 3
 
 
 Concept = tuple[Phrase, ...]  # alternative phrasings of one idea
@@ -166,14 +167,16 @@ def _outcome(states: list[int]) -> int:
     """What a span says of a target from how each of its concepts occurs there.
 
     Every concept said, none denied: covered; all said, one denied: the span states the opposite.
-    Half the concepts said and nothing denied: partial; a span that denies anything is evidence
-    for nothing.
+    Half the concepts said and nothing denied: partial; a span that denies anything, or may,
+    is evidence for nothing.
     """
     k = len(states)
-    negated, affirmed = states.count(NEGATED), states.count(AFFIRMED)
-    if k and affirmed + negated == k:
-        return CONTRADICTED if negated else COVERED
-    if not negated and k >= 2 and affirmed >= math.ceil(k / 2):
+    negated, affirmed, doubtful = states.count(NEGATED), states.count(AFFIRMED), states.count(DOUBTFUL)
+    if k and affirmed + negated + doubtful == k and negated:
+        return CONTRADICTED
+    if k and affirmed == k:
+        return COVERED
+    if not negated and not doubtful and k >= 2 and affirmed >= math.ceil(k / 2):
         return PARTIAL
     return NOTHING
 
@@ -192,6 +195,7 @@ class _Reading:
         self.sentences = text.split_sentences(self.answer)
         self._states: dict[Concept, list[list[int]]] = {}
         self._entity_states: dict[Concept, list[list[bool]]] = {}
+        self._spoken_for: dict[int, set[int]] = {}
         # Which subject each clause is about, the entity it names first ("fine-tuning starts from the
         # pre-trained weights" is about fine-tuning), and the subject before it that "it" and "this"
         # refer to: within a sentence the last one named, into the next sentence the sentence's
@@ -241,8 +245,28 @@ class _Reading:
             if not any((s_index, w.index) in self.masked for w in words):
                 yield words
 
+    def spoken_for(self, s_index: int) -> set[int]:
+        """The words of a sentence that belong to one of the question's phrases ("not zero-centred")."""
+        if s_index not in self._spoken_for:
+            phrases = [
+                alt
+                for t in (*self.compiled.points, *self.compiled.misconceptions)
+                for c in t.live
+                for alt in c
+            ]
+            phrases += [alt for entity in self.compiled.entities for alt in entity]
+            self._spoken_for[s_index] = {
+                w.index
+                for clause in self.sentences[s_index].clauses
+                for alt in phrases
+                if alt[0] in {w.key for w in clause}
+                for found in _matches(clause, alt)
+                for w in found
+            }
+        return self._spoken_for[s_index]
+
     def state(self, concept: Concept) -> list[list[int]]:
-        """Per sentence, per clause: whether the concept is absent, negated or affirmed there."""
+        """Per sentence, per clause: whether the concept is absent, doubtful, negated or affirmed there."""
         if concept not in self._states:
             table = []
             for s_index, sentence in enumerate(self.sentences):
@@ -251,7 +275,13 @@ class _Reading:
                     best = NONE
                     for alt in concept:
                         for words in self._found(s_index, clause, alt):
-                            best = max(best, NEGATED if text.is_negated(sentence, words) else AFFIRMED)
+                            if text.is_negated(sentence, words):
+                                level = NEGATED
+                            elif text.denied_in_clause(sentence, words, self.spoken_for(s_index)):
+                                level = DOUBTFUL
+                            else:
+                                level = AFFIRMED
+                            best = max(best, level)
                         if best == AFFIRMED:
                             break
                     row.append(best)

@@ -235,6 +235,26 @@ def is_negated(sentence: Sentence, matched: list[Word]) -> bool:
     return False
 
 
+def denied_in_clause(sentence: Sentence, matched: list[Word], spoken_for: set[int]) -> bool:
+    """Whether a negator earlier in the match's clause may deny it, beyond `is_negated`'s reach.
+
+    "Gradient descent does not move the parameters against the gradient" denies "against the
+    gradient" three words on. Negators that belong to a phrase of their own (`spoken_for`: "not
+    zero-centred", "no longer improves"), "non" and "not only" deny nothing further. A negation
+    after the match ("more data won't help") is left alone: "adding data won't help if the model
+    underfits" is as common in right answers as in wrong ones.
+    """
+    first = matched[0]
+    words = sentence.words
+    for w in words[: first.index]:
+        if w.clause != first.clause or not w.negator or w.index in spoken_for or w.plain == "non":
+            continue
+        following = words[w.index + 1] if w.index + 1 < len(words) else None
+        if following is None or following.plain not in _NEGATION_RELEASERS:
+            return True
+    return False
+
+
 def clause_negated(sentence: Sentence, matches: list[list[Word]]) -> bool:
     """Whether the clause of these matches holds a negator outside them (a claim denied, not made)."""
     inside = {w.index for m in matches for w in m}
