@@ -140,8 +140,7 @@ def share_within(x: Sequence[float], y: Sequence[float], tolerance: float = 1.0)
 # Thresholds, strictest level first; a grader gets the first level all of whose figures it reaches.
 # Quadratic-weighted kappa is the usual measure of agreement between raters on an ordinal scale. In
 # automated essay scoring an automated rater is accepted against humans at kappa >= 0.70 (Williamson,
-# Xi & Breyer 2012), and two trained human raters typically agree at about 0.75-0.85; kappa above
-# 0.80 is "almost perfect" on Landis & Koch's scale. Spearman asks for the same ranking. Within +-1
+# Xi & Breyer 2012); kappa above 0.80 is "almost perfect" agreement on Landis & Koch's scale. Spearman asks for the same ranking. Within +-1
 # point is what a candidate feels: a grader that ranks well but is often 2+ points off is good for
 # comparing answers, not for reading one score. Failed gradings count against a grader however well
 # it agrees when it answers.
