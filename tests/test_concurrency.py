@@ -19,6 +19,7 @@ def _labelled():
 def _cold() -> None:
     """Forget every stem and compiled question, so threads race on filling them."""
     text.stem.cache_clear()
+    text._word_key.cache_clear()
     offline._cache.clear()
 
 

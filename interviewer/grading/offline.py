@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from interviewer.bank import KeyPoint, Misconception, Question
@@ -60,7 +60,30 @@ Phrase = tuple[str, ...]  # stemmed words
 NONE, DOUBTFUL, NEGATED, AFFIRMED = 0, 1, 2, 3
 
 
-Concept = tuple[Phrase, ...]  # alternative phrasings of one idea
+class Concept(tuple[Phrase, ...]):
+    """The alternative phrasings of one idea, indexed by their first word for fast lookup.
+
+    Identity-hashed: a compiled concept is made once per question version and used as a key.
+    """
+
+    first: dict[str, tuple[Phrase, ...]]
+
+    def __new__(cls, alternatives: Iterable[Phrase]) -> Concept:
+        concept = super().__new__(cls, alternatives)
+        by_first: dict[str, list[Phrase]] = {}
+        for alt in concept:
+            by_first.setdefault(alt[0], []).append(alt)
+        concept.first = {k: tuple(v) for k, v in by_first.items()}
+        return concept
+
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def within(self, keys: Iterable[str]) -> Iterable[Phrase]:
+        """The alternatives that start with one of these words, in order, once each."""
+        return dict.fromkeys(alt for key in keys for alt in self.first.get(key, ()))
 
 
 @dataclass(frozen=True)
@@ -111,7 +134,7 @@ def _concept(alternatives: str, question_words: frozenset[str] | None = None) ->
         keys = text.phrase_keys(alt)
         if keys and (question_words is None or not set(keys) <= question_words):
             out.append(keys)
-    return tuple(out)
+    return Concept(out)
 
 
 # Compiled questions, shared by the grading threads: entries are immutable, and the lock makes each
@@ -196,6 +219,7 @@ class _Reading:
         self._states: dict[Concept, list[list[int]]] = {}
         self._entity_states: dict[Concept, list[list[bool]]] = {}
         self._spoken_for: dict[int, set[int]] = {}
+        self._keys: dict[int, frozenset[str]] = {}  # id(clause) -> its words' keys
         # Which subject each clause is about, the entity it names first ("fine-tuning starts from the
         # pre-trained weights" is about fine-tuning), and the subject before it that "it" and "this"
         # refer to: within a sentence the last one named, into the next sentence the sentence's
@@ -241,8 +265,13 @@ class _Reading:
         self._states.clear()
 
     def _found(self, s_index: int, clause: tuple[text.Word, ...], alt: Phrase) -> Iterator[list[text.Word]]:
+        keys = self._keys.get(id(clause))
+        if keys is None:
+            keys = self._keys[id(clause)] = frozenset(w.key for w in clause)
+        if not all(k in keys for k in alt):
+            return  # most phrases share no word with most clauses
         for words in _matches(clause, alt):
-            if not any((s_index, w.index) in self.masked for w in words):
+            if not self.masked or not any((s_index, w.index) in self.masked for w in words):
                 yield words
 
     def spoken_for(self, s_index: int) -> set[int]:
@@ -258,9 +287,10 @@ class _Reading:
             self._spoken_for[s_index] = {
                 w.index
                 for clause in self.sentences[s_index].clauses
+                if any(w.negator for w in clause)
                 for alt in phrases
-                if alt[0] in {w.key for w in clause}
-                for found in _matches(clause, alt)
+                if text.NOT in alt
+                for found in self._found(s_index, clause, alt)
                 for w in found
             }
         return self._spoken_for[s_index]
@@ -273,7 +303,7 @@ class _Reading:
                 row = []
                 for clause in sentence.clauses:
                     best = NONE
-                    for alt in concept:
+                    for alt in concept.within(w.key for w in clause):
                         for words in self._found(s_index, clause, alt):
                             if text.is_negated(sentence, words):
                                 level = NEGATED
@@ -281,9 +311,12 @@ class _Reading:
                                 level = DOUBTFUL
                             else:
                                 level = AFFIRMED
+                                break
                             best = max(best, level)
-                        if best == AFFIRMED:
-                            break
+                        else:
+                            continue
+                        best = AFFIRMED
+                        break
                     row.append(best)
                 table.append(row)
             self._states[concept] = table

@@ -81,6 +81,7 @@ _SPELLING = [
 ]
 
 
+@lru_cache(maxsize=65536)
 def _word_key(raw: str) -> str:
     """The form a word is compared by: apostrophes gone, spelling folded, then stemmed."""
     word = raw.replace("'", "")
