@@ -527,6 +527,13 @@ def progress_bar(total: int, label: str) -> Iterator[Callable[[int, int], None] 
 
 
 CALIBRATION_LIST = 10  # answers named per finding before "and N more"
+_VERDICT_WORDS = {  # each set's verdict in a table cell; the overall one is spelled out below the table
+    "second-interviewer": "2nd rater",
+    "ranks-well": "ranks well",
+    "rough": "rough guide",
+    "unreliable": "unreliable",
+    "too-few": "too few",
+}
 
 
 def _figure(value: float | None, form: str = ".2f") -> str:
@@ -558,11 +565,11 @@ def calibration_view(result: Calibration) -> Group:
             style="bold yellow",
         )
     shown = list(result.sets) + ([("all", o)] if len(result.sets) > 1 else [])
-    table = Table(header_style="bold", box=None, padding=(0, 1))
+    table = Table(header_style="bold", box=None, padding=(0, 1), pad_edge=False)
     table.add_column("", no_wrap=True)
     stems = [Path(name).stem for name, _ in shown]  # "answers" for answers.toml: the table fits 80 columns
     for title in stems if len(set(stems)) == len(stems) else [name for name, _ in shown]:
-        table.add_column(title, justify="right")
+        table.add_column(title, justify="right", no_wrap=True)
 
     def line(label: str, cell: Callable[[Figures], str | Text]) -> None:
         table.add_row(label, *(cell(f) for _, f in shown))
@@ -577,9 +584,10 @@ def calibration_view(result: Calibration) -> Group:
     line("mean error, points", lambda f: _figure(f.mae))
     line("within ±1 point", lambda f: _figure(f.within_one, ".0%"))
     line(f"adversarial over {ADVERSARIAL_MAX:g}", lambda f: flagged(len(f.adversarial_over), f.adversarial))
-    line("adversarial, top score", lambda f: _figure(f.adversarial_max, "g"))
-    line("correct, false error", lambda f: flagged(len(f.false_errors), f.correct))
+    line("adversarial max", lambda f: _figure(f.adversarial_max, "g"))
+    line("false errors", lambda f: flagged(len(f.false_errors), f.correct))
     line("failed", lambda f: Text(str(f.failed), style="red" if f.failed else ""))
+    line("verdict", lambda f: Text(_VERDICT_WORDS.get(f.verdict.level, f.verdict.level), style="bold"))
     parts: list[Any] = [head, table]
     rows = {r.answer.id: r for r in result.rows}
     if o.adversarial_over:
