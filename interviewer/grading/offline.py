@@ -301,12 +301,14 @@ class _Reading:
             table = []
             for s_index, sentence in enumerate(self.sentences):
                 row = []
+                # "Without a non-linearity, layers collapse into one": a denial supposed, not claimed.
+                supposed = sentence.words[0].plain in HYPOTHETICAL | {"without"}
                 for clause in sentence.clauses:
                     best = NONE
                     for alt in concept.within(w.key for w in clause):
                         for words in self._found(s_index, clause, alt):
                             if text.is_negated(sentence, words):
-                                level = NEGATED
+                                level = DOUBTFUL if supposed else NEGATED
                             elif text.denied_in_clause(sentence, words, self.spoken_for(s_index)):
                                 level = DOUBTFUL
                             else:
@@ -363,13 +365,19 @@ class _Reading:
                     if said_of:
                         yield lo, hi
 
-    def phrases(self, target: _Target, match: _Match) -> list[frozenset[tuple[int, int]]]:
-        """Each occurrence of the target's concepts in the matched span, as (sentence, word index)s."""
+    def phrases(
+        self, target: _Target, match: _Match, *, subject: bool = False
+    ) -> list[frozenset[tuple[int, int]]]:
+        """Each occurrence of the target's concepts in the matched span, as (sentence, word index)s;
+        with `subject`, of the name of what it is about too."""
         s_index = match.sentence
         clauses = self.sentences[s_index].clauses[match.clauses[0] : match.clauses[1]]
+        concepts = list(target.live)
+        if subject and target.about is not None:
+            concepts.append(self.compiled.entities[target.about])
         return [
             frozenset((s_index, w.index) for w in words)
-            for concept in target.live
+            for concept in concepts
             for alt in concept
             for clause in clauses
             for words in self._found(s_index, clause, alt)
@@ -462,7 +470,7 @@ class OfflineGrader:
                 phrase
                 for point, m in zip(compiled.points, first, strict=True)
                 if m.outcome == COVERED and _overlap(m, match)
-                for phrase in reading.phrases(point, m)
+                for phrase in reading.phrases(point, m, subject=True)
             ]
             if all(any(phrase <= r for r in right) for phrase in wrong):
                 continue  # every word of it belongs to a right statement
