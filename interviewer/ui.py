@@ -527,6 +527,7 @@ def progress_bar(total: int, label: str) -> Iterator[Callable[[int, int], None] 
 
 
 CALIBRATION_LIST = 10  # answers named per finding before "and N more"
+FAILURE_CHARS = 160  # of a failure's reason in the view; --json has it whole
 _VERDICT_WORDS = {  # each set's verdict in a table cell; the overall one is spelled out below the table
     "second-interviewer": "2nd rater",
     "ranks-well": "ranks well",
@@ -624,7 +625,8 @@ def calibration_view(result: Calibration) -> Group:
             Text(f"Failed: {result.failed} of {result.done} gradings (not counted as scores).", style="red")
         )
         for reason, count in result.failures[:3]:
-            facts.append(Text(f"  {count} × {reason}", style="dim"))
+            brief = reason if len(reason) <= FAILURE_CHARS else reason[: FAILURE_CHARS - 1] + "…"
+            facts.append(Text(f"  {count} × {brief}", style="dim"))
     if result.usage is not None:
         u = result.usage
         facts.append(
