@@ -44,6 +44,8 @@ def test_a_500_naming_the_response_format_steps_down_once_per_shape_to_json_mode
     _, grade = practice_json(cli)  # default settings: the client would retry a 500 twice by itself
     assert grade["status"] == "graded" and grade["score"] == 10.0
     assert formats(endpoint) == ["json_schema", "json_object"], "one request per shape, no retry"
+    schema = sent(endpoint, 0)["response_format"]["json_schema"]["schema"]
+    assert sent(endpoint, 1)["response_format"]["schema"] == schema, "llama-cpp-python enforces it"
     assert memory(home) == {"http://llm.test/v1 gpt-4.1-mini": "json_object,max_tokens,temperature,seed"}
 
     practice_json(cli)  # the next grade goes straight to the shape that works
@@ -168,6 +170,13 @@ def test_a_transient_error_is_retried_and_then_grades(cli, endpoint, home):
     _, grade = practice_json(cli)  # default: 2 retries
     assert grade["status"] == "graded" and grade["score"] == 10.0
     assert formats(endpoint) == ["json_schema"] * 3
+
+
+def test_a_timeout_is_not_retried_since_the_server_is_likely_still_busy_with_it(cli, endpoint):
+    endpoint.mock(side_effect=httpx.ReadTimeout("timed out"))
+    _, grade = practice_json(cli)  # default: 2 retries
+    assert len(endpoint.calls) == 1
+    assert grade["failure"].startswith("no reply from http://llm.test/v1 within 60 s (timeout)")
 
 
 def test_a_server_asking_to_wait_more_than_a_minute_is_not_retried(cli, endpoint):

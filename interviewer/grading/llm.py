@@ -43,7 +43,8 @@ MAX_TOKENS = 4096  # reasoning models spend part of it thinking
 INJECTION_CAP = 3.0
 EVIDENCE_CHARS = 300
 # The request-shape ladder: strict structured output, then JSON mode (llama-cpp-python's server
-# refuses a schema), then JSON asked for in the prompt only (LM Studio refuses JSON mode).
+# refuses a JSON schema), then JSON asked for in the prompt only (LM Studio refuses JSON mode; older
+# Ollama ignores response_format, and its prose is parsed and validated like any reply).
 MODES = ("json_schema", "json_object", "text")
 # Words of a server's error that mean it refused the request's shape, whatever the status code.
 _SHAPE_WORDS = re.compile(
@@ -109,7 +110,9 @@ class Shape:
         if self.mode == "json_schema":
             kwargs["response_format"] = _schema_format()
         elif self.mode == "json_object":
-            kwargs["response_format"] = {"type": "json_object"}
+            # The schema rides along: llama-cpp-python's server turns it into a grammar the model
+            # must follow; servers that do not know the key ignore it.
+            kwargs["response_format"] = {"type": "json_object", "schema": _reply_schema()}
         return kwargs
 
 
@@ -404,10 +407,15 @@ class GradingFailed(Exception):
     """A call failed for good; the message is the one-line reason recorded with the grade."""
 
 
+@cache
+def _reply_schema() -> dict[str, Any]:
+    return Reply.model_json_schema()
+
+
 def _schema_format() -> dict[str, Any]:
     return {
         "type": "json_schema",
-        "json_schema": {"name": "interview_grade", "strict": True, "schema": Reply.model_json_schema()},
+        "json_schema": {"name": "interview_grade", "strict": True, "schema": _reply_schema()},
     }
 
 
@@ -434,13 +442,15 @@ def _refusal(exc: Exception) -> tuple[str, bool] | None:
 def _retry_delay(exc: Exception, retries_done: int, retries_allowed: int) -> float | None:
     """Seconds to wait before trying again after a transient failure; None when not to retry.
 
-    The openai client's own policy (connection errors, timeouts, 408, 409, 429 and 5xx; the
-    server's Retry-After up to a minute; otherwise exponential backoff with jitter), applied here
-    because the client must not retry by itself: a request refused for its shape is not sent twice.
+    The openai client's own policy (connection errors, 408, 409, 429 and 5xx; the server's
+    Retry-After up to a minute; otherwise exponential backoff with jitter), applied here because the
+    client must not retry by itself: a request refused for its shape is not sent twice. Unlike the
+    client, a timeout is not retried: a local server is most likely still generating the reply it
+    timed out on, so a second request would wait behind it for another whole timeout.
     """
     import openai
 
-    if retries_done >= retries_allowed:
+    if retries_done >= retries_allowed or isinstance(exc, openai.APITimeoutError):
         return None
     if isinstance(exc, openai.APIStatusError):
         headers = exc.response.headers
