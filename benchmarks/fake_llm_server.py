@@ -1,13 +1,15 @@
 """A loopback OpenAI-compatible server that grades like a (lenient) model, for benchmarks and manual runs.
 
-    python benchmarks/fake_llm_server.py [--port 8765] [--latency 1.0] [--no-schema] [--fail-every N]
+    python benchmarks/fake_llm_server.py [--port 8765] [--latency 1.0] [--no-schema | --llama-cpp] [--fail-every N]
 
 Then: OPENAI_BASE_URL=http://127.0.0.1:8765/v1 interviewer practice --model fake-grader
 
 It implements GET /v1/models and POST /v1/chat/completions. Each reply judges the key points listed
-in the prompt: "covered" with a real quote when the answer has a sentence for it, else "missing".
-Every reply carries `x-server-ms`, the time the server spent (latency included), so a client can
-subtract it and measure its own overhead. Standard library only.
+in the prompt: "covered", quoting the answer's sentence that shares the most words with the point,
+or "missing" when no sentence shares any. `--no-schema` refuses any response_format with HTTP 400;
+`--llama-cpp` refuses a JSON schema with HTTP 500, as llama-cpp-python's server does, and takes
+JSON mode. Every reply carries `x-server-ms`, the time the server spent (latency included), so a
+client can subtract it and measure its own overhead. Standard library only.
 """
 
 from __future__ import annotations
@@ -20,26 +22,45 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MODEL = "fake-grader"
+QUOTE_CHARS = 200
+LLAMA_CPP_REFUSAL = {
+    "error": {
+        "message": "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+        "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}",
+        "type": "internal_server_error",
+    }
+}
+
+
+def _words(text: str) -> set[str]:
+    return {w.rstrip("s") for w in re.findall(r"[a-z]{4,}", text.lower())}
+
+
+def _quote(sentence: str) -> str:
+    """The sentence, cut at a word boundary if it is long: a quote of whole words."""
+    if len(sentence) <= QUOTE_CHARS:
+        return sentence
+    return sentence[:QUOTE_CHARS].rsplit(" ", 1)[0]
 
 
 def judge(user_message: str) -> dict:
     points = re.findall(
-        r"^(\d+)\. ", user_message.split("## Key points", 1)[-1].split("## Candidate", 1)[0], re.M
+        r"^\d+\. (.*)$", user_message.split("## Key points", 1)[-1].split("## Candidate", 1)[0], re.M
     )
     match = re.search(r"<<<ANSWER (\w+)>>>\n(.*)\n<<<END ANSWER \1>>>", user_message, re.S)
     answer = match.group(2) if match else ""
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", answer) if len(s.strip()) > 12]
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", answer) if len(s.split()) >= 3]
     key_points = []
-    for i, number in enumerate(points):
-        quote = sentences[i][:80] if i < len(sentences) else ""
-        key_points.append(
-            {"index": int(number), "verdict": "covered" if quote else "missing", "evidence": quote}
-        )
+    for i, point in enumerate(points, start=1):
+        wanted = _words(point)
+        best = max(sentences, key=lambda s: len(wanted & _words(s)), default="")
+        quote = _quote(best) if best and wanted & _words(best) else ""
+        key_points.append({"index": i, "verdict": "covered" if quote else "missing", "evidence": quote})
     return {
         "key_points": key_points,
         "errors": [],
         "strengths": ["Clear structure."] if sentences else [],
-        "improvements": [] if len(sentences) >= len(points) else ["Cover the remaining key points."],
+        "improvements": [] if all(k["evidence"] for k in key_points) else ["Cover the remaining key points."],
         "injection_suspected": "ignore previous instructions" in answer.lower(),
     }
 
@@ -48,6 +69,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "fake-openai/1"
     latency = 0.0
     schema = True
+    llama_cpp = False
     fail_every = 0
     calls = 0
     lock = threading.Lock()
@@ -90,6 +112,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(503, {"error": {"message": "overloaded"}}, started)
         if not self.schema and "response_format" in body:
             return self._send(400, {"error": {"message": "response_format is not supported"}}, started)
+        if self.llama_cpp and (body.get("response_format") or {}).get("type") == "json_schema":
+            return self._send(500, LLAMA_CPP_REFUSAL, started)
         user = next(
             (m["content"] for m in reversed(body.get("messages", [])) if "## Key points" in m["content"]), ""
         )
@@ -121,10 +145,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def serve(
-    port: int = 0, latency: float = 0.0, schema: bool = True, fail_every: int = 0
+    port: int = 0, latency: float = 0.0, schema: bool = True, fail_every: int = 0, llama_cpp: bool = False
 ) -> ThreadingHTTPServer:
     """Start the server on 127.0.0.1 in a background thread; returns it (its port is server_port)."""
     Handler.latency, Handler.schema, Handler.fail_every = latency, schema, fail_every
+    Handler.llama_cpp = llama_cpp
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -138,9 +163,12 @@ def main() -> None:
     parser.add_argument(
         "--no-schema", action="store_true", help="refuse response_format, like some local servers"
     )
+    parser.add_argument(
+        "--llama-cpp", action="store_true", help="refuse a JSON schema with HTTP 500, like llama-cpp-python"
+    )
     parser.add_argument("--fail-every", type=int, default=0, help="answer every Nth completion with HTTP 503")
     args = parser.parse_args()
-    server = serve(args.port, args.latency, not args.no_schema, args.fail_every)
+    server = serve(args.port, args.latency, not args.no_schema, args.fail_every, args.llama_cpp)
     print(
         f"fake OpenAI-compatible server on http://127.0.0.1:{server.server_port}/v1 (model {MODEL})",
         flush=True,

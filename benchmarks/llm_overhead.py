@@ -1,10 +1,12 @@
 """Our own cost per LLM-graded answer, and the size of the grading prompt per question.
 
-    python benchmarks/llm_overhead.py [--answers N] [--latency SECONDS]
+    python benchmarks/llm_overhead.py [--answers N] [--latency SECONDS] [--llama-cpp]
 
-Runs the real LLMGrader (openai client, prompt rendering, reply validation, scoring) against the
-loopback server in benchmarks/fake_llm_server.py, and subtracts the time the server spent on each
-call (its latency included) from the wall time of each grade. Goal: <= 50 ms once the client is warm.
+Runs the real LLMGrader (openai client, prompt rendering, reply validation with the evidence and
+injection checks, scoring) against the loopback server in benchmarks/fake_llm_server.py, and
+subtracts the time the server spent on each call (its latency included) from the wall time of each
+grade. Goal: <= 50 ms once the client is warm. With --llama-cpp the server refuses a JSON schema
+with HTTP 500, and the first grade learns JSON mode.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ ANSWER = (
 )
 
 
-def overhead(answers: int, latency: float) -> None:
-    server = fake_llm_server.serve(latency=latency)
+def overhead(answers: int, latency: float, llama_cpp: bool = False) -> None:
+    server = fake_llm_server.serve(latency=latency, llama_cpp=llama_cpp)
     settings = Settings(
         grader="llm", model="fake-grader", base_url=f"http://127.0.0.1:{server.server_port}/v1"
     )
@@ -45,6 +47,7 @@ def overhead(answers: int, latency: float) -> None:
     warm_ms = (time.perf_counter() - started) * 1000
     cold = grader.grade(question, ANSWER)  # first call: connection set-up, template compile
     assert cold.ok, cold.failure
+    shape = grader.memory.get(grader.memory_key)
 
     ours = []
     for _ in range(answers):
@@ -63,6 +66,8 @@ def overhead(answers: int, latency: float) -> None:
         f"{'met' if median <= GOAL_MS else 'MISSED'}"
     )
     print(f"  our overhead per answer, p90                  {p90:7.1f} ms")
+    overturned = sum(1 for kp in grade.key_points if kp.why)
+    print(f"  request shape {shape.mode}; the grade: {grade.score:g}/10, {overturned} verdicts overturned")
 
 
 def prompt_sizes() -> None:
@@ -86,8 +91,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=int, default=30)
     parser.add_argument("--latency", type=float, default=0.2, help="server latency per call, seconds")
+    parser.add_argument(
+        "--llama-cpp", action="store_true", help="a server refusing JSON schemas with HTTP 500"
+    )
     args = parser.parse_args()
-    overhead(args.answers, args.latency)
+    overhead(args.answers, args.latency, args.llama_cpp)
     prompt_sizes()
 
 
