@@ -6,7 +6,7 @@ Then: OPENAI_BASE_URL=http://127.0.0.1:8765/v1 interviewer practice --model fake
 
 It implements GET /v1/models and POST /v1/chat/completions. Each reply judges the key points listed
 in the prompt: "covered", quoting the answer's sentence that shares the most words with the point,
-or "missing" when no sentence shares any. `--no-schema` refuses any response_format with HTTP 400;
+or "missing" when none shares two. `--no-schema` refuses any response_format with HTTP 400;
 `--llama-cpp` refuses a JSON schema with HTTP 500, as llama-cpp-python's server does, and takes
 JSON mode. Every reply carries `x-server-ms`, the time the server spent (latency included), so a
 client can subtract it and measure its own overhead. Standard library only.
@@ -32,8 +32,15 @@ LLAMA_CPP_REFUSAL = {
 }
 
 
+_COMMON = frozenset(
+    """with that this from each more than when into them they have what which does also only over
+    same some used uses using their there these those other about after before where while""".split()
+)
+MIN_SHARED = 2  # words a sentence must share with a key point to be quoted for it
+
+
 def _words(text: str) -> set[str]:
-    return {w.rstrip("s") for w in re.findall(r"[a-z]{4,}", text.lower())}
+    return {w.rstrip("s") for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _COMMON}
 
 
 def _quote(sentence: str) -> str:
@@ -54,7 +61,7 @@ def judge(user_message: str) -> dict:
     for i, point in enumerate(points, start=1):
         wanted = _words(point)
         best = max(sentences, key=lambda s: len(wanted & _words(s)), default="")
-        quote = _quote(best) if best and wanted & _words(best) else ""
+        quote = _quote(best) if best and len(wanted & _words(best)) >= MIN_SHARED else ""
         key_points.append({"index": i, "verdict": "covered" if quote else "missing", "evidence": quote})
     return {
         "key_points": key_points,
