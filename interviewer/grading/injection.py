@@ -141,7 +141,3 @@ def injection_phrase(answer: str) -> str | None:
         phrase = " ".join(text[match.start() : max(end, match.end())].strip(_PUNCTUATION).split())
         return phrase if len(phrase) <= SHOWN_CHARS else phrase[: SHOWN_CHARS - 1] + "…"
     return None
-
-
-def looks_like_injection(answer: str) -> bool:
-    return injection_phrase(answer) is not None

@@ -30,13 +30,11 @@ from interviewer import resources
 from interviewer.bank import Question
 from interviewer.config import Settings
 from interviewer.grading import evidence
-from interviewer.grading.injection import injection_phrase, looks_like_injection
+from interviewer.grading.injection import injection_phrase
 from interviewer.grading.model import Finding, Grade, PointVerdict, Usage, Verdict, compute_score
 
 if TYPE_CHECKING:
     import openai
-
-__all__ = ["LLMGrader", "ModeMemory", "explain", "looks_like_injection", "messages", "parse_reply"]
 
 SEED = 7
 MAX_TOKENS = 4096  # reasoning models spend part of it thinking
@@ -245,7 +243,9 @@ def _judge(
     kp = question.key_points[judgement.index - 1]
     verdict, quote = Verdict(judgement.verdict), judgement.evidence.strip()
     why = None
-    if verdict is not Verdict.missing:
+    if verdict is Verdict.missing:
+        quote = ""  # a quote for a point the model says is missing shows nothing
+    else:
         overturned.claimed += 1
         reason: str | None = "the answer is too short to show it"
         if not evidence.answer_too_short(answer):

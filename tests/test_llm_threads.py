@@ -1,11 +1,17 @@
-"""The memory of request shapes per endpoint survives many grading threads and processes at once."""
+"""What grading threads share (the memory of request shapes per endpoint, the client, the caches)
+survives many threads and processes at once."""
 
 import json
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
-from interviewer.grading.llm import ModeMemory, Shape
+import httpx
+from llm_fakes import ADAM, ANSWER, BASE, QUOTES, completion
+
+from interviewer.config import Settings
+from interviewer.grading.llm import LLMGrader, ModeMemory, Shape
 
 THREADS, KEYS = 8, 40
 
@@ -110,3 +116,50 @@ def test_without_a_file_what_was_learnt_is_kept_for_the_grader(tmp_path):
     assert memory.get("http://a/v1 m") == Shape(mode="json_object")
     memory.forget("http://a/v1 m")
     assert not memory.known("http://a/v1 m")
+
+
+def test_many_grading_threads_at_once_grade_as_one_thread_does(respx_mock, tmp_path):
+    def llama_cpp(request):
+        body = json.loads(request.content)
+        if body["response_format"]["type"] == "json_schema":
+            return httpx.Response(
+                500, json={"error": {"message": "response_format: Input should be 'text' or 'json_object'"}}
+            )
+        answer = body["messages"][1]["content"].split(">>>\n", 1)[1]
+        points = [
+            {"index": i + 1, "verdict": "covered", "evidence": q}
+            if q in answer
+            else {"index": i + 1, "verdict": "missing", "evidence": ""}
+            for i, q in enumerate(QUOTES)
+        ]
+        reply = {
+            "key_points": points,
+            "errors": [],
+            "strengths": [],
+            "improvements": [],
+            "injection_suspected": False,
+        }
+        return completion(json.dumps(reply))
+
+    respx_mock.post(f"{BASE}/chat/completions").mock(side_effect=llama_cpp)
+    sentences = ANSWER.split(". ")
+    answers = [". ".join(sentences[: 1 + n % len(sentences)]) + f" (take {n})" for n in range(24)]
+
+    def grader():
+        settings = Settings(grader="llm", model="m", base_url=BASE, max_retries=0)
+        return LLMGrader(settings, memory=ModeMemory(tmp_path / "cache" / "llm-modes.json"))
+
+    def outcome(grade):
+        assert grade.ok, grade.failure
+        return grade.model_dump(include={"score", "key_points", "notes", "cap_reason"})
+
+    one_by_one = [outcome(grader().grade(ADAM, a)) for a in answers]
+    shared = grader()
+    (tmp_path / "cache" / "llm-modes.json").unlink()  # learn the shape again, from every thread at once
+    with ThreadPoolExecutor(8) as pool:
+        at_once = [outcome(g) for g in pool.map(lambda a: shared.grade(ADAM, a), answers)]
+    assert at_once == one_by_one
+    assert len({o["score"] for o in at_once}) > 2, "the answers differ, and so do their grades"
+    assert ModeMemory(tmp_path / "cache" / "llm-modes.json").get(shared.memory_key) == Shape(
+        mode="json_object"
+    )
