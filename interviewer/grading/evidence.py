@@ -9,9 +9,9 @@ at most a few fragments close together and in order.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
-from collections.abc import Iterable
 from functools import lru_cache
 
 from interviewer.grading.text import NOT, RELATIONAL, phrase_keys
@@ -73,24 +73,34 @@ def fragments(quote: str) -> list[str]:
     return [piece for piece in pieces if piece]
 
 
-def _occurrences(fragment: str, answer: str, start: int = 0) -> Iterable[re.Match[str]]:
-    return re.compile(rf"(?<!\w){re.escape(fragment)}(?!\w)").finditer(answer, start)
+def _occurrences(fragment: str, answer: str) -> list[tuple[int, int]]:
+    """Where the fragment stands in the answer as whole words: (start, end) offsets, in order."""
+    return [m.span() for m in re.finditer(rf"(?<!\w){re.escape(fragment)}(?!\w)", answer)]
 
 
-def _gap(answer: str, end: int, start: int) -> int:
-    return len(_WORD.findall(answer[end:start]))
+def _chained(parts: list[str], answer: str) -> bool:
+    """Whether the fragments occur as whole words, in order, each within MAX_GAP_WORDS of the last.
 
-
-def _chain(parts: list[str], answer: str, at: int, previous_end: int | None) -> bool:
-    """Whether the fragments occur as whole words, in order, each within MAX_GAP_WORDS of the last."""
-    if not parts:
-        return True
-    for match in _occurrences(parts[0], answer, at):
-        if previous_end is not None and _gap(answer, previous_end, match.start()) > MAX_GAP_WORDS:
-            return False  # later occurrences are farther still
-        if _chain(parts[1:], answer, match.end(), match.end()):
-            return True
-    return False
+    Linear in the answer's length, whatever the fragments: for each fragment, only the occurrences
+    that the previous fragments can reach are kept, and the nearest reachable one before an
+    occurrence is the one that leaves the smallest gap.
+    """
+    word_starts = [m.start() for m in _WORD.finditer(answer)]
+    reachable = _occurrences(parts[0], answer)
+    for part in parts[1:]:
+        ends = [end for _, end in reachable]
+        following = []
+        for start, end in _occurrences(part, answer):
+            before = bisect.bisect_right(ends, start)
+            if not before:
+                continue
+            skipped = bisect.bisect_left(word_starts, start) - bisect.bisect_left(
+                word_starts, ends[before - 1]
+            )
+            if skipped <= MAX_GAP_WORDS:
+                following.append((start, end))
+        reachable = following
+    return bool(reachable)
 
 
 def _not_located(parts: list[str], answer: str) -> str:
@@ -98,14 +108,19 @@ def _not_located(parts: list[str], answer: str) -> str:
     for part in parts:
         if part not in answer:
             return "does not occur in the answer"
-        if next(iter(_occurrences(part, answer)), None) is None:
+        if not _occurrences(part, answer):
             return "cuts words of the answer in two"
-    return "joins passages of the answer that are not close together"
+    return "joins passages of the answer that are not close together, or not in order"
+
+
+@lru_cache(maxsize=256)
+def _meaningful_words(answer: str) -> int:
+    return len(content_words(answer))
 
 
 def answer_too_short(answer: str) -> bool:
     """Whether the answer has too few words to show any key point."""
-    return len(content_words(answer)) < MIN_ANSWER_WORDS
+    return _meaningful_words(answer) < MIN_ANSWER_WORDS
 
 
 def problem(quote: str, answer: str, supports: frozenset[str]) -> str | None:
@@ -119,10 +134,10 @@ def problem(quote: str, answer: str, supports: frozenset[str]) -> str | None:
     if len(parts) > MAX_FRAGMENTS:
         return f"joins {len(parts)} fragments with '…' (at most {MAX_FRAGMENTS})"
     haystack = squash(answer)
-    if not _chain(parts, haystack, 0, None):
+    if not _chained(parts, haystack):
         return _not_located(parts, haystack)
     said = content_words(" ".join(parts))
-    need = min(MIN_CONTENT_WORDS, len(content_words(answer)))
+    need = min(MIN_CONTENT_WORDS, max(MIN_ANSWER_WORDS, _meaningful_words(answer)))
     if len(said) < need:
         return f"is too short to state anything ({len(said)} of at least {need} meaningful words)"
     if supports and not supports.intersection(said):
