@@ -132,6 +132,12 @@ def test_plain_prose_from_a_server_ignoring_the_format_is_repaired_then_failed(c
     assert "the reply holds no JSON object" in repair[-1]["content"]
 
 
+def test_raw_newlines_inside_the_reply_strings_are_accepted(cli, endpoint):
+    endpoint.mock(return_value=completion(reply(improvements=["Mention\nAdamW."]).replace("\\n", "\n")))
+    _, grade = practice_json(cli)
+    assert grade["status"] == "graded" and grade["improvements"] == ["Mention\nAdamW."]
+
+
 def test_prose_then_a_valid_repair_is_graded(cli, endpoint):
     endpoint.side_effect = [
         completion("Good answer overall."),

@@ -208,7 +208,7 @@ def extract_json(content: str) -> dict[str, Any]:
             raise InvalidReply("the reply holds no JSON object")
         text = text[start : end + 1]
     try:
-        data = json.loads(text)
+        data = json.loads(text, strict=False)  # small local models put raw newlines inside strings
     except json.JSONDecodeError as exc:
         raise InvalidReply(f"the reply is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
