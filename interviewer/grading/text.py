@@ -24,7 +24,7 @@ FILLERS = frozenset(
 # Words that make a clause say the opposite of what follows them.
 NEGATORS = frozenset(
     """not no non never none nor neither without cannot cant dont doesnt isnt arent wasnt werent wont
-    wouldnt shouldnt couldnt hardly barely""".split()
+    wouldnt shouldnt couldnt hardly barely rarely seldom""".split()
 )
 # "not only X", "not just X" affirm X.
 _NEGATION_RELEASERS = frozenset({"only", "just", "merely", "simply", "necessarily"})
@@ -129,7 +129,7 @@ class Sentence:
 def _key(token: str) -> str:
     if token.endswith("n't") or token.replace("'", "") in NEGATORS:
         return NOT
-    return _word_key(token)
+    return _word_key(token.removesuffix("'s"))  # "L1's penalty" is L1's
 
 
 def _words(text: str, soft: set[int] | None = None) -> tuple[Word, ...]:
@@ -152,6 +152,8 @@ def _words(text: str, soft: set[int] | None = None) -> tuple[Word, ...]:
         key = _key(token)
         if words and words[-1].plain in _CONTRASTS and token == _CONTRASTS[words[-1].plain]:
             key = NOT  # "rather than X", "instead of X" deny X
+        elif key == NOT and words and words[-1].plain == "or":
+            key = "_not"  # "whether it overfits or not" denies nothing
         words.append(Word(key, token.replace("'", ""), clause, len(words)))
     return tuple(words)
 
@@ -264,7 +266,7 @@ def clause_negated(sentence: Sentence, matches: list[list[Word]]) -> bool:
 
 
 # Words that chain terms without relating them: "A and B with C, D and the E of F".
-_GLUE = frozenset("of with and plus along together".split())
+_GLUE = frozenset("of with and plus along together vs versus".split())
 
 
 def glue_share(text: str) -> float:
