@@ -330,7 +330,13 @@ class _Reading:
     def judge(self, target: _Target, s_index: int, lo: int, hi: int) -> _Match:
         states = []
         for concept in target.live:
-            states.append(max(self.state(concept)[s_index][lo:hi], default=NONE))
+            cells = self.state(concept)[s_index][lo:hi]
+            level = max(cells, default=NONE)
+            if level == AFFIRMED and NEGATED in cells:
+                # Said and denied in one breath ("on small tabular data classical models are never
+                # competitive"): which one the candidate means is beyond this grader.
+                level = DOUBTFUL
+            states.append(level)
         return _Match(
             _outcome(states),
             states.count(AFFIRMED),

@@ -29,6 +29,7 @@ NEGATORS = frozenset(
 # "not only X", "not just X" affirm X.
 _NEGATION_RELEASERS = frozenset({"only", "just", "merely", "simply", "necessarily"})
 EXPLAINING_CLAUSE_WORDS = 6
+LIST_ITEM_WORDS = 3  # a clause of at most this many content words, none relating, is a listed item
 # Words that relate one idea to another: a clause with none of them, and short, names a term
 # rather than explaining it.
 # Prepositions are left out: "sum of squares" names a term as much as "squares" does.
@@ -242,20 +243,33 @@ def denied_in_clause(sentence: Sentence, matched: list[Word], spoken_for: set[in
     """Whether a negator earlier in the match's clause may deny it, beyond `is_negated`'s reach.
 
     "Gradient descent does not move the parameters against the gradient" denies "against the
-    gradient" three words on. Negators that belong to a phrase of their own (`spoken_for`: "not
+    gradient" three words on, and "it is not suited to images, text or audio" denies the items
+    listed after the first. Negators that belong to a phrase of their own (`spoken_for`: "not
     zero-centred", "no longer improves"), "non" and "not only" deny nothing further. A negation
     after the match ("more data won't help") is left alone: "adding data won't help if the model
     underfits" is as common in right answers as in wrong ones.
     """
     first = matched[0]
     words = sentence.words
-    for w in words[: first.index]:
-        if w.clause != first.clause or not w.negator or w.index in spoken_for or w.plain == "non":
-            continue
-        following = words[w.index + 1] if w.index + 1 < len(words) else None
-        if following is None or following.plain not in _NEGATION_RELEASERS:
-            return True
-    return False
+    clause = first.clause
+    while True:
+        for w in words:
+            if w.clause != clause or (clause == first.clause and w.index >= first.index):
+                continue
+            if not w.negator or w.index in spoken_for or w.plain == "non":
+                continue
+            following = words[w.index + 1] if w.index + 1 < len(words) else None
+            if following is None or following.plain not in _NEGATION_RELEASERS:
+                return True
+        # A clause that is only a listed item ("text or audio") continues the one before it.
+        item = [w for w in words if w.clause == clause and w.plain not in FILLERS]
+        if (
+            clause == 0
+            or len(item) > LIST_ITEM_WORDS
+            or any(w.plain in RELATIONAL for w in words if w.clause == clause)
+        ):
+            return False
+        clause -= 1
 
 
 def clause_negated(sentence: Sentence, matches: list[list[Word]]) -> bool:
