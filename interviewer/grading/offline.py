@@ -214,8 +214,8 @@ class _Reading:
     answer: str
     compiled: _Compiled
     sentences: list[text.Sentence] = field(init=False)
-    # (sentence, word index) of the words that state a misconception: evidence for no key point.
-    masked: set[tuple[int, int]] = field(default_factory=set)
+    # The sentences that state a misconception: evidence for no key point.
+    masked: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.sentences = text.split_sentences(self.answer)
@@ -262,20 +262,18 @@ class _Reading:
             ]
         return self._entity_states[entity]
 
-    def mask(self, words: set[tuple[int, int]]) -> None:
-        """Take these words out of the evidence for key points."""
-        self.masked |= words
+    def mask(self, s_index: int) -> None:
+        """Take this sentence out of the evidence for key points."""
+        self.masked.add(s_index)
         self._states.clear()
 
     def _found(self, s_index: int, clause: tuple[text.Word, ...], alt: Phrase) -> Iterator[list[text.Word]]:
         keys = self._keys.get(id(clause))
         if keys is None:
             keys = self._keys[id(clause)] = frozenset(w.key for w in clause)
-        if not all(k in keys for k in alt):
+        if s_index in self.masked or not all(k in keys for k in alt):
             return  # most phrases share no word with most clauses
-        for words in _matches(clause, alt):
-            if not self.masked or not any((s_index, w.index) in self.masked for w in words):
-                yield words
+        yield from _matches(clause, alt)
 
     def spoken_for(self, s_index: int) -> set[int]:
         """The words of a sentence that belong to one of the question's phrases ("not zero-centred")."""
@@ -488,9 +486,9 @@ class OfflineGrader:
             return self._empty(question)
 
         # The key points as first read, then the misconceptions: a wrong claim the bank knows of is
-        # an error, and its clauses are evidence for nothing; unless a key point covered in the
-        # same words explains it ("the fraction of predicted positives that are actually positive"
-        # is not "the fraction of actual positives"), or one covered beside it makes it unclear.
+        # an error, and the sentence that states it is evidence for nothing; unless a key point
+        # covered in the same words explains it ("the fraction of predicted positives that are
+        # actually positive" is not "the fraction of actual positives").
         first = [reading.best(p) for p in compiled.points]
         errors: list[Finding] = []
         stated: set[int] = set()  # sentences where a misconception is reported
@@ -507,7 +505,7 @@ class OfflineGrader:
             ]
             if all(any(phrase <= r for r in right) for phrase in wrong):
                 continue  # every word of it belongs to a right statement
-            reading.mask(set().union(*wrong))
+            reading.mask(match.sentence)
             stated.add(match.sentence)
             errors.append(
                 Finding(
