@@ -51,7 +51,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n\s*|\n(?=\s*(?:[-*•·]|\d+[.)]|[A-Z]))")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+")
 _CLAUSE_WORDS = frozenset({"and", "but", "while", "whereas", "although", "though", "however"})
-_TOKEN = re.compile(rf"(?P<word>{_WORD.pattern})|(?P<brk>[,;\n])")  # a line break ends a clause
+_TOKEN = re.compile(rf"(?P<word>{_WORD.pattern})|(?P<brk>[,;:\n])")  # a line break ends a clause
 
 # A Snowball stemmer keeps its working string and cursor on itself, so threads sharing one corrupt
 # each other's stems (or fail with IndexError): each grading thread gets its own.
@@ -156,6 +156,10 @@ def _words(text: str, soft: set[int] | None = None) -> tuple[Word, ...]:
         elif key == NOT and words and words[-1].plain == "or":
             key = "_not"  # "whether it overfits or not" denies nothing
         words.append(Word(key, token.replace("'", ""), clause, len(words)))
+    # "has nothing to do with X" denies X as "not" would.
+    for i in range(len(words) - 3):
+        if [w.plain for w in words[i : i + 4]] == ["nothing", "to", "do", "with"]:
+            words[i] = Word(NOT, "nothing", words[i].clause, i)
     return tuple(words)
 
 
