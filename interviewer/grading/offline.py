@@ -390,8 +390,9 @@ class _Reading:
             for words in self._found(s_index, clause, alt)
         ]
 
-    def misconception(self, target: _Target) -> _Match | None:
-        """The first span that states all of the misconception's concepts, none of them denied.
+    def misconception(self, target: _Target) -> Iterator[_Match]:
+        """In each sentence, the first span that states all of the misconception's concepts, none
+        of them denied.
 
         Stricter than for key points: the concepts must sit in one run of clauses joined by "and"
         with no negation anywhere in it, since a correct answer often names a misconception to deny
@@ -412,8 +413,8 @@ class _Reading:
                     if (m := text.find_phrase(sentence.clauses[c], alt))
                 ]
                 if not text.clause_negated(sentence, found):
-                    return match
-        return None
+                    yield match
+                    break
 
     def windows(self, s_index: int) -> list[tuple[int, int]]:
         """Runs of clauses joined by "and", cut where a clause names another of the question's subjects
@@ -493,28 +494,29 @@ class OfflineGrader:
         errors: list[Finding] = []
         stated: set[int] = set()  # sentences where a misconception is reported
         for misconception, target in zip(question.misconceptions, compiled.misconceptions, strict=True):
-            match = reading.misconception(target)
-            if match is None:
-                continue
-            wrong = reading.phrases(target, match)
-            right = [
-                phrase
-                for point, m in zip(compiled.points, first, strict=True)
-                if m.outcome == COVERED and _overlap(m, match)
-                for phrase in reading.phrases(point, m, subject=True)
-            ]
-            if all(any(phrase <= r for r in right) for phrase in wrong):
-                continue  # every word of it belongs to a right statement
-            reading.mask(match.sentence)
-            stated.add(match.sentence)
-            errors.append(
-                Finding(
-                    text=misconception.point,
-                    severity=misconception.severity,
-                    evidence=_quote(sentences[match.sentence]),
-                    why=misconception.why,
+            standing = []
+            for match in reading.misconception(target):
+                wrong = reading.phrases(target, match)
+                right = [
+                    phrase
+                    for point, m in zip(compiled.points, first, strict=True)
+                    if m.outcome == COVERED and _overlap(m, match)
+                    for phrase in reading.phrases(point, m, subject=True)
+                ]
+                if not all(any(phrase <= r for r in right) for phrase in wrong):
+                    standing.append(match.sentence)  # not every word of it belongs to a right statement
+            if standing:
+                stated.update(standing)
+                errors.append(
+                    Finding(
+                        text=misconception.point,
+                        severity=misconception.severity,
+                        evidence=_quote(sentences[standing[0]]),
+                        why=misconception.why,
+                    )
                 )
-            )
+        for s_index in stated:
+            reading.mask(s_index)
 
         verdicts: list[PointVerdict] = []
         contradictions: list[Finding] = []
