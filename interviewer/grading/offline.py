@@ -497,10 +497,12 @@ class OfflineGrader:
             standing = []
             for match in reading.misconception(target):
                 wrong = reading.phrases(target, match)
+                # Only a point about the same subject can explain it: "the fully-connected network
+                # is the one with local connectivity" is no right statement about CNNs.
                 right = [
                     phrase
                     for point, m in zip(compiled.points, first, strict=True)
-                    if m.outcome == COVERED and _overlap(m, match)
+                    if m.outcome == COVERED and _overlap(m, match) and target.about in (None, point.about)
                     for phrase in reading.phrases(point, m, subject=True)
                 ]
                 if not all(any(phrase <= r for r in right) for phrase in wrong):
