@@ -130,6 +130,7 @@ def _grade_view(grade: dict[str, Any] | None) -> dict[str, Any] | None:
         "cap",
         "cap_reason",
         "injection_suspected",
+        "notes",
         "failure",
         "usage",
         "latency_ms",

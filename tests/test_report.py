@@ -217,3 +217,29 @@ def test_the_html_report_in_a_real_browser_runs_no_script_and_draws_its_charts(c
     colours = {colour for _, colour in image.getcolors(maxcolors=1 << 24)}
     bar_colours = {(0x2F, 0x85, 0x5A), (0xB7, 0x79, 0x1F), (0xC5, 0x30, 0x30)}
     assert colours & bar_colours, "no chart bar was drawn"
+
+
+def test_reports_say_why_an_error_is_wrong_and_what_the_grader_overturned(cli, home):
+    from interviewer.grading.model import Grade
+    from interviewer.store import Store
+
+    cli(
+        "practice",
+        "evaluation/accuracy-f1-auc",
+        input="Accuracy is always the best metric, whatever the data.",
+    )
+    grade = Grade.model_validate(
+        json.loads(cli("report", "latest", "--format", "json").stdout)["questions"][0]["grade"]
+    )
+    [error] = grade.errors
+    assert error.why and error.why.startswith("Wrong")
+    for fmt in ("md", "html"):
+        assert error.why.split(":")[0] in cli("report", "latest", "--format", fmt).stdout
+
+    # What a grader's own checks changed (the LLM grader's overturned quotes) is shown with the grade.
+    store = Store.open(home)
+    [attempt] = store.attempts()
+    note = "Quotes for 2 of 3 points were not in the answer, so those points count as missing"
+    store.add_grade(attempt.answer_id, grade.model_copy(update={"notes": [note]}).model_dump(mode="json"))
+    for fmt in ("md", "html"):
+        assert note in cli("report", "latest", "--format", fmt).stdout
