@@ -308,8 +308,12 @@ class _Reading:
                     best = NONE
                     for alt in concept.within(w.key for w in clause):
                         for words in self._found(s_index, clause, alt):
-                            if text.is_negated(sentence, words):
-                                level = DOUBTFUL if supposed else NEGATED
+                            negator = text.negator_of(sentence, words)
+                            if negator is not None:
+                                # "running statistics instead of the batch statistics" denies them at
+                                # inference, not in general: a contrast is too local to contradict.
+                                contrast = negator.plain in text.CONTRAST_NEGATORS
+                                level = DOUBTFUL if supposed or contrast else NEGATED
                             elif text.denied_in_clause(sentence, words, self.spoken_for(s_index)):
                                 level = DOUBTFUL
                             else:

@@ -92,6 +92,7 @@ def _word_key(raw: str) -> str:
 
 
 _CONTRASTS = {"rather": "than", "instead": "of"}
+CONTRAST_NEGATORS = frozenset(_CONTRASTS.values())  # the "than" of "rather than" denies as "not" does
 NOT = "not"  # every negator is compared as this one word, so a term "not overfit" matches "doesn't overfit"
 
 
@@ -214,7 +215,11 @@ def find_phrase(words: tuple[Word, ...], keys: tuple[str, ...]) -> list[Word] | 
 
 
 def is_negated(sentence: Sentence, matched: list[Word]) -> bool:
-    """Whether a negator applies to the match: right before it, or inside it.
+    return negator_of(sentence, matched) is not None
+
+
+def negator_of(sentence: Sentence, matched: list[Word]) -> Word | None:
+    """The negator that applies to the match, if one does: right before it, or inside it.
 
     "Right before" allows filler words, a few adverbs ("does not actually prevent") and one other
     word ("does not compare predictions"). Polar ideas are best written into the bank's terms with
@@ -225,22 +230,24 @@ def is_negated(sentence: Sentence, matched: list[Word]) -> bool:
     first, last = matched[0], matched[-1]
     inside = {w.index for w in matched}
     words = sentence.words
-    if any(w.negator and w.index not in inside for w in words[first.index : last.index]):
-        return True
+    for w in words[first.index : last.index]:
+        if w.negator and w.index not in inside:
+            return w
     between = 0  # content words between the negator and the match
     for w in reversed(words[: first.index]):
         if w.clause != first.clause:
-            return False
+            return None
         if w.negator:
             following = words[w.index + 1]
             if w.plain == "non" and following is not first:
                 continue  # "non-linear patterns": the "non" is of "linear" alone
-            return following.plain not in _NEGATION_RELEASERS or following.index in inside
+            released = following.plain in _NEGATION_RELEASERS and following.index not in inside
+            return None if released else w
         if w.plain not in FILLERS and w.plain not in _TRANSPARENT:
             between += 1
             if between > NEGATION_REACH:
-                return False
-    return False
+                return None
+    return None
 
 
 def denied_in_clause(sentence: Sentence, matched: list[Word], spoken_for: set[int]) -> bool:
