@@ -29,11 +29,8 @@ EVIDENCE_CHARS = 200
 LIST_EXPLAINED_SHARE = 0.15
 # Terms chained into sentences with glue words ("The bias-variance trade-off is underfitting and
 # overfitting with model complexity, regularization and the expected test error of ensembles"):
-# see text.glue_share. Prose stays under 0.3 of them; where it comes near, it still says a good
-# part of its words besides the terms (`_Reading.free_share`), which a glued list does not.
-GLUE_SHARE = 0.3
-GLUE_SHARE_TERMS_ONLY = 0.24
-TERMS_ONLY_FREE_SHARE = 0.25
+# see text.glue_share.
+GLUE_SHARE = 0.23
 LIST_CAP = 2.0
 ECHO_NEW_WORDS = 3  # fewer content words than this beyond the question's own: an echo
 ECHO_CAP = 1.0
@@ -367,6 +364,8 @@ class _Reading:
         named, carried = self.named[s_index], self.carried[s_index]
         for first, end in windows:
             for lo in range(first, end):
+                if named[lo] is None and carried[lo] not in (None, target.about):
+                    continue  # the clause goes on about another subject ("too small ..., and you get NaNs")
                 said_of = named[lo] == target.about or (named[lo] is None and carried[lo] == target.about)
                 for hi in range(lo + 1, end + 1):
                     subject = named[hi - 1]
@@ -434,30 +433,6 @@ class _Reading:
                 seen = named if named is not None else seen
             out.append((start, end))
         return out
-
-    def free_share(self) -> float:
-        """The share of content words that are neither the question's terms nor its own words.
-
-        Candidates' prose says 0.25-0.7 of its words around the terms; a list of the terms, however
-        glued, says little else (0.05-0.3).
-        """
-        concepts = [c for t in (*self.compiled.points, *self.compiled.misconceptions) for c in t.live]
-        concepts += list(self.compiled.entities)
-        total = free = 0
-        for s_index, sentence in enumerate(self.sentences):
-            used: set[int] = set()
-            for clause in sentence.clauses:
-                keys = [w.key for w in clause]
-                for concept in concepts:
-                    for alt in concept.within(keys):
-                        for words in self._found(s_index, clause, alt):
-                            used.update(w.index for w in words)
-            for clause in sentence.clauses:
-                for w in clause:
-                    if not w.negator:
-                        total += 1
-                        free += w.index not in used and w.key not in self.compiled.question_words
-        return free / total if total else 1.0
 
 
 def _quote(sentence: text.Sentence | None) -> str | None:
@@ -545,7 +520,7 @@ class OfflineGrader:
                 if len(said) >= ECHO_NEW_WORDS
                 else "the answer is too short to show anything"
             )
-        elif text.explained_share(sentences) < LIST_EXPLAINED_SHARE or self._glued(reading):
+        elif text.explained_share(sentences) < LIST_EXPLAINED_SHARE or text.glue_share(answer) >= GLUE_SHARE:
             cap, cap_reason = LIST_CAP, "a list of terms without explanation"
             improvements.append(
                 "Explain each idea in a full sentence: a list of terms shows recognition, not understanding."
@@ -572,13 +547,6 @@ class OfflineGrader:
             improvements=improvements,
             cap=cap,
             cap_reason=cap_reason,
-        )
-
-    @staticmethod
-    def _glued(reading: _Reading) -> bool:
-        glue = text.glue_share(reading.answer)
-        return glue >= GLUE_SHARE or (
-            glue >= GLUE_SHARE_TERMS_ONLY and reading.free_share() < TERMS_ONLY_FREE_SHARE
         )
 
     @staticmethod

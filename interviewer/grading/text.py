@@ -295,18 +295,27 @@ _GLUE = frozenset("of with and plus along together vs versus".split())
 
 
 def glue_share(text: str) -> float:
-    """Glue words and commas per content word.
+    """Glue words, and commas after phrases, per content word.
 
-    Terms chained into a sentence, or listed, carry ~0.3-0.9 of them per content word; candidates'
-    prose ~0.05-0.3, as it relates its terms with verbs and subordinate clauses instead.
+    Terms chained into a sentence carry ~0.25-0.5 of them per content word; candidates' prose
+    ~0.05-0.22, as it relates its terms with verbs and subordinate clauses instead. A comma or an
+    "and" after a single word ("TP, FP, FN and TN") lists names, as correct answers do too, and
+    does not count.
     """
-    glue = content = 0
+    glue = content = item = 0  # item: content words since the last glue
     for match in _TOKEN.finditer(normalise(text)):
         token = match.group()
-        if token == "," or token in _GLUE:
+        if token == "," or (token == "and" and match.lastgroup == "word"):
+            glue += item >= 2
+            item = 0
+        elif token in _GLUE:
             glue += 1
-        elif match.lastgroup == "word" and token not in FILLERS:
+            item = 0
+        elif match.lastgroup == "brk":
+            item = 0
+        elif token not in FILLERS:
             content += 1
+            item += 1
     return glue / content if content else 0.0
 
 
