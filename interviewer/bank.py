@@ -93,9 +93,7 @@ class Question(_Strict):
     def content_hash(self) -> str:
         """A short hash of everything that affects grading, so a stored answer knows its version."""
         # Notes and the explanations of misconceptions are prose for the reader; they change no grade.
-        payload = self.model_dump(
-            mode="json", exclude={"note": True, "misconceptions": {"__all__": {"why"}}}
-        )
+        payload = self.model_dump(mode="json", exclude={"note": True, "misconceptions": {"__all__": {"why"}}})
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
