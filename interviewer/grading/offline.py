@@ -67,9 +67,14 @@ class Concept(tuple[Phrase, ...]):
     """
 
     first: dict[str, tuple[Phrase, ...]]
+    # Words a match may not skip between two words of a phrase: for a misconception, the words of
+    # the question's own terms ("a moving average of the gradient for each weight" must not read
+    # as "a moving average of the weights").
+    unskippable: frozenset[str]
 
-    def __new__(cls, alternatives: Iterable[Phrase]) -> Concept:
+    def __new__(cls, alternatives: Iterable[Phrase], unskippable: frozenset[str] = frozenset()) -> Concept:
         concept = super().__new__(cls, alternatives)
+        concept.unskippable = unskippable
         by_first: dict[str, list[Phrase]] = {}
         for alt in concept:
             by_first.setdefault(alt[0], []).append(alt)
@@ -127,14 +132,18 @@ class _Match:
 _NO_MATCH = _Match(NOTHING, 0, 0)
 
 
-def _concept(alternatives: str, question_words: frozenset[str] | None = None) -> Concept:
+def _concept(
+    alternatives: str,
+    question_words: frozenset[str] | None = None,
+    unskippable: frozenset[str] = frozenset(),
+) -> Concept:
     """Compile `a | b | c`; with `question_words`, drop alternatives made only of the question's words."""
     out = []
     for alt in alternatives.split("|"):
         keys = text.phrase_keys(alt)
         if keys and (question_words is None or not set(keys) <= question_words):
             out.append(keys)
-    return Concept(out)
+    return Concept(out, unskippable)
 
 
 # Compiled questions, shared by the grading threads: entries are immutable, and the lock makes each
@@ -156,10 +165,21 @@ def _compiled(question: Question) -> _Compiled:
     q_words = text.vocabulary(question.prompt)
     targets: list[KeyPoint | Misconception] = [*question.key_points, *question.misconceptions]
     abouts = list(dict.fromkeys(t.about for t in targets if t.about))
+    terms = frozenset(
+        key
+        for t in targets
+        for concept in (*t.terms, *([t.about] if t.about else []))
+        for alternative in concept.split("|")
+        for key in text.phrase_keys(alternative)
+    )
 
-    def target(t: KeyPoint | Misconception, question_words: frozenset[str] | None) -> _Target:
+    def target(
+        t: KeyPoint | Misconception,
+        question_words: frozenset[str] | None,
+        unskippable: frozenset[str] = frozenset(),
+    ) -> _Target:
         return _Target(
-            tuple(_concept(terms, question_words) for terms in t.terms),
+            tuple(_concept(terms, question_words, unskippable) for terms in t.terms),
             abouts.index(t.about) if t.about else None,
         )
 
@@ -167,8 +187,9 @@ def _compiled(question: Question) -> _Compiled:
         question_words=q_words,
         entities=tuple(_concept(a) for a in abouts),
         points=tuple(target(kp, q_words) for kp in question.key_points),
-        # A misconception may be stated in the question's own words: they are not dropped.
-        misconceptions=tuple(target(m, None) for m in question.misconceptions),
+        # A misconception may be stated in the question's own words: they are not dropped. Its
+        # phrases skip no word of the question's terms, as an error must be sure.
+        misconceptions=tuple(target(m, None, terms) for m in question.misconceptions),
     )
 
 
@@ -178,10 +199,12 @@ def _first_word(clause: tuple[text.Word, ...], entity: Concept) -> int | None:
     return min(found) if found else None
 
 
-def _matches(clause: tuple[text.Word, ...], keys: Phrase) -> Iterator[list[text.Word]]:
+def _matches(
+    clause: tuple[text.Word, ...], keys: Phrase, unskippable: frozenset[str] = frozenset()
+) -> Iterator[list[text.Word]]:
     """Every occurrence of a phrase in a clause."""
     rest = clause
-    while (found := text.find_phrase(rest, keys)) is not None:
+    while (found := text.find_phrase(rest, keys, unskippable)) is not None:
         yield found
         rest = tuple(w for w in rest if w.index > found[0].index)
 
@@ -264,13 +287,19 @@ class _Reading:
         self.masked.add(s_index)
         self._states.clear()
 
-    def _found(self, s_index: int, clause: tuple[text.Word, ...], alt: Phrase) -> Iterator[list[text.Word]]:
+    def _found(
+        self,
+        s_index: int,
+        clause: tuple[text.Word, ...],
+        alt: Phrase,
+        unskippable: frozenset[str] = frozenset(),
+    ) -> Iterator[list[text.Word]]:
         keys = self._keys.get(id(clause))
         if keys is None:
             keys = self._keys[id(clause)] = frozenset(w.key for w in clause)
         if s_index in self.masked or not all(k in keys for k in alt):
             return  # most phrases share no word with most clauses
-        yield from _matches(clause, alt)
+        yield from _matches(clause, alt, unskippable)
 
     def spoken_for(self, s_index: int) -> set[int]:
         """The words of a sentence that belong to one of the question's phrases ("not zero-centred")."""
@@ -304,7 +333,7 @@ class _Reading:
                 for clause in sentence.clauses:
                     best = NONE
                     for alt in concept.within(w.key for w in clause):
-                        for words in self._found(s_index, clause, alt):
+                        for words in self._found(s_index, clause, alt, concept.unskippable):
                             negator = text.negator_of(sentence, words)
                             if negator is not None:
                                 # "running statistics instead of the batch statistics" denies them at
@@ -390,7 +419,7 @@ class _Reading:
             for concept in concepts
             for alt in concept
             for clause in clauses
-            for words in self._found(s_index, clause, alt)
+            for words in self._found(s_index, clause, alt, concept.unskippable)
         ]
 
     def misconception(self, target: _Target) -> Iterator[_Match]:
@@ -413,7 +442,7 @@ class _Reading:
                     for c in range(lo, hi)
                     for concept in target.live
                     for alt in concept
-                    if (m := text.find_phrase(sentence.clauses[c], alt))
+                    if (m := text.find_phrase(sentence.clauses[c], alt, concept.unskippable))
                 ]
                 if not text.clause_negated(sentence, found):
                     yield match

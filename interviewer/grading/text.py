@@ -51,7 +51,9 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n\s*|\n(?=\s*(?:[-*•·]|\d+[.)]|[A-Z]))")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+")
 _CLAUSE_WORDS = frozenset({"and", "but", "while", "whereas", "although", "though", "however"})
-_TOKEN = re.compile(rf"(?P<word>{_WORD.pattern})|(?P<brk>[,;:\n])")  # a line break ends a clause
+# A clause ends at a comma, semicolon, colon, line break or a dash set off by spaces (not at the
+# hyphen of "co-adaptation").
+_TOKEN = re.compile(rf"(?P<word>{_WORD.pattern})|(?P<brk>[,;:\n\u2013\u2014]|\s-+\s)")
 
 # A Snowball stemmer keeps its working string and cursor on itself, so threads sharing one corrupt
 # each other's stems (or fail with IndexError): each grading thread gets its own.
@@ -194,8 +196,11 @@ def vocabulary(text: str) -> frozenset[str]:
     return frozenset(w.key for s in split_sentences(text) for c in s.clauses for w in c if not w.negator)
 
 
-def find_phrase(words: tuple[Word, ...], keys: tuple[str, ...]) -> list[Word] | None:
-    """The words matching `keys` in order, with at most one other word between each; or None."""
+def find_phrase(
+    words: tuple[Word, ...], keys: tuple[str, ...], unskippable: frozenset[str] = frozenset()
+) -> list[Word] | None:
+    """The words matching `keys` in order, with at most one other word between each, never one of
+    `unskippable`; or None."""
     if not keys or len(keys) > len(words):
         return None
     for start, word in enumerate(words):
@@ -205,6 +210,8 @@ def find_phrase(words: tuple[Word, ...], keys: tuple[str, ...]) -> list[Word] | 
         at = start
         for key in keys[1:]:
             nxt = next((j for j in range(at + 1, min(at + 3, len(words))) if words[j].key == key), None)
+            if nxt is not None and nxt > at + 1 and words[at + 1].key in unskippable:
+                nxt = None
             if nxt is None:
                 break
             at = nxt
