@@ -350,13 +350,16 @@ def question_detail(question: Question, source: str | None) -> Group:
 
 
 def history_table(attempts: Sequence[Attempt]) -> Table:
-    table = Table(header_style="bold")
+    from rich import box
+
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("when (UTC)", no_wrap=True)
     table.add_column("session", no_wrap=True)
     table.add_column("mode", no_wrap=True)
-    table.add_column("question", no_wrap=True)
-    table.add_column("score", justify="right")
-    table.add_column("grader")
+    # The question may wrap or shorten, never the score: in 80 columns the score was squeezed out.
+    table.add_column("question", overflow="fold", ratio=1)
+    table.add_column("score", justify="right", no_wrap=True, min_width=7)
+    table.add_column("grader", overflow="fold")
     for a in attempts:
         table.add_row(
             a.submitted_at.replace("T", " ")[:16],
