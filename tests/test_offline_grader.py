@@ -290,6 +290,33 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
     assert any((kp.why or "").startswith(COULD_NOT_TELL) for kp in grade.key_points)
 
 
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        (
+            "practical/overfitting-remedies",
+            "It's overfitting: get more data, add dropout or weight decay, stop early. More data won't help "
+            "if the split is broken, though.",
+        ),
+        (
+            "fundamentals/data-splits",
+            "If you tuned your hyperparameters on the test set, its score would be biased.",
+        ),
+        (
+            "optimization/adam",
+            "Adam keeps a moving average of the gradient for each weight and of its square.",
+        ),
+        (
+            "optimization/gradient-descent",
+            "The gradient points uphill, so we take a small step the other way.",
+        ),
+    ],
+    ids=["condition", "supposition", "skipped-term", "gradient-uphill"],
+)
+def test_a_right_statement_that_resembles_a_misconception_is_no_error(builtin_bank, question, answer):
+    assert grader.grade(builtin_bank.get(question), answer).errors == []
+
+
 def test_a_counterfactual_denial_is_no_contradiction(builtin_bank):
     grade = grader.grade(
         builtin_bank.get("neural-networks/activation-functions"),

@@ -35,6 +35,7 @@ LIST_CAP = 2.0
 ECHO_NEW_WORDS = 3  # fewer content words than this beyond the question's own: an echo
 ECHO_CAP = 1.0
 HYPOTHETICAL = frozenset({"if", "unless", "suppose", "imagine", "assuming"})
+CONDITIONS = frozenset({"if", "unless", "provided", "assuming"})  # in a misconception's clauses: no error
 NON_ANSWERS = frozenset(
     {
         "",
@@ -444,7 +445,10 @@ class _Reading:
                     for alt in concept
                     if (m := text.find_phrase(sentence.clauses[c], alt, concept.unskippable))
                 ]
-                if not text.clause_negated(sentence, found):
+                # "More data won't help if the split is broken" narrows the claim to a case.
+                raw = {sentence.clauses[c][0].clause for c in range(lo, hi)}
+                conditional = any(w.plain in CONDITIONS and w.clause in raw for w in sentence.words)
+                if not conditional and not text.clause_negated(sentence, found):
                     yield match
                     break
 
