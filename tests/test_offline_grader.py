@@ -317,6 +317,16 @@ def test_a_right_statement_that_resembles_a_misconception_is_no_error(builtin_ba
     assert grader.grade(builtin_bank.get(question), answer).errors == []
 
 
+def test_dense_prose_is_no_glued_list(builtin_bank):
+    grade = grader.grade(
+        builtin_bank.get("regularization/batch-norm"),
+        "Batch norm normalizes activations with the mini-batch mean and variance, then applies a learned "
+        "scale and shift. At inference it uses the running mean and variance of training instead of the "
+        "batch statistics.",
+    )
+    assert grade.cap is None and grade.score >= 5
+
+
 def test_a_counterfactual_denial_is_no_contradiction(builtin_bank):
     grade = grader.grade(
         builtin_bank.get("neural-networks/activation-functions"),

@@ -31,6 +31,7 @@ LIST_EXPLAINED_SHARE = 0.15
 # overfitting with model complexity, regularization and the expected test error of ensembles"):
 # see text.glue_share.
 GLUE_SHARE = 0.23
+GLUED_SENTENCE_WORDS = 14  # content words: the glued lists run long; prose has short dense sentences
 LIST_CAP = 2.0
 ECHO_NEW_WORDS = 3  # fewer content words than this beyond the question's own: an echo
 ECHO_CAP = 1.0
@@ -468,6 +469,15 @@ class _Reading:
         return out
 
 
+def _glued(answer: str, sentences: list[text.Sentence]) -> bool:
+    """Whether the answer is terms glued together (see text.glue_share): as a whole, and in a long
+    sentence, since a short dense one ("the mean and variance of the test batch") lists nothing."""
+    return text.glue_share(answer) >= GLUE_SHARE and any(
+        sum(len(c) for c in s.clauses) >= GLUED_SENTENCE_WORDS and text.glue_share(s.text) >= GLUE_SHARE
+        for s in sentences
+    )
+
+
 def _quote(sentence: text.Sentence | None) -> str | None:
     if sentence is None:
         return None
@@ -553,7 +563,7 @@ class OfflineGrader:
                 if len(said) >= ECHO_NEW_WORDS
                 else "the answer is too short to show anything"
             )
-        elif text.explained_share(sentences) < LIST_EXPLAINED_SHARE or text.glue_share(answer) >= GLUE_SHARE:
+        elif text.explained_share(sentences) < LIST_EXPLAINED_SHARE or _glued(answer, sentences):
             cap, cap_reason = LIST_CAP, "a list of terms without explanation"
             improvements.append(
                 "Explain each idea in a full sentence: a list of terms shows recognition, not understanding."
