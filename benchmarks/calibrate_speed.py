@@ -14,27 +14,12 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
+
+from common import interviewer_command, wall  # benchmarks/ is on sys.path when a script runs
 
 GOAL = 3.0
-
-
-def _interviewer() -> list[str]:
-    script = Path(sys.executable).parent / "interviewer"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("interviewer")
-    return [found] if found else [sys.executable, "-m", "interviewer"]
-
-
-def _wall(cmd: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - started
 
 
 def whole_process(repeat: int) -> None:
@@ -45,15 +30,20 @@ def whole_process(repeat: int) -> None:
     for name in ("INTERVIEWER_BANK", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         env.pop(name, None)
     commands = {
-        "interviewer --version": [*_interviewer(), "--version"],
-        "interviewer calibrate --grader offline": [*_interviewer(), "calibrate", "--grader", "offline"],
+        "interviewer --version": [*interviewer_command(), "--version"],
+        "interviewer calibrate --grader offline": [
+            *interviewer_command(),
+            "calibrate",
+            "--grader",
+            "offline",
+        ],
     }
     for cmd in commands.values():  # warm the file cache, the bytecode and the bank cache
-        _wall(cmd, env)
+        wall(cmd, env)
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, cmd in commands.items():
-            times[name].append(_wall(cmd, env))
+            times[name].append(wall(cmd, env))
     sets = calibrate.shipped_sets()
     answers = sum(len(s.answers) for s in calibrate.load_sets(None, _bank()))
     print(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -19,24 +18,12 @@ import time
 import tomllib
 from pathlib import Path
 
+from common import interviewer_command, wall  # benchmarks/ is on sys.path when a script runs
+
 HERE = Path(__file__).resolve().parent
 CALIBRATION = HERE.parent / "interviewer" / "calibration" / "answers.toml"
 STARTUP_GOAL = 1.3
 THROUGHPUT_GOAL = 200.0
-
-
-def _interviewer() -> list[str]:
-    script = Path(sys.executable).parent / "interviewer"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("interviewer")
-    return [found] if found else [sys.executable, "-m", "interviewer"]
-
-
-def _wall(cmd: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - started
 
 
 def startup(repeat: int) -> None:
@@ -44,15 +31,15 @@ def startup(repeat: int) -> None:
     env.pop("INTERVIEWER_BANK", None)
     commands = {
         "minimal Typer app --help": [sys.executable, str(HERE / "minimal_typer_app.py"), "--help"],
-        "interviewer --help": [*_interviewer(), "--help"],
-        "interviewer bank list": [*_interviewer(), "bank", "list"],
+        "interviewer --help": [*interviewer_command(), "--help"],
+        "interviewer bank list": [*interviewer_command(), "bank", "list"],
     }
     for cmd in commands.values():  # warm the file cache and bytecode
-        _wall(cmd, env)
+        wall(cmd, env)
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, cmd in commands.items():
-            times[name].append(_wall(cmd, env))
+            times[name].append(wall(cmd, env))
     base = statistics.median(times["minimal Typer app --help"])
     print(f"start-up, median of {repeat} runs (interleaved)")
     for name, samples in times.items():

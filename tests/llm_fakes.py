@@ -68,6 +68,22 @@ def reply(verdicts=None, *, evidence=None, errors=(), injection=False, **extra):
     return json.dumps(body)
 
 
+def verdicts_reply(verdicts):
+    """A model's reply for any question: (verdict, quote) per key point, no errors."""
+    points = [
+        {"index": i + 1, "verdict": v, "evidence": "" if v == "missing" else quote}
+        for i, (v, quote) in enumerate(verdicts)
+    ]
+    body = {
+        "key_points": points,
+        "errors": [],
+        "strengths": [],
+        "improvements": [],
+        "injection_suspected": False,
+    }
+    return json.dumps(body)
+
+
 def sent(route, call=-1):
     return json.loads(route.calls[call].request.content)
 

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from llm_fakes import completion, verdicts_reply
 
 from interviewer import calibrate, resources
 from interviewer.calibrate import (
@@ -535,31 +536,7 @@ class ScriptedModel:
         if self.fail(label):
             return httpx.Response(500, json={"error": {"message": "the model crashed"}})
         verdicts = self.judge(question, answer, label, call)
-        points = [
-            {"index": i + 1, "verdict": v, "evidence": e if v != "missing" else ""}
-            for i, (v, e) in enumerate(verdicts)
-        ]
-        content = json.dumps(
-            {
-                "key_points": points,
-                "errors": [],
-                "strengths": [],
-                "improvements": [],
-                "injection_suspected": False,
-            }
-        )
-        return httpx.Response(
-            200,
-            json={
-                "id": "c",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "scripted",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100,
-                          "prompt_tokens_details": {"cached_tokens": 800}},
-            },
-        )  # fmt: skip
+        return completion(verdicts_reply(verdicts), usage=(1000, 100, 800))
 
 
 def good_judge(question, answer, label, call):

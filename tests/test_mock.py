@@ -7,6 +7,7 @@ import time
 
 import httpx
 import pytest
+from llm_fakes import completion, verdicts_reply
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
@@ -144,30 +145,7 @@ def _reply_for(request):
     points = user.split("## Key points")[1].split("## Candidate")[0].strip().splitlines()
     # The scripted answers state nothing, so a sound model credits nothing (a quote such as "First
     # answer" would not count as evidence, and the reply would be repaired, then failed).
-    content = json.dumps(
-        {
-            "key_points": [
-                {"index": i + 1, "verdict": "missing", "evidence": ""} for i in range(len(points))
-            ],
-            "errors": [],
-            "strengths": [],
-            "improvements": [],
-            "injection_suspected": False,
-        }
-    )
-    return httpx.Response(
-        200,
-        json={
-            "id": "c",
-            "object": "chat.completion",
-            "created": 0,
-            "model": "m",
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-            ],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-        },
-    )
+    return completion(verdicts_reply([("missing", "")] * len(points)), usage=(10, 10, 0))
 
 
 @pytest.fixture

@@ -1,0 +1,25 @@
+"""What the benchmark scripts share: how to run the installed command, and time it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def interviewer_command() -> list[str]:
+    """The `interviewer` script of this Python's environment, else the one on PATH, else the module."""
+    script = Path(sys.executable).parent / "interviewer"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("interviewer")
+    return [found] if found else [sys.executable, "-m", "interviewer"]
+
+
+def wall(cmd: list[str], env: dict[str, str]) -> float:
+    """Seconds a whole process takes, output discarded."""
+    started = time.perf_counter()
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
