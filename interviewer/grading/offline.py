@@ -1,14 +1,14 @@
 """The offline grader: decides each key point from the answer's own words, with no network.
 
 It reads the answer sentence by sentence. A key point is covered when all of its concepts (see
-`bank.KeyPoint`) are expressed together, and partial when half of them are and nothing there is
-denied. A concept that is negated ("does not prevent"), or stated with its opposite ("a higher
-learning rate" where the point says lower), contradicts the point. It reports the bank's
-misconceptions where a clause states one, and a sentence that states something wrong is evidence
-for nothing. Where the signals conflict it gives neither credit nor an error, and says it could
-not tell. No credit goes to the question's own words, to a bare list of terms, or to an answer made
-of little but the bank's terms. The score comes from `model.compute_score`, the same formula the
-LLM grader uses.
+`bank.KeyPoint`) are expressed together, said of the point's subject, and partial when half of
+them are and nothing there is denied. A concept negated right before it ("does not prevent")
+contradicts the point. It reports the bank's misconceptions where a clause plainly states one, and
+a sentence that states something wrong is evidence for nothing. Where the signals are weaker or
+conflict (a negation further back, a contrast, a supposition) it gives neither credit nor an
+error, and says it could not tell. No credit goes to the question's own words, and a bare or glued
+list of terms is held to 2. The score comes from `model.compute_score`, the same formula the LLM
+grader uses.
 """
 
 from __future__ import annotations
@@ -97,12 +97,8 @@ class Concept(tuple[Phrase, ...]):
 class _Target:
     """A key point or a misconception: concepts to find together, said of a subject (`about`)."""
 
-    concepts: tuple[Concept, ...]
+    concepts: tuple[Concept, ...]  # those with an alternative left (a point's own words are dropped)
     about: int | None  # index into _Compiled.entities
-
-    @property
-    def live(self) -> tuple[Concept, ...]:
-        return tuple(c for c in self.concepts if c)
 
 
 @dataclass(frozen=True)
@@ -181,7 +177,7 @@ def _compiled(question: Question) -> _Compiled:
         unskippable: frozenset[str] = frozenset(),
     ) -> _Target:
         return _Target(
-            tuple(_concept(terms, question_words, unskippable) for terms in t.terms),
+            tuple(c for terms in t.terms if (c := _concept(terms, question_words, unskippable))),
             abouts.index(t.about) if t.about else None,
         )
 
@@ -309,7 +305,7 @@ class _Reading:
             phrases = [
                 alt
                 for t in (*self.compiled.points, *self.compiled.misconceptions)
-                for c in t.live
+                for c in t.concepts
                 for alt in c
             ]
             phrases += [alt for entity in self.compiled.entities for alt in entity]
@@ -359,7 +355,7 @@ class _Reading:
 
     def judge(self, target: _Target, s_index: int, lo: int, hi: int) -> _Match:
         states = []
-        for concept in target.live:
+        for concept in target.concepts:
             cells = self.state(concept)[s_index][lo:hi]
             level = max(cells, default=NONE)
             if level == AFFIRMED and NEGATED in cells:
@@ -413,7 +409,7 @@ class _Reading:
         with `subject`, of the name of what it is about too."""
         s_index = match.sentence
         clauses = self.sentences[s_index].clauses[match.clauses[0] : match.clauses[1]]
-        concepts = list(target.live)
+        concepts = list(target.concepts)
         if subject and target.about is not None:
             concepts.append(self.compiled.entities[target.about])
         return [
@@ -437,12 +433,12 @@ class _Reading:
                 continue  # "If you tuned on the test set, you'd overfit it" claims nothing wrong
             for lo, hi in self.spans(target, s_index, self.windows(s_index)):
                 match = self.judge(target, s_index, lo, hi)
-                if match.outcome != COVERED or match.affirmed != len(target.live):
+                if match.outcome != COVERED or match.affirmed != len(target.concepts):
                     continue
                 found = [
                     m
                     for c in range(lo, hi)
-                    for concept in target.live
+                    for concept in target.concepts
                     for alt in concept
                     if (m := text.find_phrase(sentence.clauses[c], alt, concept.unskippable))
                 ]
