@@ -10,7 +10,7 @@ def _negated(sentence: str, phrase: str) -> bool:
     for clause in s.clauses:
         words = text.find_phrase(clause, text.phrase_keys(phrase))
         if words:
-            return text.is_negated(s, words)
+            return text.negator_of(s, words) is not None
     raise AssertionError(f"{phrase!r} not found in {sentence!r}")
 
 

@@ -221,10 +221,6 @@ def find_phrase(
     return None
 
 
-def is_negated(sentence: Sentence, matched: list[Word]) -> bool:
-    return negator_of(sentence, matched) is not None
-
-
 def negator_of(sentence: Sentence, matched: list[Word]) -> Word | None:
     """The negator that applies to the match, if one does: right before it, or inside it.
 
@@ -258,7 +254,7 @@ def negator_of(sentence: Sentence, matched: list[Word]) -> Word | None:
 
 
 def denied_in_clause(sentence: Sentence, matched: list[Word], spoken_for: set[int]) -> bool:
-    """Whether a negator earlier in the match's clause may deny it, beyond `is_negated`'s reach.
+    """Whether a negator earlier in the match's clause may deny it, beyond `negator_of`'s reach.
 
     "Gradient descent does not move the parameters against the gradient" denies "against the
     gradient" three words on, and "it is not suited to images, text or audio" denies the items
