@@ -71,3 +71,61 @@ def test_hand_wrapped_lines_stay_one_sentence_but_bullets_do_not():
 def test_a_bare_list_of_terms_is_told_from_an_explanation(answer, is_list):
     share = text.explained_share(text.split_sentences(answer))
     assert (share < 0.15) is is_list, share
+
+
+@pytest.mark.parametrize(
+    ("sentence", "phrase", "denied"),
+    [
+        ("Gradient descent does not move the parameters against the gradient.", "against gradient", True),
+        ("It is not suited to images, text or audio.", "audio", True),  # a listed item inherits it
+        ("It is not only a regularizer.", "regularizer", False),
+        ("Sigmoid is not zero-centred, while tanh is zero-centred.", "tanh", False),  # another clause
+        ("The learning rate has nothing to do with the step size.", "step size", True),
+    ],
+)
+def test_a_negation_earlier_in_the_clause_may_deny_beyond_its_reach(sentence, phrase, denied):
+    s = text.split_sentences(sentence)[0]
+    spoken_for: set[int] = set()
+    for clause in s.clauses:
+        words = text.find_phrase(clause, text.phrase_keys(phrase))
+        if words:
+            near = text.negator_of(s, words) is not None
+            assert (near or text.denied_in_clause(s, words, spoken_for)) is denied
+            return
+    raise AssertionError(f"{phrase!r} not found in {sentence!r}")
+
+
+def test_words_as_the_grader_compares_them():
+    keys = [
+        w.key
+        for s in text.split_sentences("L1's penalty is sparse, whether it overfits or not.")
+        for w in s.words
+    ]
+    assert keys[0] == "l1"  # a possessive is its noun
+    assert keys.count(text.NOT) == 0  # "or not" denies nothing
+    assert [w.key for w in text.split_sentences("L2 rarely does.")[0].words][1] == text.NOT
+    # A colon, a spaced dash and a line break end a clause; a hyphen does not.
+    clauses = [
+        [w.plain for w in c]
+        for s in text.split_sentences("Batch GD: one update per epoch - exact co-adaptation\nsgd: noisy")
+        for c in s.clauses
+    ]
+    assert clauses == [
+        ["batch", "gd"],
+        ["one", "update", "per", "epoch"],
+        ["exact", "co", "adaptation"],
+        ["sgd"],
+        ["noisy"],
+    ]
+
+
+def test_glue_counts_links_between_phrases_not_lists_of_names():
+    glued = (
+        "The bias-variance trade-off is underfitting and overfitting with model complexity, regularization, "
+        "irreducible noise and the expected test error of ensembles"
+    )
+    names = "From TP, FP, FN and TN you get accuracy, precision, recall and F1 at one threshold."
+    prose = "Dropout randomly zeroes units during training so that they cannot co-adapt, which regularizes."
+    assert text.glue_share(glued) >= 0.3
+    assert text.glue_share(names) < 0.1
+    assert text.glue_share(prose) < 0.1
