@@ -27,6 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # a docstring's paragraph rewraps as one (in "rich" mode its line breaks stay)
 )
 bank_app = typer.Typer(help="List, show and validate question banks.", no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
