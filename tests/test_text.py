@@ -81,6 +81,8 @@ def test_a_bare_list_of_terms_is_told_from_an_explanation(answer, is_list):
         ("It is not only a regularizer.", "regularizer", False),
         ("Sigmoid is not zero-centred, while tanh is zero-centred.", "tanh", False),  # another clause
         ("The learning rate has nothing to do with the step size.", "step size", True),
+        ("Averaging an ensemble of sub-networks is not what it does.", "ensemble", True),  # closes it
+        ("Adding more data won't help if the model underfits.", "more data", False),
     ],
 )
 def test_a_negation_earlier_in_the_clause_may_deny_beyond_its_reach(sentence, phrase, denied):

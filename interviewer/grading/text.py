@@ -253,6 +253,10 @@ def negator_of(sentence: Sentence, matched: list[Word]) -> Word | None:
     return None
 
 
+# Words that may follow a negation that closes its clause and denies what came before it.
+_CLOSING = frozenset("true case happens happen works work correct right really so anymore".split())
+
+
 def denied_in_clause(sentence: Sentence, matched: list[Word], spoken_for: set[int]) -> bool:
     """Whether a negator earlier in the match's clause may deny it, beyond `negator_of`'s reach.
 
@@ -260,11 +264,19 @@ def denied_in_clause(sentence: Sentence, matched: list[Word], spoken_for: set[in
     gradient" three words on, and "it is not suited to images, text or audio" denies the items
     listed after the first. Negators that belong to a phrase of their own (`spoken_for`: "not
     zero-centred", "no longer improves"), "non" and "not only" deny nothing further. A negation
-    after the match ("more data won't help") is left alone: "adding data won't help if the model
-    underfits" is as common in right answers as in wrong ones.
+    after the match denies it only where it closes the clause ("averaging an ensemble is not what
+    it does", "that is not true"); "adding data won't help if the model underfits" is as common in
+    right answers as in wrong ones.
     """
-    first = matched[0]
+    first, last = matched[0], matched[-1]
     words = sentence.words
+    for w in words[last.index + 1 :]:
+        if w.clause != first.clause:
+            break
+        if w.negator and w.index not in spoken_for and w.plain != "non":
+            rest = [x for x in words[w.index + 1 :] if x.clause == first.clause and x.plain not in FILLERS]
+            if all(x.plain in _CLOSING for x in rest):
+                return True
     clause = first.clause
     while True:
         for w in words:
