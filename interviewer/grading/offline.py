@@ -334,10 +334,9 @@ class _Reading:
                         for words in self._found(s_index, clause, alt, concept.unskippable):
                             negator = text.negator_of(sentence, words)
                             if negator is not None:
-                                # "running statistics instead of the batch statistics" denies them at
-                                # inference, not in general: a contrast is too local to contradict.
-                                contrast = negator.plain in text.CONTRAST_NEGATORS
-                                level = DOUBTFUL if supposed or contrast else NEGATED
+                                # A contrast or a hedge is too local to contradict the point.
+                                weak = text.weak_negation(sentence, negator)
+                                level = DOUBTFUL if supposed or weak else NEGATED
                             elif text.denied_in_clause(sentence, words, self.spoken_for(s_index)):
                                 level = DOUBTFUL
                             else:

@@ -42,6 +42,9 @@ RELATIONAL = (
 )
 NEGATION_REACH = 1  # content words a negation reaches across to the start of a match
 # Adverbs a negation reaches across: "not actually needed", "not always true".
+# Adverbs after a negation that deny a degree rather than the claim: "not fully shift-invariant" is
+# partly invariant.
+_HEDGES = frozenset("fully completely entirely always necessarily exactly strictly perfectly totally".split())
 _TRANSPARENT = frozenset(
     """actually always necessarily even quite usually typically generally exactly truly fully completely
     entirely strictly directly ever much""".split()
@@ -255,6 +258,24 @@ def negator_of(sentence: Sentence, matched: list[Word]) -> Word | None:
 
 # Words that may follow a negation that closes its clause and denies what came before it.
 _CLOSING = frozenset("true case happens happen works work correct right really so anymore".split())
+
+
+def weak_negation(sentence: Sentence, negator: Word) -> bool:
+    """Whether a negation only narrows or contrasts what it meets, rather than denying it.
+
+    "Rather than" and "instead of" contrast ("the running averages instead of the batch
+    statistics"), as a clause that opens with the negation does ("a large learning rate for the
+    head, not a small one"); a hedge after it denies a degree ("not fully shift-invariant").
+    """
+    if negator.plain in CONTRAST_NEGATORS:
+        return True
+    later = [w for w in sentence.words[negator.index + 1 :] if w.plain not in FILLERS]
+    if later and later[0].plain in _HEDGES:
+        return True
+    before = [
+        w for w in sentence.words[: negator.index] if w.clause == negator.clause and w.plain not in FILLERS
+    ]
+    return negator.clause > 0 and not before and negator.plain in {"not", "never"}
 
 
 def denied_in_clause(sentence: Sentence, matched: list[Word], spoken_for: set[int]) -> bool:
