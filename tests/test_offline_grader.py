@@ -310,8 +310,13 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
             "optimization/gradient-descent",
             "The gradient points uphill, so we take a small step the other way.",
         ),
+        (
+            "architectures/cnn-vs-fc",
+            "Real CNNs are not fully shift-invariant: pooling gives only some invariance.",
+        ),
+        ("transfer-learning/finetuning-lr", "The new head needs a large learning rate, not a small one."),
     ],
-    ids=["condition", "supposition", "skipped-term", "gradient-uphill"],
+    ids=["condition", "supposition", "skipped-term", "gradient-uphill", "hedge", "contrast"],
 )
 def test_a_right_statement_that_resembles_a_misconception_is_no_error(builtin_bank, question, answer):
     assert grader.grade(builtin_bank.get(question), answer).errors == []
