@@ -257,7 +257,10 @@ def negator_of(sentence: Sentence, matched: list[Word]) -> Word | None:
 
 
 # Words that may follow a negation that closes its clause and denies what came before it.
-_CLOSING = frozenset("true case happens happen works work correct right really so anymore".split())
+_CLOSING = frozenset(
+    """true case happens happen works work correct right really so anymore problem issue concern needed
+    necessary useful helpful relevant important required""".split()
+)
 
 
 def weak_negation(sentence: Sentence, negator: Word) -> bool:
