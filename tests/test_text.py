@@ -131,3 +131,9 @@ def test_glue_counts_links_between_phrases_not_lists_of_names():
     assert text.glue_share(glued) >= 0.3
     assert text.glue_share(names) < 0.1
     assert text.glue_share(prose) < 0.1
+
+
+def test_nothing_to_do_with_denies_but_is_no_phrase_of_the_bank():
+    s = text.split_sentences("It has nothing to do with co-adaptation.")[0]
+    words = [w for c in s.clauses for w in c]
+    assert words[0].negator and words[0].key != text.NOT  # "not co-adapt" in a bank must not match it

@@ -33,6 +33,10 @@ LIST_EXPLAINED_SHARE = 0.15
 GLUE_SHARE = 0.23
 GLUED_SENTENCE_WORDS = 14  # content words: the glued lists run long; prose has short dense sentences
 LIST_CAP = 2.0
+# An answer whose sentences mostly deny: negation answers deny in nine of ten sentences; correct
+# answers at most in half (they deny misconceptions in passing).
+DENIAL_SHARE = 0.75
+DENIAL_SENTENCES = 2
 ECHO_NEW_WORDS = 3  # fewer content words than this beyond the question's own: an echo
 ECHO_CAP = 1.0
 HYPOTHETICAL = frozenset({"if", "unless", "suppose", "imagine", "assuming"})
@@ -234,6 +238,8 @@ class _Reading:
     sentences: list[text.Sentence] = field(init=False)
     # The sentences that state a misconception: evidence for no key point.
     masked: set[int] = field(default_factory=set)
+    # Sentences whose affirmations are not taken at their word (in an answer that mostly denies).
+    distrusted: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.sentences = text.split_sentences(self.answer)
@@ -298,6 +304,19 @@ class _Reading:
         if s_index in self.masked or not all(k in keys for k in alt):
             return  # most phrases share no word with most clauses
         yield from _matches(clause, alt, unskippable)
+
+    def statements(self) -> int:
+        """How many sentences say enough to state something (three content words or more)."""
+        return sum(sum(len(c) for c in s.clauses) >= 3 for s in self.sentences)
+
+    def denying(self) -> list[int]:
+        """The sentences stating something that hold a negation of their own (not a phrase's)."""
+        return [
+            i
+            for i, s in enumerate(self.sentences)
+            if sum(len(c) for c in s.clauses) >= 3
+            and any(w.negator and w.index not in self.spoken_for(i) and w.plain != "non" for w in s.words)
+        ]
 
     def spoken_for(self, s_index: int) -> set[int]:
         """The words of a sentence that belong to one of the question's phrases ("not zero-centred")."""
@@ -376,6 +395,8 @@ class _Reading:
         for s_index, sentence in enumerate(self.sentences):
             for lo, hi in self.spans(point, s_index, [(0, len(sentence.clauses))]):
                 match = self.judge(point, s_index, lo, hi)
+                if s_index in self.distrusted and match.outcome in (PARTIAL, COVERED):
+                    continue
                 if match.rank() > best.rank():
                     best = match
         return best
@@ -536,11 +557,16 @@ class OfflineGrader:
                 )
         for s_index in stated:
             reading.mask(s_index)
+        # An answer that mostly says what things are not ("dropout doesn't zero units; it has nothing
+        # to do with ensembles; averaging is not what it does") credits nothing it denies nearby.
+        denying = reading.denying()
+        if len(denying) >= DENIAL_SENTENCES and len(denying) >= DENIAL_SHARE * reading.statements():
+            reading.distrusted.update(denying)
 
         verdicts: list[PointVerdict] = []
         contradictions: list[Finding] = []
         for index, (kp, point) in enumerate(zip(question.key_points, compiled.points, strict=True)):
-            match = reading.best(point) if reading.masked else first[index]
+            match = reading.best(point) if reading.masked or reading.distrusted else first[index]
             withdrawn = match.outcome == NOTHING and first[index].outcome in (PARTIAL, COVERED)
             verdict, finding = self._judge(kp, match, sentences, withdrawn)
             verdicts.append(verdict)

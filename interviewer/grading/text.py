@@ -99,6 +99,8 @@ def _word_key(raw: str) -> str:
 _CONTRASTS = {"rather": "than", "instead": "of"}
 CONTRAST_NEGATORS = frozenset(_CONTRASTS.values())  # the "than" of "rather than" denies as "not" does
 NOT = "not"  # every negator is compared as this one word, so a term "not overfit" matches "doesn't overfit"
+# "Has nothing to do with X" denies X, but is no "not X" of a bank phrase ("not co-adapt").
+UNRELATED = "nothing-to-do"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,7 @@ class Word:
 
     @property
     def negator(self) -> bool:
-        return self.key == NOT
+        return self.key in (NOT, UNRELATED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +167,7 @@ def _words(text: str, soft: set[int] | None = None) -> tuple[Word, ...]:
     # "has nothing to do with X" denies X as "not" would.
     for i in range(len(words) - 3):
         if [w.plain for w in words[i : i + 4]] == ["nothing", "to", "do", "with"]:
-            words[i] = Word(NOT, "nothing", words[i].clause, i)
+            words[i] = Word(UNRELATED, "nothing", words[i].clause, i)
     return tuple(words)
 
 
