@@ -40,6 +40,7 @@ DENIAL_SENTENCES = 2
 ECHO_NEW_WORDS = 3  # fewer content words than this beyond the question's own: an echo
 ECHO_CAP = 1.0
 HYPOTHETICAL = frozenset({"if", "unless", "suppose", "imagine", "assuming"})
+SUPPOSITIONS = HYPOTHETICAL | {"without"}  # sentence openings whose denials are supposed, not claimed
 CONDITIONS = frozenset({"if", "unless", "provided", "assuming"})  # in a misconception's clauses: no error
 NON_ANSWERS = frozenset(
     {
@@ -346,7 +347,7 @@ class _Reading:
             for s_index, sentence in enumerate(self.sentences):
                 row = []
                 # "Without a non-linearity, layers collapse into one": a denial supposed, not claimed.
-                supposed = sentence.words[0].plain in HYPOTHETICAL | {"without"}
+                supposed = sentence.words[0].plain in SUPPOSITIONS
                 for clause in sentence.clauses:
                     best = NONE
                     for alt in concept.within(w.key for w in clause):

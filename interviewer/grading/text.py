@@ -41,10 +41,10 @@ RELATIONAL = (
     becomes become gets get""".split()
 )
 NEGATION_REACH = 1  # content words a negation reaches across to the start of a match
-# Adverbs a negation reaches across: "not actually needed", "not always true".
 # Adverbs after a negation that deny a degree rather than the claim: "not fully shift-invariant" is
 # partly invariant.
 _HEDGES = frozenset("fully completely entirely always necessarily exactly strictly perfectly totally".split())
+# Adverbs a negation reaches across: "not actually needed", "not always true".
 _TRANSPARENT = frozenset(
     """actually always necessarily even quite usually typically generally exactly truly fully completely
     entirely strictly directly ever much""".split()
@@ -332,7 +332,8 @@ def clause_negated(sentence: Sentence, matches: list[list[Word]]) -> bool:
 
 
 # Words that chain terms without relating them: "A and B with C, D and the E of F".
-_GLUE = frozenset("of with and plus along together vs versus".split())
+# ("and" and commas count only after a phrase: see glue_share.)
+_GLUE = frozenset("of with plus along together vs versus".split())
 
 
 def glue_share(text: str) -> float:
@@ -346,7 +347,7 @@ def glue_share(text: str) -> float:
     glue = content = item = 0  # item: content words since the last glue
     for match in _TOKEN.finditer(normalise(text)):
         token = match.group()
-        if token == "," or (token == "and" and match.lastgroup == "word"):
+        if token in (",", "and"):
             glue += item >= 2
             item = 0
         elif token in _GLUE:
