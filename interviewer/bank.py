@@ -11,7 +11,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from interviewer import __version__, resources
 from interviewer.errors import BankError, UsageError
@@ -75,6 +83,17 @@ class Misconception(_Strict):
     about: Concept | None = None
 
 
+class FollowUp(_Strict):
+    """A question the interviewer asks after the candidate's answer.
+
+    `probes` numbers the key points (from 1) whose gap it aims at: it is asked when those are missed
+    or got wrong. A follow-up that probes none goes deeper, for an answer that missed nothing.
+    """
+
+    prompt: NonEmpty
+    probes: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+
+
 class Question(_Strict):
     id: Annotated[str, Field(pattern=ID_PATTERN)]
     topic: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
@@ -83,7 +102,20 @@ class Question(_Strict):
     reference: NonEmpty
     key_points: list[KeyPoint] = Field(min_length=1, max_length=8)
     misconceptions: list[Misconception] = Field(default_factory=list)
+    follow_ups: list[FollowUp] = Field(default_factory=list)
     note: str | None = None
+
+    @field_validator("follow_ups")
+    @classmethod
+    def _follow_ups_probe_key_points(cls, follow_ups: list[FollowUp], info: ValidationInfo) -> list[FollowUp]:
+        count = len(info.data.get("key_points", []))  # absent when the key points were invalid
+        for follow_up in follow_ups:
+            beyond = [n for n in follow_up.probes if n > count]
+            if count and beyond:
+                raise ValueError(
+                    f"follow-up {follow_up.prompt[:40]!r} probes key point {beyond[0]}, but the question has {count}"
+                )
+        return follow_ups
 
     def snapshot(self) -> dict:
         """The question as stored with an answer: everything, plus its content hash."""
@@ -92,8 +124,10 @@ class Question(_Strict):
     @property
     def content_hash(self) -> str:
         """A short hash of everything that affects grading, so a stored answer knows its version."""
-        # Notes and the explanations of misconceptions are prose for the reader; they change no grade.
-        payload = self.model_dump(mode="json", exclude={"note": True, "misconceptions": {"__all__": {"why"}}})
+        # Notes, the explanations of misconceptions and follow-ups are for the reader; they change no grade.
+        payload = self.model_dump(
+            mode="json", exclude={"note": True, "follow_ups": True, "misconceptions": {"__all__": {"why"}}}
+        )
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -246,7 +280,7 @@ def bank_files(path: Path) -> list[Path]:
 # validated questions are cached as JSON, keyed by its path, size, modification time and this
 # module's version of the format, like Python's own bytecode cache. Any problem with the cache
 # only means it is not used.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 
 def _cache_file(cache_dir: Path, path: Path) -> Path:
@@ -266,6 +300,7 @@ def _construct(data: dict) -> Question:
             "difficulty": Difficulty(data["difficulty"]),
             "key_points": [KeyPoint.model_construct(**kp) for kp in data["key_points"]],
             "misconceptions": [Misconception.model_construct(**m) for m in data["misconceptions"]],
+            "follow_ups": [FollowUp.model_construct(**f) for f in data.get("follow_ups", [])],
         }
     )
 

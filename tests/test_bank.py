@@ -104,6 +104,14 @@ def test_content_hash_is_stable_and_follows_the_content(builtin_bank):
         ),
         (lambda t: t.replace("[[questions]]", "[[questions]"), r"custom\.toml: not valid TOML"),
         (lambda t: t + t.split('topic = "custom"')[1], r"custom/kv-cache: id: duplicate"),
+        (
+            lambda t: t + '[[questions.follow_ups]]\nprompt = "And at inference?"\nprobes = [2]\n',
+            r"custom/kv-cache: follow_ups: .*probes key point 2, but the question has 1",
+        ),
+        (
+            lambda t: t + '[[questions.follow_ups]]\nprompt = "And at inference?"\nprobes = [0]\n',
+            r"custom/kv-cache: follow_ups\[0\]\.probes\[0\]: .*greater than or equal to 1",
+        ),
     ],
     ids=[
         "missing",
@@ -115,6 +123,8 @@ def test_content_hash_is_stable_and_follows_the_content(builtin_bank):
         "empty-term",
         "toml",
         "duplicate",
+        "follow-up-beyond",
+        "follow-up-zero",
     ],
 )
 def test_a_bad_bank_file_gets_one_line_naming_file_question_and_field(cli, tmp_path, edit, expected):
@@ -126,6 +136,21 @@ def test_a_bad_bank_file_gets_one_line_naming_file_question_and_field(cli, tmp_p
     assert lines[0].startswith(f"error: {path}: ")
     assert re.search(expected, lines[0]), lines[0]
     assert "Traceback" not in result.output
+
+
+def test_follow_ups_load_and_change_no_grade(tmp_path):
+    plain = bank.load([_write(tmp_path, VALID)], builtin=False).get("custom/kv-cache")
+    asking = VALID + '[[questions.follow_ups]]\nprompt = "Why does it grow with the context?"\nprobes = [1]\n'
+    question = bank.load([_write(tmp_path, asking, "asking.toml")], builtin=False, cache_dir=tmp_path / "c")
+    question = question.get("custom/kv-cache")
+    assert [(f.prompt, f.probes) for f in question.follow_ups] == [
+        ("Why does it grow with the context?", [1])
+    ]
+    assert question.content_hash == plain.content_hash  # rewording a follow-up leaves old grades current
+    cached = bank.load([tmp_path / "asking.toml"], builtin=False, cache_dir=tmp_path / "c").get(
+        "custom/kv-cache"
+    )
+    assert cached.follow_ups == question.follow_ups
 
 
 def test_validate_accepts_a_good_file_and_a_folder(cli, tmp_path):
