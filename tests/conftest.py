@@ -56,6 +56,25 @@ def builtin_bank() -> bank_module.Bank:
     return bank_module.load()
 
 
+# The topics of the source document the bank started from (../shared/seeds/), in its order.
+SOURCE_TOPICS = (
+    "fundamentals",
+    "optimization",
+    "regularization",
+    "neural-networks",
+    "architectures",
+    "evaluation",
+    "transfer-learning",
+    "practical",
+)
+
+
+@pytest.fixture(scope="session")
+def source_questions(builtin_bank) -> list:
+    """The 34 questions of the source document, which the requirement sets cover one by one."""
+    return [q for q in builtin_bank.questions if q.topic in SOURCE_TOPICS]
+
+
 @pytest.fixture
 def respx_mock():
     import respx

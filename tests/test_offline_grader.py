@@ -70,11 +70,11 @@ def _report(name, rows):
     return rho, kappa, within
 
 
-def test_the_requirement_set_covers_every_question_and_kind(graded, builtin_bank):
+def test_the_requirement_set_covers_every_source_question_and_kind(graded, source_questions):
     kinds = {}
     for answer, _ in graded["checks.toml"]:
         kinds.setdefault(answer["question"], []).append(answer["kind"])
-    assert set(kinds) == {q.id for q in builtin_bank.questions}
+    assert set(kinds) == {q.id for q in source_questions}
     for per_question in kinds.values():
         assert per_question.count("textbook") == 2
         assert {"keywords", "glued", "negation", "swapped"} <= set(per_question)
