@@ -1,11 +1,12 @@
-"""Secrets stay out of everything interviewer prints, stores or reports, whatever a server echoes back."""
+"""Secrets stay out of everything interviewer prints, stores or reports, whatever a server echoes back,
+and a base URL is checked at the door: no credentials sent, no traceback on a malformed one."""
 
 import base64
 import json
 
 import httpx
 import pytest
-from llm_fakes import BASE, KEY, QUOTES, completion, practice_json, reply
+from llm_fakes import ANSWER, BASE, KEY, QUOTES, completion, config, practice_json, reply
 
 # What the SDK would send for http://alice:hunter2-PASSWORD@… (and what an echo would give back).
 BASIC = base64.b64encode(b"alice:hunter2-PASSWORD").decode()
@@ -109,3 +110,82 @@ def test_an_error_message_that_echoes_the_key_in_another_case_is_hidden(cli, end
     doctor = cli("doctor")
     assert "no models for bearer ***" in doctor.stdout
     assert leaked(cli, home, [result.stdout, result.stderr, doctor.stdout, doctor.stderr], [KEY[:14]]) == []
+
+
+# --- the base URL --------------------------------------------------------------------------------
+
+CREDENTIALS = [
+    "http://alice:hunter2-SECRET@llm.test/v1",
+    "http://user:1234/SECRET@127.0.0.1:8765/v1",  # once host "user", port 1234, path "/SECRET@…"
+    "http://user:SECRET/x@127.0.0.1/v1",  # once a traceback: port "SECRET"
+    "http://user:SE#CRET@127.0.0.1/v1",
+    "http://user:SE?CRET@127.0.0.1/v1",
+]
+MALFORMED = {
+    "http://[::1/v1": "the brackets around an IPv6 address do not match",
+    "http://127.0.0.1:99999/v1": "its port must be a number from 1 to 65535",
+    "http://127.0.0.1:abc/v1": "its port must be a number from 1 to 65535",
+}
+COMMANDS = {
+    "practice": ("practice", "optimization/adam"),
+    "mock": ("mock", "-n", "1"),
+    "grade": ("grade", "latest"),
+    "doctor": ("doctor",),
+    "calibrate": ("calibrate", "--set", "checks"),
+}
+
+
+def run_with_url(cli, home, command, source, url):
+    """Run a command with the base URL from a flag, the environment or the config file."""
+    args, env = list(COMMANDS[command]), None
+    if source == "flag":
+        args += ["--base-url", url]
+    elif source == "environment":
+        env = {"OPENAI_BASE_URL": url}
+    else:
+        config(home, base_url=url)
+    return cli(*args, input=ANSWER, env=env)
+
+
+def refused(result, home, source):
+    """The one stderr line of a usage error about the base URL, after its origin."""
+    assert result.exit_code == 2, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    origin = str(home / "config.toml") if source == "config" else source
+    prefix = f"error: base URL from {origin} "
+    assert line.startswith(prefix), line
+    return line.removeprefix(prefix)
+
+
+@pytest.mark.parametrize(
+    ("url", "source"),
+    [(url, "flag") for url in CREDENTIALS] + [(CREDENTIALS[1], "environment"), (CREDENTIALS[2], "config")],
+)
+def test_credentials_in_the_base_url_are_refused_before_anything_is_sent_or_stored(
+    cli, home, respx_mock, url, source
+):
+    sent = respx_mock.route()
+    result = run_with_url(cli, home, "practice", source, url)
+    assert refused(result, home, source).startswith(
+        "holds credentials (user:password@), which interviewer does not send"
+    )
+    assert "OPENAI_API_KEY" in result.stderr and "SECRET" not in result.stdout + result.stderr
+    assert not sent.called and not (home / "interviewer.db").exists()
+
+
+def is_malformed(line, url):
+    return line == f"is not an http(s) URL: {url!r}: {MALFORMED[url]} (e.g. http://localhost:11434/v1)"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_malformed_base_url_is_a_one_line_usage_error_in_every_command(cli, home, command):
+    if command == "grade":
+        cli("practice", "optimization/adam", "--grader", "offline", input=ANSWER)  # a session to grade
+    for url in MALFORMED:
+        assert is_malformed(refused(run_with_url(cli, home, command, "flag", url), home, "flag"), url)
+
+
+@pytest.mark.parametrize("source", ["environment", "config"])
+def test_a_malformed_base_url_from_the_environment_or_config_file_is_a_usage_error(cli, home, source):
+    for url in MALFORMED:
+        assert is_malformed(refused(run_with_url(cli, home, "practice", source, url), home, source), url)
