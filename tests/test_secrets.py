@@ -112,6 +112,16 @@ def test_an_error_message_that_echoes_the_key_in_another_case_is_hidden(cli, end
     assert leaked(cli, home, [result.stdout, result.stderr, doctor.stdout, doctor.stderr], [KEY[:14]]) == []
 
 
+def test_a_short_placeholder_key_is_hidden_as_a_word_not_inside_words(cli, respx_mock, monkeypatch):
+    # Local servers take any key, and "ollama" or "x" is also a word, or part of one, in feedback.
+    monkeypatch.setenv("OPENAI_API_KEY", "OLLAMA")
+    respx_mock.post(f"{BASE}/chat/completions").mock(
+        return_value=completion(reply(strengths=["Ollama saw the key ollama.", "Not inside ollamas."]))
+    )
+    _, grade = practice_json(cli, ANSWER, "--base-url", BASE)
+    assert grade["strengths"] == ["*** saw the key ***.", "Not inside ollamas."]
+
+
 # --- the base URL --------------------------------------------------------------------------------
 
 CREDENTIALS = [
