@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from interviewer.errors import UsageError
 
@@ -51,13 +52,18 @@ def cache_dir() -> Path:
 
 
 def redact_url(url: str | None) -> str | None:
-    """The URL without credentials or query: safe to print, log, store or report."""
+    """The URL without credentials, query or fragment: safe to print, log, store or report.
+
+    Plain text surgery, not parsing, so that it never fails: everything before the last `@` of the
+    part after the scheme counts as credentials, since a password may hold `/`, `?` or `#`.
+    """
     if not url:
         return url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    rest = re.split(r"[?#]", rest.rpartition("@")[2], maxsplit=1)[0]
+    return f"{scheme}{separator}{rest}"
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,48 @@ def _number(name: str, value: Any, origin: str, *, integer: bool = False) -> flo
     return number
 
 
+def _base_url(text: str, origin: str) -> str:
+    """The base URL, checked: a URL the client can send requests to, without credentials in it."""
+    url = text.strip().rstrip("/")
+    # Any `@` after the scheme may end credentials, whatever `/`, `?` or `#` the password holds;
+    # the URL itself is not echoed, so that no password is printed.
+    if "@" in url.partition("://")[2]:
+        raise UsageError(
+            f"base URL from {origin} holds credentials (user:password@), which interviewer does not send: "
+            "give the API key in OPENAI_API_KEY or api_key in the config file (write an @ in a path as %40)"
+        )
+    problem = _url_problem(url)
+    if problem:
+        raise UsageError(
+            f"base URL from {origin} is not an http(s) URL: {redact_url(url)!r}: {problem} "
+            "(e.g. http://localhost:11434/v1)"
+        )
+    return url
+
+
+def _url_problem(url: str) -> str | None:
+    """What makes `url` one the client cannot send a request to, if anything."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "Invalid IPv6 URL"
+        return "the brackets around an IPv6 address do not match"
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return "it needs http:// or https:// and a host"
+    try:
+        port = parts.port
+    except ValueError:  # out of range, or not a number
+        port = 0
+    if port == 0:
+        return "its port must be a number from 1 to 65535"
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "it holds a space or a control character"
+    try:
+        parts.hostname.encode("idna")
+    except UnicodeError:
+        return "its host name has an empty or too long part"
+    return None
+
+
 def load(
     *,
     grader: str | None = None,
@@ -184,17 +232,10 @@ def load(
     if chosen not in GRADERS:
         raise UsageError(f"grader {chosen!r} from {origin.get('grader')}: use one of {', '.join(GRADERS)}")
     url = values.get("base_url")
-    if url is not None:
-        url = str(url).strip().rstrip("/")
-        if urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).hostname:
-            raise UsageError(
-                f"base URL from {origin['base_url']} is not an http(s) URL: {redact_url(url)!r} "
-                "(e.g. http://localhost:11434/v1)"
-            )
     return Settings(
         grader=chosen,
         model=str(values.get("model", DEFAULT_MODEL)).strip(),
-        base_url=url,
+        base_url=None if url is None else _base_url(str(url), origin["base_url"]),
         api_key=str(values["api_key"]).strip() if "api_key" in values else None,
         timeout=_number("timeout", values.get("timeout", DEFAULT_TIMEOUT), origin.get("timeout", "default")),
         max_retries=int(

@@ -147,12 +147,12 @@ def test_a_second_attempt_reports_what_changed(cli):
 def test_secrets_never_reach_a_report(cli, monkeypatch, respx_mock):
     key = "sk-live-SECRET-abcdefghijklmnop"
     monkeypatch.setenv("OPENAI_API_KEY", key)
-    monkeypatch.setenv("OPENAI_BASE_URL", "https://bob:pa55word@llm.test/v1")
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://llm.test/v1")  # URL credentials are refused
     respx_mock.post("https://llm.test/v1/chat/completions").mock(return_value=httpx.Response(500, json={}))
     cli("practice", "optimization/adam", input="An answer.")
     for fmt in ("md", "html", "json"):
         out = cli("report", "latest", "-f", fmt).stdout
-        assert key not in out and "pa55word" not in out and "bob" not in out
+        assert key not in out
 
 
 def test_report_writes_a_file_and_rejects_bad_input(cli, tmp_path):

@@ -32,6 +32,7 @@ from interviewer.config import Settings
 from interviewer.grading import evidence
 from interviewer.grading.injection import injection_phrase
 from interviewer.grading.model import Finding, Grade, PointVerdict, Usage, Verdict, compute_score
+from interviewer.redaction import Redactor
 
 if TYPE_CHECKING:
     import openai
@@ -492,9 +493,7 @@ def _server_message(exc: Exception, settings: Settings) -> str:
     message = body.get("message") if isinstance(body, dict) else None
     if not isinstance(message, str) or not message.strip():
         message = re.sub(r"^Error code: \d+ - ", "", str(getattr(exc, "message", "") or exc))
-    message = " ".join(message.split())
-    if settings.api_key:
-        message = message.replace(settings.api_key, "***")
+    message = Redactor(settings.api_key).text(" ".join(message.split()))  # before it is cut short
     return message if len(message) <= 200 else message[:199] + "\u2026"
 
 
@@ -532,7 +531,7 @@ def explain(exc: Exception, settings: Settings, retries: int | None = None) -> s
         return f"{where} answered HTTP {exc.status_code} after {retries} retries" + (
             f": {said}" if said else ""
         )
-    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return Redactor(settings.api_key).text(f"{type(exc).__name__}: {exc}".splitlines()[0])
 
 
 class LLMGrader:
@@ -540,6 +539,7 @@ class LLMGrader:
         self.settings = settings
         self.name = f"llm:{settings.model}"
         self.memory = memory or ModeMemory(None)
+        self.redactor = Redactor(settings.api_key)
         self._client: openai.OpenAI | None = None
         self._once: openai.OpenAI | None = None
         self._client_lock = threading.Lock()  # warm-up and the first grade may race to build it
@@ -621,7 +621,9 @@ class LLMGrader:
             raise GradingFailed(f"the model refused to grade: {refusal}".splitlines()[0])
         if choice.finish_reason == "length":
             raise InvalidReply(f"the reply was cut off at {MAX_TOKENS} tokens")
-        return choice.message.content, shape
+        # Redacted as it arrives: quotes from it are cut short later, and a cut key is no longer found.
+        content = choice.message.content
+        return (self.redactor.text(content) if isinstance(content, str) else content), shape
 
     def grade(self, question: Question, answer: str) -> Grade:
         started = time.perf_counter()
@@ -653,8 +655,13 @@ class LLMGrader:
                         f"the model's reply was not a valid grade, even after a repair: {second}"
                     ) from None
         except GradingFailed as failed:
-            return Grade.failed(self.name, str(failed), latency_ms=_ms(started), **meta)
-        return grade.model_copy(update={"latency_ms": _ms(started), **meta})
+            return self._redacted(Grade.failed(self.name, str(failed), latency_ms=_ms(started), **meta))
+        return self._redacted(grade.model_copy(update={"latency_ms": _ms(started), **meta}))
+
+    def _redacted(self, grade: Grade) -> Grade:
+        """The grade with no secret in any of its texts: refusals, server messages, and strings the
+        reply's JSON decoding unescaped (a base64 `\\/`) come here whole."""
+        return Grade.model_validate(self.redactor.data(grade.model_dump()))
 
 
 def _ms(started: float) -> float:
