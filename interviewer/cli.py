@@ -603,7 +603,9 @@ def paths(json_output: JsonOption = False) -> None:
         return
     for name, value in where.items():
         shown = ", ".join(value) if isinstance(value, list) else value
-        print(visible(f"{name.replace('_', ' '):13} {shown or '(none; set INTERVIEWER_BANK or pass --bank)'}"))
+        print(
+            visible(f"{name.replace('_', ' '):13} {shown or '(none; set INTERVIEWER_BANK or pass --bank)'}")
+        )
 
 
 @_command(app)

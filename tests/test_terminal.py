@@ -1,0 +1,134 @@
+"""Text from users, banks and models reaches the terminal as it is, never obeyed: rich markup is shown,
+not read, and control characters (ESC, BEL, C1...) are shown as visible stand-ins."""
+
+import json
+import re
+
+import httpx
+import pytest
+from llm_fakes import ANSWER, BASE, completion, practice_json, reply
+
+# What the terminal must never receive raw: every C0 control but tab and newline, DEL, every C1.
+RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+CLIPBOARD = "\x1b]52;c;UFdORUQ=\x07"  # OSC 52: writes "PWNED" to the clipboard
+CLEAR = "\x1b[2J"
+LINK = "\x1b]8;;http://evil.test\x1b\\click\x1b]8;;\x1b\\"  # OSC 8: a hyperlink
+HOSTILE = f"moving averages {CLIPBOARD} of the gradient {CLEAR} {LINK}"
+SHOWN = "moving averages ␛]52;c;UFdORUQ=␇ of the gradient ␛[2J"
+MARKUP = "[/] closes [red]nothing[/red], [link=http://evil.test]here[/link] ["
+
+
+def assert_inert(output: str) -> None:
+    found = RAW_CONTROL.search(output)
+    assert found is None, (
+        f"raw {found.group()!r} reaches the terminal: {output[max(0, found.start() - 40) :]!r}"
+    )
+
+
+def toml_string(text: str) -> str:
+    """A TOML basic string holding `text` exactly, whatever characters it has."""
+    return '"' + "".join(c if " " <= c <= "~" and c not in '"\\' else f"\\U{ord(c):08X}" for c in text) + '"'
+
+
+def write_bank(path, *, prompt="What does Adam keep?", reference="Moving averages.", point="Moving averages"):
+    path.write_text(
+        'topic = "hostile"\n[[questions]]\nid = "hostile/adam"\ndifficulty = "easy"\n'
+        f"prompt = {toml_string(prompt)}\nreference = {toml_string(reference)}\nnote = {toml_string(reference)}\n"
+        f'[[questions.key_points]]\npoint = {toml_string(point)}\nterms = ["moving average"]\n'
+        f'[[questions.misconceptions]]\npoint = {toml_string(point)}\nwhy = {toml_string(reference)}\nterms = ["sgd"]\n'
+    )
+    return path
+
+
+@pytest.fixture
+def endpoint(monkeypatch, respx_mock):
+    monkeypatch.setenv("OPENAI_BASE_URL", BASE)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    return respx_mock.post(f"{BASE}/chat/completions")
+
+
+# --- markup (issue 9, item 4) ---------------------------------------------------------------------
+
+
+def test_a_model_named_in_markup_leaves_history_working(cli, endpoint):
+    endpoint.mock(return_value=completion(reply()))
+    for model in ("[/]", "[link=http://evil.test]m", "[red]m"):
+        result, grade = practice_json(cli, ANSWER, "--model", model)
+        assert grade["grader"] == f"llm:{model}"
+    history = cli("history")
+    assert history.exit_code == 0
+    for model in ("[/]", "[link=http://evil.test]m", "[red]m"):
+        assert f"llm:{model}" in history.stdout
+
+
+def test_markup_in_a_bank_is_shown_as_written(cli, tmp_path):
+    bank = write_bank(tmp_path / "b.toml", prompt=MARKUP, point=MARKUP)
+    shown = cli("bank", "show", "hostile/adam", "--bank", str(bank))
+    assert shown.exit_code == 0
+    assert shown.stdout.count(MARKUP) == 3, shown.stdout  # the prompt, the key point, the misconception
+
+
+# --- control characters (issue 9, item 5) ------------------------------------------------------------
+
+
+def test_an_answer_is_shown_and_reported_inert_and_stored_exactly(cli, tmp_path):
+    answer = f"Adam keeps {HOSTILE}.\n"
+    (tmp_path / "e.txt").write_text(answer)
+    result = cli(
+        "practice", "optimization/adam", "--grader", "offline", "--answer-file", str(tmp_path / "e.txt")
+    )
+    assert result.exit_code == 0
+    assert_inert(result.stdout)
+    assert SHOWN in result.stdout  # quoted as the evidence of a key point
+    assert json.loads(cli("report", "-f", "json").stdout)["questions"][0]["answer"] == answer
+
+    printed = cli("report", "-f", "md").stdout
+    assert cli("report", "-f", "md", "-o", str(tmp_path / "r.md")).exit_code == 0
+    assert (tmp_path / "r.md").read_text(encoding="utf-8") == printed  # a file holds what is printed
+    for report in (printed, cli("report", "-f", "html").stdout):
+        assert_inert(report)
+        assert SHOWN in report
+
+
+def test_escape_sequences_in_a_bank_are_shown_not_obeyed(cli, tmp_path):
+    bank = write_bank(tmp_path / "b.toml", prompt=HOSTILE, reference=HOSTILE, point=HOSTILE)
+    listed = cli("bank", "list", "--bank", str(bank))
+    shown = cli("bank", "show", "hostile/adam", "--bank", str(bank))
+    for result in (listed, shown):
+        assert result.exit_code == 0
+        assert_inert(result.stdout)
+        assert SHOWN in result.stdout
+
+
+def test_escape_sequences_from_a_model_are_shown_not_obeyed(cli, endpoint, tmp_path):
+    endpoint.mock(
+        return_value=completion(reply(errors=[HOSTILE], strengths=[HOSTILE], improvements=[HOSTILE]))
+    )
+    graded = cli("practice", "optimization/adam", input=ANSWER)
+    assert graded.exit_code == 0
+    assert_inert(graded.stdout)
+    assert graded.stdout.count(SHOWN) == 3  # the error, the strength, what to improve
+
+    endpoint.mock(return_value=httpx.Response(400, json={"error": {"message": HOSTILE}}))
+    answers = tmp_path / "answers.txt"
+    answers.write_text(ANSWER)
+    failed = [
+        cli("practice", "optimization/adam", input=ANSWER),
+        cli("grade", "latest", "--all"),
+        cli("mock", "-n", "1", "--topic", "optimization", "--answers", str(answers)),
+    ]
+    for result in failed:
+        assert result.exit_code == 1
+        assert_inert(result.stdout + result.stderr)
+        assert "␛[2J" in result.stdout  # the reason is there to read, inert
+
+
+def test_json_output_keeps_text_exact_and_escapes_every_control(cli, endpoint):
+    c1 = "\x9b2J and \x7f"  # json.dumps leaves DEL and C1 raw unless asked to escape all non-ASCII
+    endpoint.mock(return_value=completion(reply(strengths=[c1])))
+    result, grade = practice_json(cli, ANSWER)
+    assert_inert(result.stdout)
+    assert grade["strengths"] == [c1]
+    report = cli("report", "-f", "json").stdout
+    assert_inert(report)
+    assert json.loads(report)["questions"][0]["grade"]["strengths"] == [c1]
