@@ -1,8 +1,19 @@
 """Text from users, banks and models reaches the terminal as it is, never obeyed: rich markup is shown,
 not read, and control characters (ESC, BEL, C1...) are shown as visible stand-ins."""
 
+import fcntl
 import json
+import os
+import pty
 import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -66,6 +77,82 @@ def test_markup_in_a_bank_is_shown_as_written(cli, tmp_path):
     shown = cli("bank", "show", "hostile/adam", "--bank", str(bank))
     assert shown.exit_code == 0
     assert shown.stdout.count(MARKUP) == 3, shown.stdout  # the prompt, the key point, the misconception
+
+
+class _Model(BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint for a subprocess (respx patches only this process)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = completion(reply()).content
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextmanager
+def model_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Model)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def read_until(terminal: int, wanted: bytes, seen: bytearray) -> bool:
+    """Read what the program shows until `wanted` appears (True) or the program ends (False)."""
+    while wanted not in seen:
+        if not select.select([terminal], [], [], 60)[0]:
+            return False  # a guard against a hung program, not a clock the test races
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # EIO: the program closed its terminal
+            return False
+        if not chunk:
+            return False
+        seen += chunk
+    return True
+
+
+def test_interactive_practice_grades_with_a_model_named_in_markup(tmp_path):
+    # The spinner shown while the model grades read its label as markup: "[/]" was a traceback.
+    terminal, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    env = {
+        "PATH": os.environ["PATH"],
+        "INTERVIEWER_HOME": str(tmp_path),
+        "NO_COLOR": "1",
+        "TERM": "xterm",
+        "PROMPT_TOOLKIT_NO_CPR": "1",  # nobody answers a cursor position request here
+    }
+    seen = bytearray()
+    with model_server() as url:
+        command = ["practice", "optimization/adam", "--base-url", url, "--model", "[/][red]m"]
+        program = subprocess.Popen(
+            [sys.executable, "-m", "interviewer", *command], stdin=child, stdout=child, stderr=child, env=env
+        )
+        os.close(child)
+        try:
+            assert read_until(terminal, "›".encode(), seen), seen.decode(errors="replace")
+            os.write(terminal, ANSWER.encode() + b"\x04")  # Ctrl-D submits
+            assert read_until(terminal, b"Try again?", seen), seen.decode(errors="replace")
+            os.write(terminal, b"n\r")
+            read_until(terminal, b"never shown", seen)  # to the end
+        finally:
+            if program.poll() is None:
+                program.kill()
+            program.wait()
+            os.close(terminal)
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))  # styles, cursor moves
+    assert program.returncode == 0, shown
+    assert "Score 10/10  (llm:[/][red]m)" in shown
 
 
 # --- control characters (issue 9, item 5) ------------------------------------------------------------
