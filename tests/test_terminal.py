@@ -17,6 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+import respx
+from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import strategies as st
 from llm_fakes import ANSWER, BASE, completion, practice_json, reply
 
 # What the terminal must never receive raw: every C0 control but tab and newline, DEL, every C1.
@@ -219,3 +222,81 @@ def test_json_output_keeps_text_exact_and_escapes_every_control(cli, endpoint):
     report = cli("report", "-f", "json").stdout
     assert_inert(report)
     assert json.loads(report)["questions"][0]["grade"]["strengths"] == [c1]
+
+
+# --- every renderer, fed random hostile text ---------------------------------------------------------
+
+PIECES = [CLIPBOARD, CLEAR, LINK, "\x9b31m", "\x07", "\x08", "\r", "\x00", "\x7f", "\x85", "\t", "\n"]
+PIECES += ["[/]", "[link=http://evil.test]", "[red]", "[/red]", "[", "]", "\\", "[bold", ":smile:", "{{ x }}"]
+hostile = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)), min_size=1, max_size=8).map(
+    "".join
+)
+
+
+def fuzz_reply(text: str, answer: str) -> str:
+    """A model's reply on the hostile question, every text of it hostile."""
+    return json.dumps(
+        {
+            "key_points": [{"index": 1, "verdict": "partial", "evidence": answer}],
+            "errors": [{"text": text, "severity": "minor"}],
+            "strengths": [text],
+            "improvements": [text],
+            "injection_suspected": False,
+        }
+    )
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],  # no shrinking: a failing example is printed as it is
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(text=hostile, answer=hostile, model=hostile)
+@example(text=f"{HOSTILE} {MARKUP}", answer=HOSTILE, model="[/]")
+def test_every_renderer_shows_random_hostile_text_inert(cli, tmp_path_factory, text, answer, model):
+    folder = tmp_path_factory.mktemp("hostile")
+    bank = str(
+        write_bank(
+            folder / "b.toml", prompt=f"Why {text}?", reference=f"So {text}", point=f"Moving averages {text}"
+        )
+    )
+    answer = f"Adam keeps moving averages of the gradient {answer}"  # its quote can credit the point
+    answers = folder / "answer.txt"
+    answers.write_text(answer, newline="")
+    (folder / "set.jsonl").write_text(json.dumps({"question": "hostile/adam", "answer": answer, "score": 5}))
+    llm = ("--grader", "llm", "--base-url", BASE, "--model", model)
+
+    def run(*args: str, exit_code: int = 0) -> None:
+        # One home for all examples (the test's): its bank cache stays warm.
+        result = cli(*args, env={"OPENAI_API_KEY": "sk-test"})
+        assert result.exit_code == exit_code, result.stdout + result.stderr
+        assert_inert(result.stdout + result.stderr)
+
+    with respx.mock(assert_all_called=False) as server:
+        endpoint = server.post(f"{BASE}/chat/completions")
+        endpoint.mock(return_value=completion(fuzz_reply(text, answer)))
+        run("bank", "list", "--bank", bank)
+        run("bank", "show", "hostile/adam", "--bank", bank)
+        run("practice", "hostile/adam", "--bank", bank, *llm, "--answer-file", str(answers))
+        run(
+            "mock",
+            "-n",
+            "1",
+            "-t",
+            "hostile",
+            "--bank",
+            bank,
+            "--grader",
+            "offline",
+            "--answers",
+            str(answers),
+        )
+        endpoint.mock(return_value=httpx.Response(400, json={"error": {"message": text}}))
+        run("grade", "latest", "--all", *llm, exit_code=1)
+    for command in (("history",), ("stats",), *(("report", "-f", fmt) for fmt in ("md", "html", "json"))):
+        run(*command)
+    run("calibrate", "--bank", bank, "--grader", "offline", "--set", str(folder / "set.jsonl"))
+    run("doctor", "--grader", "offline", "--model", model)
