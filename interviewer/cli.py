@@ -7,7 +7,6 @@ commands, so `interviewer --help` stays fast.
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ import typer
 
 from interviewer import __version__
 from interviewer.errors import ExitStatus, InterviewerError, UsageError
+from interviewer.terminal import json_text, visible
 
 if TYPE_CHECKING:
     from interviewer.bank import Bank
@@ -35,7 +35,7 @@ app.add_typer(bank_app, name="bank")
 
 def _fail(message: str, status: int) -> typer.Exit:
     for line in message.splitlines() or [message]:
-        print(f"error: {line}", file=sys.stderr)
+        print(f"error: {visible(line)}", file=sys.stderr)
     return typer.Exit(status)
 
 
@@ -119,7 +119,7 @@ def _load_bank(extra: list[Path] | None) -> Bank:
 
 
 def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+    print(json_text(data))
 
 
 def _open_store() -> Any:
@@ -144,7 +144,7 @@ def _grade_with_progress(run: Any, answer_id: int, question: Any, text: str, *, 
 
     try:
         if show and run.grader.name != "offline":
-            with ui.console.status(f"Grading with {run.grader.name}…"):
+            with ui.console.status(ui.plain(f"Grading with {run.grader.name}…")):
                 return run.grade(answer_id, question, text)
         return run.grade(answer_id, question, text)
     except KeyboardInterrupt:
@@ -499,7 +499,7 @@ def report(
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"{output}: cannot write: {exc.strerror or exc}") from None
-    print(f"Wrote {output} ({fmt}, {len(text.encode()):,} bytes).", file=sys.stderr)
+    print(visible(f"Wrote {output} ({fmt}, {len(text.encode()):,} bytes)."), file=sys.stderr)
 
 
 # --- history and grade ------------------------------------------------------------------------
@@ -603,7 +603,9 @@ def paths(json_output: JsonOption = False) -> None:
         return
     for name, value in where.items():
         shown = ", ".join(value) if isinstance(value, list) else value
-        print(f"{name.replace('_', ' '):13} {shown or '(none; set INTERVIEWER_BANK or pass --bank)'}")
+        print(
+            visible(f"{name.replace('_', ' '):13} {shown or '(none; set INTERVIEWER_BANK or pass --bank)'}")
+        )
 
 
 @_command(app)
@@ -615,7 +617,7 @@ def doctor(grader: GraderOption = None, model: ModelOption = None, base_url: Bas
     settings = config.load(grader=grader, model=model, base_url=base_url)
     width = 18
     for name, value in checks.configuration(settings):
-        print(f"{name:<{width}}{value}")
+        print(f"{name:<{width}}{visible(value)}")
     if settings.choose_grader() == "offline":
         print(
             "\nOK: answers are graded offline (no network, no key). To grade with an LLM, set OPENAI_API_KEY, "
@@ -624,12 +626,12 @@ def doctor(grader: GraderOption = None, model: ModelOption = None, base_url: Bas
         return
     results = checks.run(settings, _load_bank(None), config.cache_dir() / "llm-modes.json")
     for check in results:
-        print(f"{check.name:<{width}}{'ok' if check.ok else 'FAILED'}: {check.detail}")
+        print(f"{check.name:<{width}}{'ok' if check.ok else 'FAILED'}: {visible(check.detail)}")
     failed = [c for c in results if not c.ok]
     if failed:
-        print(f"\nProblem: {failed[0].detail}", file=sys.stderr)
+        print(f"\nProblem: {visible(failed[0].detail)}", file=sys.stderr)
         raise typer.Exit(ExitStatus.ERROR)
-    print(f"\nOK: grading with {settings.model} at {settings.shown_endpoint} works.")
+    print(visible(f"\nOK: grading with {settings.model} at {settings.shown_endpoint} works."))
 
 
 @_command(app)
@@ -734,7 +736,7 @@ def _print_questions(questions: list[Any]) -> None:
     for topic, group in topics.items():
         lines.append(f"{topic} ({len(group)})")
         for q in group:
-            line = f"  {q.id:<{id_width}}  {q.difficulty.value:<6}  {q.prompt}"
+            line = visible(f"  {q.id:<{id_width}}  {q.difficulty.value:<6}  {q.prompt}")
             lines.append(line if len(line) <= width else line[: width - 1] + "…")
     lines.append(f"{len(questions)} questions in {len(topics)} topics. `interviewer bank show ID` shows one.")
     print("\n".join(lines))

@@ -2,6 +2,9 @@
 
 Everything a candidate or a bank wrote is escaped on the way out: HTML by autoescaping, Markdown by
 a `finalize` hook that escapes every printed value unless a template marks it as already safe.
+Control characters (ESC and its kin) are shown as visible stand-ins in Markdown and HTML, to a file
+as on standard output: these are documents for people, and `cat report.md` must not let an answer
+clear the screen. JSON keeps every text exact, its control characters escaped the JSON way.
 Nothing secret is in the document to begin with: no key, no endpoint URL.
 """
 
@@ -14,6 +17,7 @@ from typing import Any
 
 from interviewer.store import Attempt, Store
 from interviewer.summary import summarize
+from interviewer.terminal import json_text, visible
 
 SCHEMA_VERSION = 1
 FORMATS = ("md", "html", "json")
@@ -200,13 +204,11 @@ def _environment(fmt: str) -> Any:
 
 def render(document: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
-        import json
-
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        return json_text(document) + "\n"
     if fmt not in FORMATS:
         raise ValueError(fmt)
     template = _environment(fmt).get_template(f"report.{fmt}.j2")
-    text = str(template.render(r=document, charts=_charts(document) if fmt == "html" else None))
+    text = visible(str(template.render(r=document, charts=_charts(document) if fmt == "html" else None)))
     return re.sub(r"\n{3,}", "\n\n", text) if fmt == "md" else text
 
 

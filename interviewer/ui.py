@@ -19,14 +19,17 @@ from rich.text import Text
 from interviewer.bank import Question
 from interviewer.errors import UsageError
 from interviewer.grading.model import Grade, Verdict
+from interviewer.terminal import visible
 
 if TYPE_CHECKING:
     from interviewer.calibrate import Calibration, Figures
     from interviewer.store import Attempt
     from interviewer.summary import Progress, Summary
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# No string printed is read as markup or emoji codes: styles come from Text objects, and names from
+# users, banks or models may hold brackets ("[/]" was a MarkupError, "[link=…]" a live link).
+console = Console(highlight=False, markup=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, markup=False, emoji=False)
 
 SUBMIT_HELP = "Esc then Enter, or Ctrl-D: submit · Ctrl-X Ctrl-E: open in $EDITOR · Ctrl-C: stop"
 _MARK = {
@@ -44,12 +47,18 @@ class AnswerCancelled(Exception):
         self.text = text
 
 
+def plain(value: str, style: str = "") -> Text:
+    """Text we did not write (a bank's, the candidate's, a model's), shown as it is and never obeyed:
+    not read as markup, its control characters made visible (see `interviewer.terminal`)."""
+    return Text(visible(value), style=style)
+
+
 def error(message: str) -> None:
-    err_console.print(Text("error: ", style="bold red") + Text(message))
+    err_console.print(Text("error: ", style="bold red") + plain(message))
 
 
 def note(message: str) -> None:
-    err_console.print(Text(message, style="dim"))
+    err_console.print(plain(message, style="dim"))
 
 
 # --- the answer editor ------------------------------------------------------------------------
@@ -223,9 +232,9 @@ def confirm(question: str, *, default: bool = False) -> bool:
 
 
 def question_panel(question: Question, *, subtitle: str | None = None) -> Panel:
-    title = f"[bold]{escape(question.id)}[/] · {question.difficulty.value}"
+    title = f"[bold]{escape(visible(question.id))}[/] · {question.difficulty.value}"
     return Panel(
-        Text(question.prompt, style="bold"),
+        plain(question.prompt, style="bold"),
         title=title,
         title_align="left",
         subtitle=subtitle,
@@ -234,9 +243,9 @@ def question_panel(question: Question, *, subtitle: str | None = None) -> Panel:
 
 
 def attempt_line(question_id: str, grade: Grade) -> Text:
-    line = Text.assemble(f"{question_id}: ", score_text(grade.score, grade.status))
+    line = Text.assemble(plain(f"{question_id}: "), score_text(grade.score, grade.status))
     if grade.failure:
-        line.append(f"  {grade.failure}", style="red")
+        line.append(plain(f"  {grade.failure}", style="red"))
     return line
 
 
@@ -255,24 +264,24 @@ def score_text(score: float | None, status: str = "graded") -> Text:
 
 def reference_panel(question: Question) -> Panel:
     return Panel(
-        Text(question.reference.strip()), title="Reference answer", title_align="left", border_style="blue"
+        plain(question.reference.strip()), title="Reference answer", title_align="left", border_style="blue"
     )
 
 
 def grade_view(question: Question, grade: Grade, *, show_reference: bool = True) -> Group:
     parts: list[Any] = []
     if not grade.ok:
-        parts.append(Text.assemble(("Not graded: ", "bold red"), grade.failure or "unknown reason"))
+        parts.append(Text.assemble(("Not graded: ", "bold red"), plain(grade.failure or "unknown reason")))
         parts.append(Text("Your answer is saved; `interviewer grade latest` grades it again.", style="dim"))
         return Group(*parts)
 
     head = Text.assemble(
-        ("\nScore ", "bold"), score_text(grade.score), "  ", (f"({grader_label(grade.grader)})", "dim")
+        ("\nScore ", "bold"), score_text(grade.score), "  ", plain(f"({grader_label(grade.grader)})", "dim")
     )
     if grade.cap_reason:
-        head.append(f"\nHeld to at most {grade.cap:g}: {grade.cap_reason}.", style="yellow")
+        head.append(plain(f"\nHeld to at most {grade.cap:g}: {grade.cap_reason}.", style="yellow"))
     for note in grade.notes:
-        head.append(f"\n{note}", style="yellow")
+        head.append(plain(f"\n{note}", style="yellow"))
     parts.append(head)
 
     points = Table.grid(padding=(0, 1))
@@ -280,36 +289,36 @@ def grade_view(question: Question, grade: Grade, *, show_reference: bool = True)
     points.add_column(ratio=1)
     for kp in grade.key_points:
         mark, style = _MARK[kp.verdict]
-        line = Text(kp.point, style="bold" if kp.verdict is Verdict.covered else "")
+        line = plain(kp.point, style="bold" if kp.verdict is Verdict.covered else "")
         if kp.why:
-            line.append(f"  ({kp.why})", style="dim")
+            line.append(plain(f"  ({kp.why})", style="dim"))
         if kp.evidence:
-            line.append(f"\n“{kp.evidence}”", style="italic dim")
+            line.append(plain(f"\n“{kp.evidence}”", style="italic dim"))
         points.add_row(Text(mark, style=style), line)
     parts += [Text("\nKey points", style="bold underline"), points]
 
     if grade.errors:
         parts.append(Text("\nErrors", style="bold underline red"))
         for finding in grade.errors:
-            line = Text.assemble(("• ", "red"), finding.text, (f"  [{finding.severity}]", "dim"))
+            line = Text.assemble(("• ", "red"), plain(finding.text), plain(f"  [{finding.severity}]", "dim"))
             if finding.why:
-                line.append(f"\n  {finding.why}")
+                line.append(plain(f"\n  {finding.why}"))
             if finding.evidence:
-                line.append(f"\n  “{finding.evidence}”", style="italic dim")
+                line.append(plain(f"\n  “{finding.evidence}”", style="italic dim"))
             parts.append(line)
     covered = {kp.point for kp in grade.key_points if kp.verdict is Verdict.covered}
     strengths = [s for s in grade.strengths if s not in covered]  # the offline grader's repeat the checklist
     if strengths:
         parts.append(Text("\nStrengths", style="bold underline green"))
-        parts += [Text(f"• {item}") for item in strengths]
+        parts += [plain(f"• {item}") for item in strengths]
     if grade.improvements:
         parts.append(Text("\nTo improve", style="bold underline"))
-        parts += [Text(f"• {item}") for item in grade.improvements]
+        parts += [plain(f"• {item}") for item in grade.improvements]
     if show_reference:
         parts.append(Text(""))
         parts.append(reference_panel(question))
         if question.note:
-            parts.append(Text(f"Note: {question.note.strip()}", style="dim"))
+            parts.append(plain(f"Note: {question.note.strip()}", style="dim"))
     return Group(*parts)
 
 
@@ -322,29 +331,29 @@ def question_detail(question: Question, source: str | None) -> Group:
     points.add_column("key point")
     points.add_column("offline grader matches", style="dim")
     for kp in question.key_points:
-        points.add_row(f"{kp.weight:g}", kp.point, "  +  ".join(kp.terms))
+        points.add_row(f"{kp.weight:g}", plain(kp.point), plain("  +  ".join(kp.terms)))
     parts: list[Any] = [
         question_panel(question),
         Text.assemble(
             ("topic ", "dim"),
-            question.topic,
+            plain(question.topic),
             ("  difficulty ", "dim"),
             question.difficulty.value,
             ("  hash ", "dim"),
             question.content_hash,
-            *((("  file ", "dim"), source) if source else ()),
+            *((("  file ", "dim"), plain(source)) if source else ()),
         ),
         reference_panel(question),
     ]
     if question.note:
-        parts.append(Text(f"Note: {question.note.strip()}", style="yellow"))
+        parts.append(plain(f"Note: {question.note.strip()}", style="yellow"))
     parts.append(points)
     if question.misconceptions:
         parts.append(Text("Misconceptions the grader flags", style="bold"))
         for m in question.misconceptions:
-            line = Text(f"• {m.point} [{m.severity}]")
+            line = plain(f"• {m.point} [{m.severity}]")
             if m.why:
-                line.append(f"\n  {m.why}", style="dim")
+                line.append(plain(f"\n  {m.why}", style="dim"))
             parts.append(line)
     return Group(*parts)
 
@@ -362,12 +371,12 @@ def history_table(attempts: Sequence[Attempt]) -> Table:
     table.add_column("grader", overflow="fold")
     for a in attempts:
         table.add_row(
-            a.submitted_at.replace("T", " ")[:16],
-            a.session_id,
-            a.mode,
-            a.question_id,
+            plain(a.submitted_at.replace("T", " ")[:16]),
+            plain(a.session_id),
+            plain(a.mode),
+            plain(a.question_id),
             score_text(a.score, a.grade_status),
-            grader_label(a.grader) if a.grader else "",
+            plain(grader_label(a.grader) if a.grader else ""),
         )
     return table
 
@@ -387,7 +396,7 @@ def opening_panel(count: int, per_question: float | None, total: float | None, g
     body = Text.assemble(
         (f"{count} questions", "bold"),
         f", {timing}. Graded by ",
-        (grader_label(grader), "bold"),
+        plain(grader_label(grader), "bold"),
         ".\n",
         "No feedback until the end: grading runs in the background while you answer.\n\n",
         ("Esc then Enter", "bold"),
@@ -404,8 +413,8 @@ def opening_panel(count: int, per_question: float | None, total: float | None, g
 
 
 def mock_question(number: int, count: int, question: Question) -> Panel:
-    title = f"[bold]Question {number}/{count}[/] · {escape(question.topic)} · {question.difficulty.value}"
-    return Panel(Text(question.prompt, style="bold"), title=title, title_align="left")
+    title = f"[bold]Question {number}/{count}[/] · {escape(visible(question.topic))} · {question.difficulty.value}"
+    return Panel(plain(question.prompt, style="bold"), title=title, title_align="left")
 
 
 def _minutes(seconds: float | None) -> str:
@@ -434,18 +443,18 @@ def summary_view(summary: Summary) -> Group:
         )
         table.add_row(
             str(r.number),
-            r.question_id,
-            r.topic,
+            plain(r.question_id),
+            plain(r.topic),
             time_used,
             score,
-            Text(status, style="red" if r.status == "failed" else "dim"),
+            plain(status, style="red" if r.status == "failed" else "dim"),
         )
     parts: list[Any] = [table]
     total = Text.assemble(
         ("Total ", "bold"),
         score_text(summary.total) if summary.total is not None else Text("pending", style="yellow"),
     )
-    total.append(f"   ({grader_label(summary.grader)})", style="dim")
+    total.append(plain(f"   ({grader_label(summary.grader)})", style="dim"))
     if summary.unfinished:
         total.append(
             f"\n{len(summary.unfinished)} answer(s) not graded yet: they are not in the total.",
@@ -455,7 +464,7 @@ def summary_view(summary: Summary) -> Group:
     if summary.topics:
         parts.append(
             Text("Per topic: ", style="bold")
-            + Text(" · ".join(f"{t} {s:g}" for t, s in sorted(summary.topics.items(), key=lambda i: -i[1])))
+            + plain(" · ".join(f"{t} {s:g}" for t, s in sorted(summary.topics.items(), key=lambda i: -i[1])))
         )
     for title, items, style in (
         ("Strongest points", summary.strongest, "green"),
@@ -464,8 +473,8 @@ def summary_view(summary: Summary) -> Group:
     ):
         if items:
             parts.append(Text(f"\n{title}", style=f"bold underline {style}"))
-            parts += [Text(f"• {item}") for item in items]
-    parts.append(Text(f"\nSession {summary.session_id} ({summary.status}).", style="bold"))
+            parts += [plain(f"• {item}") for item in items]
+    parts.append(plain(f"\nSession {summary.session_id} ({summary.status}).", style="bold"))
     return Group(*parts)
 
 
@@ -495,14 +504,14 @@ def progress_view(p: Progress) -> Group:
         table.add_column("questions", justify="right")
         table.add_column("average", justify="right")
         for t in p.topics:
-            table.add_row(t.topic, str(t.questions), score_text(t.mean))
+            table.add_row(plain(t.topic), str(t.questions), score_text(t.mean))
         parts.append(table)
     if p.weakest:
         parts.append(Text("Weakest questions (interviewer practice ID)", style="bold underline red"))
-        parts += [Text.assemble("• ", qid, "  ", score_text(score)) for qid, score in p.weakest]
+        parts += [Text.assemble("• ", plain(qid), "  ", score_text(score)) for qid, score in p.weakest]
     if p.improved:
         parts.append(Text("\nMost improved", style="bold underline green"))
-        parts += [Text(f"• {qid}: {before:g} → {after:g}") for qid, before, after in p.improved]
+        parts += [plain(f"• {qid}: {before:g} → {after:g}") for qid, before, after in p.improved]
     return Group(*parts)
 
 
@@ -545,7 +554,7 @@ def _figure(value: float | None, form: str = ".2f") -> str:
 
 
 def _ids(ids: Sequence[str], rows: dict[str, Any], *, show: Callable[[Any], str]) -> list[Text]:
-    lines = [Text(f"  {i}  {show(rows[i])}", style="dim") for i in ids[:CALIBRATION_LIST]]
+    lines = [plain(f"  {i}  {show(rows[i])}", style="dim") for i in ids[:CALIBRATION_LIST]]
     if len(ids) > CALIBRATION_LIST:
         lines.append(Text(f"  … and {len(ids) - CALIBRATION_LIST} more (--json lists them all)", style="dim"))
     return lines
@@ -558,7 +567,7 @@ def calibration_view(result: Calibration) -> Group:
     o = result.overall
     head = Text.assemble(
         ("Calibration of ", "bold"),
-        (grader_label(result.grader), "bold"),
+        plain(grader_label(result.grader), "bold"),
         f" against {o.answers} labelled answer{'s' if o.answers != 1 else ''}",
         f" in {_plural(len(result.sets), 'set')}",
         f", {result.repeat} runs" if result.repeat > 1 else "",
@@ -573,7 +582,7 @@ def calibration_view(result: Calibration) -> Group:
     table.add_column("", no_wrap=True)
     stems = [Path(name).stem for name, _ in shown]  # "answers" for answers.toml: the table fits 80 columns
     for title in stems if len(set(stems)) == len(stems) else [name for name, _ in shown]:
-        table.add_column(title, justify="right", no_wrap=True)
+        table.add_column(plain(title), justify="right", no_wrap=True)
 
     def line(label: str, cell: Callable[[Figures], str | Text]) -> None:
         table.add_row(label, *(cell(f) for _, f in shown))
@@ -629,7 +638,7 @@ def calibration_view(result: Calibration) -> Group:
         )
         for reason, count in result.failures[:3]:
             brief = reason if len(reason) <= FAILURE_CHARS else reason[: FAILURE_CHARS - 1] + "…"
-            facts.append(Text(f"  {count} × {brief}", style="dim"))
+            facts.append(plain(f"  {count} × {brief}", style="dim"))
     if result.usage is not None:
         u = result.usage
         facts.append(
@@ -642,8 +651,8 @@ def calibration_view(result: Calibration) -> Group:
     facts.append(Text(f"Wall time: {result.seconds:.1f} s for {result.done} gradings{per}."))
     parts.append(Text(""))
     parts += facts
-    verdict = Text.assemble(("\nVerdict: ", "bold"), (result.verdict.text, "bold"), ".")
+    verdict = Text.assemble(("\nVerdict: ", "bold"), plain(result.verdict.text, "bold"), ".")
     for caveat in result.verdict.caveats:
-        verdict.append(f"\n  • {caveat[0].upper()}{caveat[1:]}.", style="yellow")
+        verdict.append(plain(f"\n  • {caveat[0].upper()}{caveat[1:]}.", style="yellow"))
     parts.append(verdict)
     return Group(*parts)
