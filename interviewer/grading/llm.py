@@ -505,6 +505,8 @@ def explain(exc: Exception, settings: Settings, retries: int | None = None) -> s
     """
     import openai
 
+    from interviewer.grading.transport import MAX_REPLY_BYTES, ReplyTooLarge
+
     where = settings.shown_endpoint
     retries = settings.max_retries if retries is None else retries
     if isinstance(exc, openai.AuthenticationError):
@@ -524,7 +526,7 @@ def explain(exc: Exception, settings: Settings, retries: int | None = None) -> s
             "try again, or allow longer with INTERVIEWER_TIMEOUT"
         )
     if isinstance(exc, openai.APIConnectionError):
-        return f"cannot connect to {where}: is the server running and the URL right?"
+        return _connection_failure(exc.__cause__, where)
     if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
         return f"{where} rejected the request (HTTP {exc.status_code}): {_server_message(exc, settings)}"
     if isinstance(exc, openai.APIStatusError):
@@ -532,7 +534,33 @@ def explain(exc: Exception, settings: Settings, retries: int | None = None) -> s
         return f"{where} answered HTTP {exc.status_code} after {retries} retries" + (
             f": {said}" if said else ""
         )
+    if isinstance(exc, ReplyTooLarge):
+        return (
+            f"{where} sent a reply larger than {MAX_REPLY_BYTES // 2**20} MB, far more than any grade: "
+            "check the base URL"
+        )
     return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def _connection_failure(cause: BaseException | None, where: str) -> str:
+    """Why a connection failed, told apart: a server that never answered, or one that broke off."""
+    import httpx2
+
+    from interviewer.grading.transport import ReplyCutOff
+
+    if isinstance(cause, ReplyCutOff):
+        return (
+            f"{where} closed the connection before its reply was complete: "
+            "try again, and look in the server's log if it keeps happening"
+        )
+    if isinstance(cause, httpx2.DecodingError):
+        return f"{where} sent a reply that cannot be decompressed: {cause}".splitlines()[0]
+    if isinstance(cause, httpx2.RemoteProtocolError | httpx2.ReadError | httpx2.WriteError):
+        return (
+            f"{where} took the connection but sent no valid HTTP reply: "
+            "is the port right? (the server's log may say why)"
+        )
+    return f"cannot connect to {where}: is the server running and the URL right?"
 
 
 class LLMGrader:
@@ -551,11 +579,14 @@ class LLMGrader:
             if self._client is None:
                 import openai
 
+                from interviewer.grading.transport import BoundedClient
+
                 self._client = openai.OpenAI(
                     api_key=self.settings.key_for_client,
                     base_url=self.settings.endpoint,
                     timeout=self.settings.timeout,
                     max_retries=self.settings.max_retries,
+                    http_client=BoundedClient(self.settings.timeout),
                 )
             return self._client
 

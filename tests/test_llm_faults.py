@@ -1,0 +1,137 @@
+"""Endpoints that misbehave: a reply dripped, broken off, or bombed over a real local socket. Each
+ends as a failed grade with a reason a user can act on, through the real CLI and the real openai
+client."""
+
+import sqlite3
+
+import pytest
+from faulty_server import FaultyServer, gzip_bomb, head, response
+from llm_fakes import ANSWER, completion, config, practice_json, reply
+
+REPLY = completion(reply()).content  # a reply that grades the answer 10/10 when it arrives whole
+TIMEOUT = 0.5  # seconds: the whole request's budget against a dripping server
+DRIP = 0.05  # seconds between two bytes: each read is quick, the whole reply would take over 30 s
+
+
+@pytest.fixture
+def serve(home):
+    """Start a faulty server and point the settings at it, without retries. The timeout is short only
+    where the test waits for it: elsewhere, a busy machine must not turn a fault into a timeout."""
+    servers = []
+
+    def start(behave, timeout=30):
+        server = FaultyServer(behave)
+        servers.append(server)
+        config(home, base_url=server.url, max_retries=0, timeout=timeout)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def assert_failed(cli, home, result, grade, reason):
+    assert result.exit_code == 1, result.stderr
+    assert grade["status"] == "failed" and grade["score"] is None
+    assert grade["failure"] == reason
+    assert "Traceback" not in result.stderr
+    db = sqlite3.connect(home / "interviewer.db")
+    assert db.execute("SELECT text FROM answers").fetchall() == [(ANSWER,)], "the answer is kept"
+
+
+# --- the whole request has one deadline ---------------------------------------------------------
+
+
+def timed_out(server):
+    return (
+        f"no reply from {server.url} within {TIMEOUT:g} s (timeout): "
+        "try again, or allow longer with INTERVIEWER_TIMEOUT"
+    )
+
+
+def test_a_reply_dripped_a_byte_at_a_time_ends_at_the_timeout(cli, home, serve):
+    server = serve(lambda connection: connection.drip(response(REPLY), DRIP), timeout=TIMEOUT)
+    result, grade = practice_json(cli)
+    assert_failed(cli, home, result, grade, timed_out(server))
+
+
+def test_a_body_dripped_after_its_headers_ends_at_the_timeout(cli, home, serve):
+    def behave(connection):
+        connection.send(head(len(REPLY)))
+        connection.drip(REPLY, DRIP)
+
+    server = serve(behave, timeout=TIMEOUT)
+    result, grade = practice_json(cli)
+    assert_failed(cli, home, result, grade, timed_out(server))
+
+
+def test_doctor_names_the_timeout_of_a_dripping_server(cli, serve):
+    server = serve(
+        lambda connection: connection.drip(response(b'{"object": "list", "data": []}'), DRIP), timeout=TIMEOUT
+    )
+    result = cli("doctor")
+    assert result.exit_code == 1
+    assert f"endpoint          FAILED: {timed_out(server)}" in result.stdout
+
+
+def test_a_proxy_from_the_environment_is_still_used_and_still_bounded(cli, home, serve, monkeypatch):
+    proxy = serve(lambda connection: connection.drip(response(REPLY), DRIP), timeout=TIMEOUT)
+    config(home, base_url="http://llm.invalid/v1", max_retries=0, timeout=TIMEOUT)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url.removesuffix("/v1"))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    _, grade = practice_json(cli)  # without the proxy: "cannot connect" (the name does not resolve)
+    assert grade["failure"].startswith("no reply from http://llm.invalid/v1 within 0.5 s (timeout)")
+
+
+# --- replies too large, broken off, or no HTTP at all --------------------------------------------
+
+
+def test_a_gzip_bomb_is_refused_past_the_size_limit(cli, home, serve):
+    # 16 MB of spaces and then a valid reply, gzipped to about 16 kB: read whole, it would grade.
+    bomb = gzip_bomb(16, REPLY)
+    server = serve(lambda connection: connection.send(response(bomb, "Content-Encoding: gzip")))
+    result, grade = practice_json(cli)
+    reason = f"{server.url} sent a reply larger than 8 MB, far more than any grade: check the base URL"
+    assert_failed(cli, home, result, grade, reason)
+
+
+def cut_off_in_the_body(connection):
+    connection.send(head(len(REPLY)) + REPLY[: len(REPLY) // 2])
+
+
+def chunked_cut_off(connection):
+    connection.send(head(None, "Transfer-Encoding: chunked") + b"40\r\n{")
+
+
+@pytest.mark.parametrize(
+    ("behave", "reason"),
+    [
+        (cut_off_in_the_body, "closed the connection before its reply was complete"),
+        (chunked_cut_off, "closed the connection before its reply was complete"),
+        (lambda connection: None, "took the connection but sent no valid HTTP reply"),
+        (
+            lambda connection: connection.send(b"SSH-2.0-OpenSSH_9.6\r\n"),
+            "took the connection but sent no valid HTTP reply",
+        ),
+        (
+            lambda connection: connection.send(response(b"not gzip at all", "Content-Encoding: gzip")),
+            "sent a reply that cannot be decompressed",
+        ),
+    ],
+    ids=["content-length", "chunked", "closed-at-once", "not-http", "bad-gzip"],
+)
+def test_a_connection_that_breaks_is_not_called_unreachable(cli, home, serve, behave, reason):
+    server = serve(behave)
+    result, grade = practice_json(cli)
+    assert grade["status"] == "failed" and grade["score"] is None
+    assert grade["failure"].startswith(f"{server.url} {reason}"), grade["failure"]
+    assert "cannot connect" not in grade["failure"]
+
+
+def test_doctor_says_the_reply_broke_off(cli, serve):
+    server = serve(cut_off_in_the_body)
+    result = cli("doctor")
+    assert result.exit_code == 1
+    assert f"endpoint          FAILED: {server.url} closed the connection before its reply was complete" in (
+        result.stdout
+    )
