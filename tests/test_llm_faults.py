@@ -1,12 +1,14 @@
-"""Endpoints that misbehave: a reply dripped, broken off, or bombed over a real local socket. Each
-ends as a failed grade with a reason a user can act on, through the real CLI and the real openai
-client."""
+"""Endpoints that misbehave: a reply dripped, broken off, or bombed over a real local socket, and
+replies of the wrong shape over respx. Each ends as a failed grade with a reason a user can act on,
+through the real CLI and the real openai client."""
 
+import json
 import sqlite3
 
+import httpx
 import pytest
 from faulty_server import FaultyServer, gzip_bomb, head, response
-from llm_fakes import ANSWER, completion, config, practice_json, reply
+from llm_fakes import ANSWER, BASE, completion, config, practice_json, reply
 
 REPLY = completion(reply()).content  # a reply that grades the answer 10/10 when it arrives whole
 TIMEOUT = 0.5  # seconds: the whole request's budget against a dripping server
@@ -135,3 +137,72 @@ def test_doctor_says_the_reply_broke_off(cli, serve):
     assert f"endpoint          FAILED: {server.url} closed the connection before its reply was complete" in (
         result.stdout
     )
+
+
+# --- replies of the wrong shape -------------------------------------------------------------------
+
+
+@pytest.fixture
+def endpoint(monkeypatch, respx_mock, home):
+    monkeypatch.setenv("OPENAI_BASE_URL", BASE)
+    config(home, max_retries=0)
+    return respx_mock.post(f"{BASE}/chat/completions")
+
+
+def reply_with(**fields):
+    body = json.loads(REPLY)
+    body.update(fields)
+    return httpx.Response(200, json=body)
+
+
+@pytest.mark.parametrize(
+    ("sent", "problem"),
+    [
+        (reply_with(choices="a grade"), "`choices` in its reply is a string, not a list"),
+        (reply_with(choices=["a grade"]), "`choices[0]` in its reply is a string, not an object"),
+        (
+            reply_with(choices=[{"index": 0, "message": None, "finish_reason": "stop"}]),
+            "`choices[0].message` in its reply is null, not an object",
+        ),
+        (
+            reply_with(choices=[{"index": 0, "message": {"content": 7}, "finish_reason": "stop"}]),
+            "`choices[0].message.content` in its reply is a number, not a string",
+        ),
+        (
+            reply_with(usage={"prompt_tokens": "many", "completion_tokens": "few"}),
+            "`usage.prompt_tokens` in its reply is a string, not a whole number",
+        ),
+        (reply_with(usage="1380 tokens"), "`usage` in its reply is a string, not an object"),
+        (httpx.Response(200, json=["a grade"]), "its reply is a list, not an object"),
+        (httpx.Response(200, json={"error": "busy"}), "its reply has no `choices`"),
+    ],
+    ids=[
+        "choices-string",
+        "choice-string",
+        "message-null",
+        "content-number",
+        "usage-words",
+        "usage-string",
+        "list",
+        "no-choices",
+    ],
+)
+def test_a_reply_of_the_wrong_shape_is_a_failed_grade_that_says_what_is_wrong(
+    cli, home, endpoint, sent, problem
+):
+    endpoint.mock(return_value=sent)
+    result, grade = practice_json(cli)
+    reason = (
+        f"http://llm.test/v1 did not answer like an OpenAI-compatible API ({problem}): "
+        "check the base URL (it usually ends in /v1)"
+    )
+    assert_failed(cli, home, result, grade, reason)
+
+
+def test_token_counts_sent_as_strings_of_digits_are_read_as_numbers(cli, endpoint):
+    body = json.loads(REPLY)
+    body["usage"] = {"prompt_tokens": "1200", "completion_tokens": "180"}
+    endpoint.mock(return_value=httpx.Response(200, json=body))
+    _, grade = practice_json(cli)
+    assert grade["status"] == "graded" and grade["score"] == 10.0
+    assert grade["usage"] == {"prompt_tokens": 1200, "completion_tokens": 180, "cached_tokens": 0}

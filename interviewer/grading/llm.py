@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from interviewer import resources
 from interviewer.bank import Question
 from interviewer.config import Settings
-from interviewer.grading import evidence
+from interviewer.grading import completion, evidence
 from interviewer.grading.injection import injection_phrase
 from interviewer.grading.model import Finding, Grade, PointVerdict, Usage, Verdict, compute_score
 
@@ -542,6 +542,14 @@ def explain(exc: Exception, settings: Settings, retries: int | None = None) -> s
     return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
+def not_an_api(where: str, problem: str) -> str:
+    """The reason for a reply that is no Chat Completions response (`problem` says how)."""
+    return (
+        f"{where} did not answer like an OpenAI-compatible API ({problem}): "
+        "check the base URL (it usually ends in /v1)"
+    )
+
+
 def _connection_failure(cause: BaseException | None, where: str) -> str:
     """Why a connection failed, told apart: a server that never answered, or one that broke off."""
     import httpx2
@@ -613,7 +621,8 @@ class LLMGrader:
         retries = 0
         while True:
             try:
-                response = self._no_retries.chat.completions.create(
+                # The raw reply: the openai client's own objects are built without being checked.
+                response = self._no_retries.chat.completions.with_raw_response.create(
                     **shape.request(self.settings.model, chat)
                 )
                 return response, shape
@@ -632,21 +641,19 @@ class LLMGrader:
     def _complete(self, chat: list[dict[str, str]], shape: Shape, usage: Usage) -> tuple[str | None, Shape]:
         """One completion; returns its text and the request shape that worked."""
         response, shape = self._send(chat, shape)
-        if not hasattr(response, "choices"):
-            # The openai client hands back plain text when the reply is not JSON: a web page, a proxy.
-            raise GradingFailed(
-                f"{self.settings.shown_endpoint} did not answer like an OpenAI-compatible API: "
-                "check the base URL (it usually ends in /v1)"
-            )
+        try:
+            result = completion.parse(response.content)
+        except completion.NotACompletion as exc:  # a web page, a proxy, a server of another kind
+            raise GradingFailed(not_an_api(self.settings.shown_endpoint, str(exc))) from None
         self.memory.set(self.memory_key, shape.key())  # the endpoint took it, whatever the model replies
-        if response.usage is not None:
-            usage.prompt_tokens += response.usage.prompt_tokens or 0
-            usage.completion_tokens += response.usage.completion_tokens or 0
-            details = getattr(response.usage, "prompt_tokens_details", None)
-            usage.cached_tokens += (getattr(details, "cached_tokens", 0) or 0) if details else 0
-        if not response.choices:
+        if result.usage is not None:
+            usage.prompt_tokens += result.usage.prompt_tokens or 0
+            usage.completion_tokens += result.usage.completion_tokens or 0
+            details = result.usage.prompt_tokens_details
+            usage.cached_tokens += (details.cached_tokens or 0) if details else 0
+        if not result.choices:
             raise InvalidReply("the reply has no choices")
-        choice = response.choices[0]
+        choice = result.choices[0]
         refusal = getattr(choice.message, "refusal", None)
         if refusal:
             raise GradingFailed(f"the model refused to grade: {refusal}".splitlines()[0])
