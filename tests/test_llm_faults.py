@@ -206,3 +206,29 @@ def test_token_counts_sent_as_strings_of_digits_are_read_as_numbers(cli, endpoin
     _, grade = practice_json(cli)
     assert grade["status"] == "graded" and grade["score"] == 10.0
     assert grade["usage"] == {"prompt_tokens": 1200, "completion_tokens": 180, "cached_tokens": 0}
+
+
+# --- a key no request can carry ------------------------------------------------------------------
+
+
+PRACTICE = ("practice", "optimization/adam", "--grader", "llm")
+
+
+@pytest.mark.parametrize(
+    ("key", "command"),
+    [("sk-t\u00e9st-0123", PRACTICE), ("sk-test\u00a00123", ("doctor",)), ("sk-test-\x7f0123", PRACTICE)],
+    ids=["accent", "no-break-space", "control"],
+)
+def test_a_key_http_cannot_carry_is_refused_before_anything_is_asked(
+    cli, endpoint, monkeypatch, key, command
+):
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    result = cli(*command, input=ANSWER)
+    assert result.exit_code == 2
+    position = next(i for i, c in enumerate(key) if not (c.isascii() and c.isprintable())) + 1
+    assert f"the API key from environment has a character at position {position} that HTTP cannot carry" in (
+        result.stderr
+    )
+    assert key not in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not endpoint.calls

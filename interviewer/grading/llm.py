@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from interviewer import resources
 from interviewer.bank import Question
 from interviewer.config import Settings
+from interviewer.errors import UsageError
 from interviewer.grading import completion, evidence
 from interviewer.grading.injection import injection_phrase
 from interviewer.grading.model import Finding, Grade, PointVerdict, Usage, Verdict, compute_score
@@ -571,8 +572,21 @@ def _connection_failure(cause: BaseException | None, where: str) -> str:
     return f"cannot connect to {where}: is the server running and the URL right?"
 
 
+def _check_key(settings: Settings) -> None:
+    """Refuse a key that no request can carry, before anything is typed: HTTP headers hold printable
+    ASCII only, and a key pasted with a curly quote or a non-breaking space fails every request."""
+    key = settings.api_key or ""
+    bad = next((i for i, c in enumerate(key) if not (c.isascii() and c.isprintable())), None)
+    if bad is not None:
+        raise UsageError(
+            f"the API key from {settings.origin.get('api_key', 'the settings')} has a character at position "
+            f"{bad + 1} that HTTP cannot carry (keys are plain ASCII): copy the key again"
+        )
+
+
 class LLMGrader:
     def __init__(self, settings: Settings, *, memory: ModeMemory | None = None):
+        _check_key(settings)
         self.settings = settings
         self.name = f"llm:{settings.model}"
         self.memory = memory or ModeMemory(None)
