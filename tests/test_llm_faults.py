@@ -67,6 +67,19 @@ def test_a_body_dripped_after_its_headers_ends_at_the_timeout(cli, home, serve):
     assert_failed(cli, home, result, grade, timed_out(server))
 
 
+def test_a_chain_of_redirects_shares_one_deadline(cli, home, serve):
+    def redirect_again(connection):  # each hop quick; the 20 that httpx follows would take 2 s
+        if not connection.stopped.wait(0.1):
+            connection.send(
+                b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /v1/chat/completions\r\n"
+                b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+
+    server = serve(redirect_again, timeout=TIMEOUT)
+    result, grade = practice_json(cli)
+    assert_failed(cli, home, result, grade, timed_out(server))
+
+
 def test_doctor_names_the_timeout_of_a_dripping_server(cli, serve):
     server = serve(
         lambda connection: connection.drip(response(b'{"object": "list", "data": []}'), DRIP), timeout=TIMEOUT

@@ -104,25 +104,22 @@ class _DeadlineBackend(httpcore2.NetworkBackend):
 
 
 class BoundedTransport(httpx2.BaseTransport):
-    """An httpx transport that ends each request by its deadline and refuses oversized replies."""
+    """An httpx transport whose connections keep to the running request's deadline, and which
+    refuses oversized replies."""
 
-    def __init__(self, transport: httpx2.BaseTransport, seconds: float):
+    def __init__(self, transport: httpx2.BaseTransport):
         self._transport = transport
-        self._seconds = seconds
-        # httpx takes no network backend; its connection pool does, so it is handed over there.
+        # httpx takes no network backend, but its connection pool (a private attribute) does. Should
+        # that change, the tests against a dripping server fail.
         pool = transport._pool  # type: ignore[attr-defined]
         pool._network_backend = _DeadlineBackend(pool._network_backend)
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        token = _deadline.set(time.monotonic() + self._seconds)
+        response = self._transport.handle_request(request)
         try:
-            response = self._transport.handle_request(request)
-            try:
-                body = _read_body(response, request)
-            finally:
-                response.close()
+            body = _read_body(response, request)
         finally:
-            _deadline.reset(token)
+            response.close()
         headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _WIRE_HEADERS]
         return httpx2.Response(
             response.status_code, headers=headers, content=body, extensions=response.extensions
@@ -148,14 +145,21 @@ def _read_body(response: httpx2.Response, request: httpx2.Request) -> bytes:
 
 class BoundedClient(openai.DefaultHttpxClient):
     """The openai client's own HTTP client (its limits, redirects, proxies from the environment),
-    with every transport it builds bounded: no request lasts longer than `seconds`."""
+    with bounded transports, and in which no request, redirects included, lasts longer than `seconds`."""
 
     def __init__(self, seconds: float):
         self._seconds = seconds
         super().__init__()
 
+    def send(self, request: httpx2.Request, **kwargs: Any) -> httpx2.Response:
+        token = _deadline.set(time.monotonic() + self._seconds)
+        try:
+            return super().send(request, **kwargs)
+        finally:
+            _deadline.reset(token)
+
     def _init_transport(self, *args: Any, **kwargs: Any) -> httpx2.BaseTransport:
-        return BoundedTransport(super()._init_transport(*args, **kwargs), self._seconds)
+        return BoundedTransport(super()._init_transport(*args, **kwargs))
 
     def _init_proxy_transport(self, *args: Any, **kwargs: Any) -> httpx2.BaseTransport:
-        return BoundedTransport(super()._init_proxy_transport(*args, **kwargs), self._seconds)
+        return BoundedTransport(super()._init_proxy_transport(*args, **kwargs))
