@@ -67,13 +67,16 @@ def test_a_body_dripped_after_its_headers_ends_at_the_timeout(cli, home, serve):
     assert_failed(cli, home, result, grade, timed_out(server))
 
 
+REDIRECT = (  # to where the request went: for ever
+    b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /v1/chat/completions\r\n"
+    b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+)
+
+
 def test_a_chain_of_redirects_shares_one_deadline(cli, home, serve):
     def redirect_again(connection):  # each hop quick; the 20 that httpx follows would take 2 s
         if not connection.stopped.wait(0.1):
-            connection.send(
-                b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /v1/chat/completions\r\n"
-                b"Content-Length: 0\r\nConnection: close\r\n\r\n"
-            )
+            connection.send(REDIRECT)
 
     server = serve(redirect_again, timeout=TIMEOUT)
     result, grade = practice_json(cli)
@@ -132,8 +135,9 @@ def chunked_cut_off(connection):
             lambda connection: connection.send(response(b"not gzip at all", "Content-Encoding: gzip")),
             "sent a reply that cannot be decompressed",
         ),
+        (lambda connection: connection.send(REDIRECT), "redirected the request again and again"),
     ],
-    ids=["content-length", "chunked", "closed-at-once", "not-http", "bad-gzip"],
+    ids=["content-length", "chunked", "closed-at-once", "not-http", "bad-gzip", "redirect-loop"],
 )
 def test_a_connection_that_breaks_is_not_called_unreachable(cli, home, serve, behave, reason):
     server = serve(behave)

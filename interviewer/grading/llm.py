@@ -562,6 +562,8 @@ def _connection_failure(cause: BaseException | None, where: str) -> str:
             f"{where} closed the connection before its reply was complete: "
             "try again, and look in the server's log if it keeps happening"
         )
+    if isinstance(cause, httpx2.TooManyRedirects):
+        return f"{where} redirected the request again and again: check the base URL"
     if isinstance(cause, httpx2.DecodingError):
         return f"{where} sent a reply that cannot be decompressed: {cause}".splitlines()[0]
     if isinstance(cause, httpx2.RemoteProtocolError | httpx2.ReadError | httpx2.WriteError):
