@@ -64,7 +64,7 @@ def run(settings: Settings, bank: Bank, modes_file: Path | None) -> list[Check]:
     started = time.perf_counter()
     try:
         models = [m.id for m in grader.client.models.list()]
-    except AttributeError:  # not a list of models: a web page, a proxy
+    except (AttributeError, ValueError):  # not a list of models, or not even JSON: a web page, a proxy
         checks.append(Check("endpoint", True, "reachable, but /models is not an OpenAI-compatible list"))
     except Exception as exc:
         import openai

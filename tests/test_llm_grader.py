@@ -302,15 +302,16 @@ def test_doctor_fails_with_the_reason_when_the_key_is_refused(cli, endpoint, res
     assert result.stderr.startswith("\nProblem: ") or "Problem: " in result.stderr
 
 
-def test_a_web_page_instead_of_an_api_is_named_as_such(cli, endpoint, respx_mock):
-    page = httpx.Response(200, text="<html>Welcome to nginx!</html>", headers={"content-type": "text/html"})
+@pytest.mark.parametrize("content_type", ["text/html", "application/json"])  # a proxy may claim JSON
+def test_a_web_page_instead_of_an_api_is_named_as_such(cli, endpoint, respx_mock, content_type):
+    page = httpx.Response(200, text="<html>Welcome to nginx!</html>", headers={"content-type": content_type})
     endpoint.mock(return_value=page)
     respx_mock.get(f"{BASE}/models").mock(return_value=page)
     result, grade = practice_json(cli)
     assert grade["status"] == "failed"
-    assert (
-        grade["failure"]
-        == "http://llm.test/v1 did not answer like an OpenAI-compatible API: check the base URL (it usually ends in /v1)"
+    assert grade["failure"] == (
+        "http://llm.test/v1 did not answer like an OpenAI-compatible API (its reply is a web page, not JSON): "
+        "check the base URL (it usually ends in /v1)"
     )
     doctor = cli("doctor")
     assert doctor.exit_code == 1 and "Traceback" not in doctor.stdout + doctor.stderr

@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from interviewer import resources
 from interviewer.bank import Question
 from interviewer.config import Settings
-from interviewer.grading import evidence
+from interviewer.errors import UsageError
+from interviewer.grading import completion, evidence
 from interviewer.grading.injection import injection_phrase
 from interviewer.grading.model import Finding, Grade, PointVerdict, Usage, Verdict, compute_score
 from interviewer.redaction import Redactor
@@ -504,6 +505,8 @@ def explain(exc: Exception, settings: Settings, retries: int | None = None) -> s
     """
     import openai
 
+    from interviewer.grading.transport import MAX_REPLY_BYTES, ReplyTooLarge
+
     where = settings.shown_endpoint
     retries = settings.max_retries if retries is None else retries
     if isinstance(exc, openai.AuthenticationError):
@@ -523,7 +526,7 @@ def explain(exc: Exception, settings: Settings, retries: int | None = None) -> s
             "try again, or allow longer with INTERVIEWER_TIMEOUT"
         )
     if isinstance(exc, openai.APIConnectionError):
-        return f"cannot connect to {where}: is the server running and the URL right?"
+        return _connection_failure(exc.__cause__, where)
     if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
         return f"{where} rejected the request (HTTP {exc.status_code}): {_server_message(exc, settings)}"
     if isinstance(exc, openai.APIStatusError):
@@ -531,11 +534,60 @@ def explain(exc: Exception, settings: Settings, retries: int | None = None) -> s
         return f"{where} answered HTTP {exc.status_code} after {retries} retries" + (
             f": {said}" if said else ""
         )
+    if isinstance(exc, ReplyTooLarge):
+        return (
+            f"{where} sent a reply larger than {MAX_REPLY_BYTES // 2**20} MB, far more than any grade: "
+            "check the base URL"
+        )
     return Redactor(settings.api_key).text(f"{type(exc).__name__}: {exc}".splitlines()[0])
+
+
+def not_an_api(where: str, problem: str) -> str:
+    """The reason for a reply that is no Chat Completions response (`problem` says how)."""
+    return (
+        f"{where} did not answer like an OpenAI-compatible API ({problem}): "
+        "check the base URL (it usually ends in /v1)"
+    )
+
+
+def _connection_failure(cause: BaseException | None, where: str) -> str:
+    """Why a connection failed, told apart: a server that never answered, or one that broke off."""
+    import httpx2
+
+    from interviewer.grading.transport import ReplyCutOff
+
+    if isinstance(cause, ReplyCutOff):
+        return (
+            f"{where} closed the connection before its reply was complete: "
+            "try again, and look in the server's log if it keeps happening"
+        )
+    if isinstance(cause, httpx2.TooManyRedirects):
+        return f"{where} redirected the request again and again: check the base URL"
+    if isinstance(cause, httpx2.DecodingError):
+        return f"{where} sent a reply that cannot be decompressed: {cause}".splitlines()[0]
+    if isinstance(cause, httpx2.RemoteProtocolError | httpx2.ReadError | httpx2.WriteError):
+        return (
+            f"{where} took the connection but sent no valid HTTP reply: "
+            "is the port right? (the server's log may say why)"
+        )
+    return f"cannot connect to {where}: is the server running and the URL right?"
+
+
+def _check_key(settings: Settings) -> None:
+    """Refuse a key that no request can carry, before anything is typed: HTTP headers hold printable
+    ASCII only, and a key pasted with a curly quote or a non-breaking space fails every request."""
+    key = settings.api_key or ""
+    bad = next((i for i, c in enumerate(key) if not (c.isascii() and c.isprintable())), None)
+    if bad is not None:
+        raise UsageError(
+            f"the API key from {settings.origin.get('api_key', 'the settings')} has a character at position "
+            f"{bad + 1} that HTTP cannot carry (keys are plain ASCII): copy the key again"
+        )
 
 
 class LLMGrader:
     def __init__(self, settings: Settings, *, memory: ModeMemory | None = None):
+        _check_key(settings)
         self.settings = settings
         self.name = f"llm:{settings.model}"
         self.memory = memory or ModeMemory(None)
@@ -551,11 +603,14 @@ class LLMGrader:
             if self._client is None:
                 import openai
 
+                from interviewer.grading.transport import BoundedClient
+
                 self._client = openai.OpenAI(
                     api_key=self.settings.key_for_client,
                     base_url=self.settings.endpoint,
                     timeout=self.settings.timeout,
                     max_retries=self.settings.max_retries,
+                    http_client=BoundedClient(self.settings.timeout),
                 )
             return self._client
 
@@ -582,7 +637,8 @@ class LLMGrader:
         retries = 0
         while True:
             try:
-                response = self._no_retries.chat.completions.create(
+                # The raw reply: the openai client's own objects are built without being checked.
+                response = self._no_retries.chat.completions.with_raw_response.create(
                     **shape.request(self.settings.model, chat)
                 )
                 return response, shape
@@ -601,21 +657,19 @@ class LLMGrader:
     def _complete(self, chat: list[dict[str, str]], shape: Shape, usage: Usage) -> tuple[str | None, Shape]:
         """One completion; returns its text and the request shape that worked."""
         response, shape = self._send(chat, shape)
-        if not hasattr(response, "choices"):
-            # The openai client hands back plain text when the reply is not JSON: a web page, a proxy.
-            raise GradingFailed(
-                f"{self.settings.shown_endpoint} did not answer like an OpenAI-compatible API: "
-                "check the base URL (it usually ends in /v1)"
-            )
+        try:
+            result = completion.parse(response.content)
+        except completion.NotACompletion as exc:  # a web page, a proxy, a server of another kind
+            raise GradingFailed(not_an_api(self.settings.shown_endpoint, str(exc))) from None
         self.memory.set(self.memory_key, shape.key())  # the endpoint took it, whatever the model replies
-        if response.usage is not None:
-            usage.prompt_tokens += response.usage.prompt_tokens or 0
-            usage.completion_tokens += response.usage.completion_tokens or 0
-            details = getattr(response.usage, "prompt_tokens_details", None)
-            usage.cached_tokens += (getattr(details, "cached_tokens", 0) or 0) if details else 0
-        if not response.choices:
+        if result.usage is not None:
+            usage.prompt_tokens += result.usage.prompt_tokens or 0
+            usage.completion_tokens += result.usage.completion_tokens or 0
+            details = result.usage.prompt_tokens_details
+            usage.cached_tokens += (details.cached_tokens or 0) if details else 0
+        if not result.choices:
             raise InvalidReply("the reply has no choices")
-        choice = response.choices[0]
+        choice = result.choices[0]
         refusal = getattr(choice.message, "refusal", None)
         if refusal:
             raise GradingFailed(f"the model refused to grade: {refusal}".splitlines()[0])
