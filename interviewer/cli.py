@@ -75,6 +75,13 @@ def _root(
     """Practise ML/DL engineering interviews: questions from a bank, answers graded by an LLM or offline."""
 
 
+# The largest values of the numeric options: beyond them a value is a slip (or `inf`, `1e309`), not a
+# plan, and it would fail later, after the session was stored, in the clock or in SQLite.
+MAX_SECONDS_PER_QUESTION = 24 * 3600
+MAX_MINUTES = 24 * 60
+MAX_SEED = 2**32 - 1
+MAX_HISTORY = 1_000_000
+
 BankOption = Annotated[
     Optional[list[Path]],
     typer.Option(
@@ -308,16 +315,26 @@ def mock(
         typer.Option(
             "--per-question",
             min=1,
+            max=MAX_SECONDS_PER_QUESTION,
             help="Seconds per question (default 300; none when only --minutes is given).",
             show_default=False,
         ),
     ] = None,
     minutes: Annotated[
         Optional[float],
-        typer.Option("--minutes", min=0.1, help="Minutes for the whole interview.", show_default=False),
+        typer.Option(
+            "--minutes",
+            min=0.1,
+            max=MAX_MINUTES,
+            help="Minutes for the whole interview.",
+            show_default=False,
+        ),
     ] = None,
     seed: Annotated[
-        Optional[int], typer.Option("--seed", help="Draw the same questions again.", show_default=False)
+        Optional[int],
+        typer.Option(
+            "--seed", min=0, max=MAX_SEED, help="Draw the same questions again.", show_default=False
+        ),
     ] = None,
     answers: Annotated[
         Optional[Path],
@@ -512,7 +529,10 @@ def history(
         typer.Option("--question", "-q", help="Only attempts at this question.", show_default=False),
     ] = None,
     limit: Annotated[
-        int, typer.Option("--limit", "-n", min=1, help="How many attempts to show, newest first.")
+        int,
+        typer.Option(
+            "--limit", "-n", min=1, max=MAX_HISTORY, help="How many attempts to show, newest first."
+        ),
     ] = 20,
     json_output: JsonOption = False,
 ) -> None:

@@ -139,13 +139,20 @@ def _read_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _number(name: str, value: Any, origin: str, *, integer: bool = False) -> float:
+# Past these a value is a slip (or `inf`, `nan`, `1e309`), not a choice: every grade would wait
+# forever, or fail on a timeout the HTTP client cannot use.
+MAX_TIMEOUT = 3600.0
+MAX_RETRIES = 10
+
+
+def _number(name: str, value: Any, origin: str, *, most: float, integer: bool = False) -> float:
     try:
         number = int(value) if integer else float(value)
     except (TypeError, ValueError):
         raise UsageError(f"{name} from {origin}: not a number: {value!r}") from None
-    if number < 0 or (not integer and number == 0):
-        raise UsageError(f"{name} from {origin}: must be positive: {value!r}")
+    if not 0 <= number <= most or (not integer and number == 0):  # NaN fails every comparison
+        lowest = "at least 0" if integer else "more than 0"
+        raise UsageError(f"{name} from {origin}: must be {lowest} and at most {most:g}: {value!r}")
     return number
 
 
@@ -196,9 +203,20 @@ def load(
         model=str(values.get("model", DEFAULT_MODEL)).strip(),
         base_url=url,
         api_key=str(values["api_key"]).strip() if "api_key" in values else None,
-        timeout=_number("timeout", values.get("timeout", DEFAULT_TIMEOUT), origin.get("timeout", "default")),
+        timeout=_number(
+            "timeout",
+            values.get("timeout", DEFAULT_TIMEOUT),
+            origin.get("timeout", "default"),
+            most=MAX_TIMEOUT,
+        ),
         max_retries=int(
-            _number("max_retries", values.get("max_retries", DEFAULT_RETRIES), "config", integer=True)
+            _number(
+                "max_retries",
+                values.get("max_retries", DEFAULT_RETRIES),
+                "config",
+                most=MAX_RETRIES,
+                integer=True,
+            )
         ),
         origin=origin,
         config_file=path if path.exists() else None,
