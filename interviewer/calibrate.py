@@ -34,6 +34,7 @@ from interviewer.bank import Bank, Question
 from interviewer.errors import UsageError
 from interviewer.grading import Grader
 from interviewer.grading.model import Grade, Usage
+from interviewer.inputs import MAX_ANSWER_CHARS
 from interviewer.session import MAX_CONCURRENT_GRADES, grade_safely
 
 # --- kinds of answers ---------------------------------------------------------------------------
@@ -49,7 +50,6 @@ ADVERSARIAL_KINDS = frozenset({"keywords", "glued", "swapped", "negation", "echo
 ADVERSARIAL_MAX = 2.0
 
 SCALE = 10.0  # the labels' scale inside the tool, as a grade's
-MAX_ANSWER_CHARS = 50_000  # as for `practice` and `mock`: far beyond any interview answer
 MAX_PROBLEMS = 20  # lines of problems shown before "... and N more"
 
 

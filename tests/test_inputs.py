@@ -5,10 +5,17 @@ Each ends in a one-line error and exit 2 before anything is stored, or is read a
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
 
+from interviewer import cli as cli_module
+from interviewer import ui
 from interviewer.grading.offline import OfflineGrader
 from interviewer.session import MockInterview
 from interviewer.store import Store, now
@@ -83,3 +90,106 @@ def test_a_session_stored_with_an_infinite_limit_still_reports_and_resumes(cli, 
     assert resumed.exit_code == 0, resumed.stderr
     after = json.loads(cli("report", "--format", "json").stdout)
     assert [q["status"] for q in after["questions"]] == ["graded", "graded"]
+
+
+# --- answers: read no further than the limit ----------------------------------------------------
+
+
+FEED_CAP = 10_000_000  # bytes: an unbounded read takes them all
+
+
+def _fed_endlessly(args: list[str], line: bytes) -> tuple[int, str, int]:
+    """Run the installed command with `line` repeated on standard input (`yes |`) until it stops
+    reading; return its exit code, its standard error, and how many bytes it was given (the pipe's
+    buffer included)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "interviewer", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        bufsize=0,  # each write reaches the pipe, so closing it has nothing left to flush
+    )
+    chunk, fed = line * (65_536 // len(line)), 0
+    with process.stdin:
+        try:
+            while fed < FEED_CAP:
+                process.stdin.write(chunk)
+                fed += len(chunk)
+        except BrokenPipeError:  # the command stopped reading and ended
+            pass
+    err = process.stderr.read()
+    process.wait()
+    return process.returncode, err.decode(), fed
+
+
+@pytest.mark.parametrize(
+    ("args", "line", "message"),
+    [
+        (["practice", "optimization/adam"], b"y\n", "the answer has more than 50,000 characters"),
+        (["mock", "-n", "2"], b"y\n", "answer 1 has more than 50,000 characters"),
+        (["mock", "-n", "2"], b"---\n", "answers given for 2 questions"),
+    ],
+)
+def test_an_endless_standard_input_is_read_no_further_than_the_limit(home, args, line, message):
+    status, stderr, fed = _fed_endlessly([*args, "--grader", "offline"], line)
+    assert status == 2 and len(stderr.splitlines()) == 1 and message in stderr, stderr
+    assert fed < FEED_CAP / 10
+    assert _sessions(home) == 0
+
+
+@pytest.mark.parametrize(
+    "option", [["practice", "optimization/adam", "--answer-file"], ["mock", "--answers"]]
+)
+def test_an_endless_answer_file_is_refused_after_the_limit(cli, home, option):
+    result = cli(*option, "/dev/zero", "--grader", "offline")
+    _one_error(result, "has more than 50,000 characters")
+    assert _sessions(home) == 0
+
+
+def test_mock_resume_with_an_empty_id_is_refused_not_a_new_interview(cli, home):
+    _one_error(
+        cli("mock", "--resume", "", "--grader", "offline", input=ANSWER), "--resume needs a session id"
+    )
+    assert _sessions(home) == 0
+
+
+# --- the editor: a paste over the limit is refused, and kept ---------------------------------------
+
+
+PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"  # what a terminal sends around pasted text
+
+
+def _pasted(text: str) -> str:
+    return PASTE_START + text + PASTE_END
+
+
+def test_the_editor_refuses_to_submit_a_paste_over_the_limit_and_keeps_it():
+    paste = "x" * 60_000
+    with create_pipe_input() as pipe, pytest.raises(ui.AnswerCancelled) as cancelled:
+        pipe.send_text(_pasted(paste) + "\x04" + "\x1b\r" + "\x03")  # Ctrl-D, Esc Enter, then Ctrl-C
+        ui.edit_answer(input=pipe, output=DummyOutput())
+    assert cancelled.value.text == paste
+    with create_pipe_input() as pipe:
+        # The refusal leaves the cursor where the excess begins: Ctrl-K cuts it, and Ctrl-D submits.
+        pipe.send_text(_pasted(paste) + "\x04" + "\x0b" + "\x04")
+        assert ui.edit_answer(input=pipe, output=DummyOutput()) == "x" * 50_000
+
+
+def test_the_timed_editor_refuses_to_submit_a_paste_over_the_limit():
+    with create_pipe_input() as pipe:
+        pipe.send_text(_pasted("y" * 50_001) + "\x04" + "\x1b\r" + "\x08" + "\x04")
+        answer = ui.timed_answer("Q1/1", 300, input=pipe, output=DummyOutput())
+    assert (answer.text, answer.outcome) == ("y" * 50_000, "submitted")
+
+
+def test_an_interview_stopped_with_a_paste_over_the_limit_keeps_its_first_50000_characters(
+    cli, home, monkeypatch
+):
+    monkeypatch.setattr(cli_module, "_interactive", lambda: True)
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+        pipe.send_text("\r" + _pasted("z" * 60_000) + "\x03")  # ready; paste; Ctrl-C
+        result = cli("mock", "-n", "1", "--grader", "offline")
+    assert result.exit_code == 130
+    assert "60,000 characters: its first 50,000 are kept" in result.stderr
+    [(length,)] = sqlite3.connect(home / "interviewer.db").execute("SELECT length(text) FROM answers")
+    assert length == 50_000
