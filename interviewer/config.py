@@ -21,20 +21,31 @@ OPENAI_URL = "https://api.openai.com/v1"
 GRADERS = ("auto", "llm", "offline")
 
 
+def _home_override() -> Path | None:
+    """INTERVIEWER_HOME when it is set. Set but blank is refused: it is a script's empty variable,
+    and using the default folder instead would mix a test run into the user's own history."""
+    override = os.environ.get(HOME_ENV)
+    if override is None:
+        return None
+    if not override.strip():
+        raise UsageError(f"{HOME_ENV} is set but blank: name a folder, or unset it to use the default one")
+    return Path(override.strip()).expanduser()
+
+
 def home() -> Path:
     """The data directory: INTERVIEWER_HOME, or the platform's user data directory."""
-    override = os.environ.get(HOME_ENV, "").strip()
+    override = _home_override()
     if override:
-        return Path(override).expanduser()
+        return override
     from platformdirs import user_data_path
 
     return user_data_path(APP, appauthor=False)
 
 
 def config_dir() -> Path:
-    override = os.environ.get(HOME_ENV, "").strip()
+    override = _home_override()
     if override:
-        return Path(override).expanduser()
+        return override
     from platformdirs import user_config_path
 
     return user_config_path(APP, appauthor=False)
@@ -42,9 +53,9 @@ def config_dir() -> Path:
 
 def cache_dir() -> Path:
     """Disposable data (validated bank files, what each endpoint supports): safe to delete."""
-    override = os.environ.get(HOME_ENV, "").strip()
+    override = _home_override()
     if override:
-        return Path(override).expanduser() / "cache"
+        return override / "cache"
     from platformdirs import user_cache_path
 
     return user_cache_path(APP, appauthor=False)
@@ -121,16 +132,11 @@ _FILE_KEYS: dict[str, type | tuple[type, ...]] = {
 
 
 def _read_file(path: Path) -> dict[str, Any]:
-    import tomllib  # here, not at the top: `bank list` and `--help` never read settings
+    from interviewer.inputs import read_toml
 
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path)
     for key, value in data.items():
         if key not in _FILE_KEYS:
             raise UsageError(f"{path}: {key}: unknown setting (known: {', '.join(_FILE_KEYS)})")

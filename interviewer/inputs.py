@@ -1,11 +1,14 @@
-"""What a user hands the tool, read within bounds: an endless stream ends in a one-line error, not
-in a hang or a MemoryError."""
+"""What a user hands the tool, read within bounds: answers from standard input or a file, and TOML
+files (banks, the config file). An endless stream or a hostile file ends in a one-line error, not in
+a hang, a MemoryError or a RecursionError."""
 
 from __future__ import annotations
 
 import codecs
+import re
+from itertools import accumulate
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from interviewer.errors import UsageError
 
@@ -64,3 +67,60 @@ def read_text_file(path: Path, max_chars: int) -> str:
         raise UsageError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+# --- TOML files ---------------------------------------------------------------------------------
+# tomllib recurses once per level of nesting (5,000 levels are a RecursionError 3,000 lines long)
+# and takes quadratic time in the parts of a dotted key (a 400 KB key takes minutes). A bank needs
+# four levels and keys of two parts, so the shape is checked before the file is parsed.
+MAX_TOML_BYTES = 1_000_000  # the largest built-in bank file has 60 KB
+MAX_TOML_DEPTH = 32
+
+# Strings and comments, each taken whole so the brackets and dots inside them are not counted. An
+# unterminated one runs to the end of its line (or file): the file is invalid and tomllib will say
+# where, and taking the rest keeps this scan linear.
+_STRINGS_AND_COMMENTS = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*+"""|""".*+'
+    r"|'''(?:[^']|'(?!''))*+'''|'''.*+"
+    r'|"(?:[^"\\\n]|\\[^\n])*+"|"[^\n]*+'
+    r"|'[^'\n]*+'|'[^\n]*+"
+    r"|#[^\n]*+",
+    re.DOTALL,
+)
+_BRACKETS = re.compile(r"[^\[\]{}]+")
+_KEY_BOUNDARY = re.compile(r"[=,\[\]{}\n]")
+
+
+def toml_too_complex(text: str) -> str | None:
+    """Why tomllib should not be given `text` (nested or dotted too deep), or None."""
+    structure = _STRINGS_AND_COMMENTS.sub(" ", text)
+    steps = (1 if c in "[{" else -1 for c in _BRACKETS.sub("", structure))
+    if max(accumulate(steps), default=0) > MAX_TOML_DEPTH:
+        return f"nested more than {MAX_TOML_DEPTH} levels deep"
+    if max((part.count(".") for part in _KEY_BOUNDARY.split(structure)), default=0) >= MAX_TOML_DEPTH:
+        return f"a dotted key has more than {MAX_TOML_DEPTH} parts"
+    return None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A user's TOML file, bounded in size and nesting; every error is one line naming the file."""
+    import tomllib  # here, not at the top: a bank read from the cache needs no parser
+
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_TOML_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_TOML_BYTES:
+        raise UsageError(f"{path}: larger than {MAX_TOML_BYTES:,} bytes; is it the right file?")
+    try:
+        text = data.decode("utf-8-sig")  # a byte order mark, as some Windows editors write, is no content
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+    problem = toml_too_complex(text)
+    if problem:
+        raise UsageError(f"{path}: {problem}")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None

@@ -15,7 +15,7 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from interviewer import cli as cli_module
-from interviewer import ui
+from interviewer import resources, ui
 from interviewer.grading.offline import OfflineGrader
 from interviewer.session import MockInterview
 from interviewer.store import Store, now
@@ -193,3 +193,69 @@ def test_an_interview_stopped_with_a_paste_over_the_limit_keeps_its_first_50000_
     assert "60,000 characters: its first 50,000 are kept" in result.stderr
     [(length,)] = sqlite3.connect(home / "interviewer.db").execute("SELECT length(text) FROM answers")
     assert length == 50_000
+
+
+# --- TOML files: bounded before parsing ------------------------------------------------------------
+
+
+def _bank_text(topic: str = "mine") -> str:
+    source = (resources.bank_dir() / "02-optimization.toml").read_text(encoding="utf-8")
+    return source.replace('topic = "optimization"', f'topic = "{topic}"').replace(
+        '"optimization/', f'"{topic}/'
+    )
+
+
+HOSTILE_TOML = {
+    "nested 5,000 deep": ("x = " + "[" * 5_000 + "]" * 5_000 + "\n", "nested more than 32 levels deep"),
+    "inline tables 5,000 deep": ("x = " + "{a=" * 5_000 + "1" + "}" * 5_000 + "\n", "nested more than 32"),
+    "a 400 KB dotted key": (".".join(["k"] * 200_000) + " = 1\n", "a dotted key has more than 32 parts"),
+    "over a megabyte": ("# filler\n" * 120_000, "larger than 1,000,000 bytes"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_TOML)
+def test_a_hostile_bank_file_is_one_line_naming_it(cli, tmp_path, case):
+    text, message = HOSTILE_TOML[case]
+    path = tmp_path / "hostile.toml"
+    path.write_text(text)
+    _one_error(cli("bank", "validate", str(path)), str(path), message)
+
+
+@pytest.mark.parametrize("case", HOSTILE_TOML)
+def test_a_hostile_config_file_is_one_line_naming_it(cli, home, case):
+    text, message = HOSTILE_TOML[case]
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text(text)
+    _one_error(cli("doctor"), str(home / "config.toml"), message)
+
+
+def test_a_byte_order_mark_at_the_start_of_a_bank_or_config_file_is_no_content(cli, home, tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + _bank_text().encode())
+    assert cli("bank", "validate", str(path)).stdout.startswith("ok: 5 questions")
+    home.mkdir(parents=True)
+    (home / "config.toml").write_bytes(b"\xef\xbb\xbfgrader = 'offline'\n")
+    assert "offline (from " in cli("doctor").stdout
+
+
+def test_bank_links_that_lead_nowhere_are_reported_not_skipped(cli, tmp_path):
+    folder = tmp_path / "bank"
+    folder.mkdir()
+    (folder / "mine.toml").write_text(_bank_text())
+    (folder / "dangling.toml").symlink_to("missing.toml")
+    (folder / "loop-a.toml").symlink_to("loop-b.toml")
+    (folder / "loop-b.toml").symlink_to("loop-a.toml")
+    result = cli("bank", "validate", str(folder))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {folder / name}.toml: a symbolic link to {target}.toml that leads to no file"
+        for name, target in (("dangling", "missing"), ("loop-a", "loop-b"), ("loop-b", "loop-a"))
+    ]
+
+
+# --- the home folder ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_interviewer_home_is_refused_not_the_default_folder(cli, blank):
+    _one_error(cli("paths", env={"INTERVIEWER_HOME": blank}), "INTERVIEWER_HOME is set but blank")
