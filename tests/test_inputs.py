@@ -229,6 +229,20 @@ def test_a_hostile_config_file_is_one_line_naming_it(cli, home, case):
     _one_error(cli("doctor"), str(home / "config.toml"), message)
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("deep.toml", HOSTILE_TOML["nested 5,000 deep"][0], "nested more than 32 levels deep"),
+        ("long-key.toml", HOSTILE_TOML["a 400 KB dotted key"][0], "a dotted key has more than 32 parts"),
+        ("deep.jsonl", "[" * 100_000 + "]" * 100_000 + "\n", "not valid JSON: nested too deeply"),
+    ],
+)
+def test_a_hostile_labelled_set_is_one_line_naming_it(cli, tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_text(text)
+    _one_error(cli("calibrate", "--set", str(path)), str(path), message)
+
+
 def test_a_byte_order_mark_at_the_start_of_a_bank_or_config_file_is_no_content(cli, home, tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + _bank_text().encode())
