@@ -88,8 +88,9 @@ def edit_answer(
 
 
 def _within_answer_limit() -> Any:
-    """Refuses to submit an answer longer than the limit, and says so below it: the text stays in the
-    editor to be shortened, and the cursor goes where the excess begins."""
+    """Refuses to submit an answer longer than the limit, and says so below it as soon as the text
+    goes over: the text stays in the editor to be shortened, and a refused submit puts the cursor
+    where the excess begins."""
     from prompt_toolkit.validation import ValidationError, Validator
 
     class WithinLimit(Validator):
@@ -97,8 +98,8 @@ def _within_answer_limit() -> Any:
             if len(document.text) > MAX_ANSWER_CHARS:
                 raise ValidationError(
                     cursor_position=MAX_ANSWER_CHARS,
-                    message=f"{len(document.text):,} characters: at most {MAX_ANSWER_CHARS:,} can be "
-                    "submitted. Shorten the answer; the text after the cursor is over the limit.",
+                    message=f"{len(document.text):,} characters: shorten the answer to "
+                    f"{MAX_ANSWER_CHARS:,} to submit it",  # one line of an 80-column terminal
                 )
 
     return WithinLimit()

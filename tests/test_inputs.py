@@ -3,16 +3,20 @@
 Each ends in a one-line error and exit 2 before anything is stored, or is read as the user meant it.
 """
 
+import io
 import json
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 from prompt_toolkit.application import create_app_session
+from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
+from prompt_toolkit.output.vt100 import Vt100_Output
 
 from interviewer import cli as cli_module
 from interviewer import resources, ui
@@ -163,12 +167,34 @@ def _pasted(text: str) -> str:
     return PASTE_START + text + PASTE_END
 
 
-def test_the_editor_refuses_to_submit_a_paste_over_the_limit_and_keeps_it():
+class _Screen(io.StringIO):
+    """A terminal's screen that presses Ctrl-C once `text` appears on it: the test waits for what
+    the user sees, not for a time."""
+
+    def __init__(self, pipe, text: str):
+        super().__init__()
+        self.pipe, self.text, self.pressed = pipe, text, False
+
+    def write(self, data: str) -> int:
+        written = super().write(data)
+        if not self.pressed and self.text in self.getvalue():
+            self.pressed = True
+            self.pipe.send_text("\x03")
+        return written
+
+
+def test_the_editor_refuses_to_submit_a_paste_over_the_limit_says_so_and_keeps_it():
     paste = "x" * 60_000
     with create_pipe_input() as pipe, pytest.raises(ui.AnswerCancelled) as cancelled:
-        pipe.send_text(_pasted(paste) + "\x04" + "\x1b\r" + "\x03")  # Ctrl-D, Esc Enter, then Ctrl-C
-        ui.edit_answer(input=pipe, output=DummyOutput())
-    assert cancelled.value.text == paste
+        screen = _Screen(pipe, "60,000 characters: shorten the answer to 50,000 to submit it")
+        pipe.send_text(_pasted(paste) + "\x04" + "\x1b\r")  # Ctrl-D, Esc Enter: neither submits
+        watchdog = threading.Timer(60, pipe.send_text, args=("\x03",))  # ends the test if it fails
+        watchdog.start()
+        try:
+            ui.edit_answer(input=pipe, output=Vt100_Output(screen, lambda: Size(rows=24, columns=80)))
+        finally:
+            watchdog.cancel()
+    assert screen.pressed and cancelled.value.text == paste
     with create_pipe_input() as pipe:
         # The refusal leaves the cursor where the excess begins: Ctrl-K cuts it, and Ctrl-D submits.
         pipe.send_text(_pasted(paste) + "\x04" + "\x0b" + "\x04")
