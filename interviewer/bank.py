@@ -23,6 +23,7 @@ from pydantic import (
 
 from interviewer import __version__, resources
 from interviewer.errors import BankError, UsageError
+from interviewer.inputs import read_toml
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*$"
 BANK_ENV = "INTERVIEWER_BANK"
@@ -233,16 +234,10 @@ def _question_id(raw: object, index: int) -> str:
 
 def load_file(path: Path) -> tuple[list[Question], list[str]]:
     """Read one bank file; return its questions and one error line per problem found."""
-    import tomllib  # here, not at the top: a bank read from the cache needs no parser
-
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        return [], [f"{path}: cannot read: {exc.strerror or exc}"]
-    except UnicodeDecodeError:
-        return [], [f"{path}: not UTF-8 text"]
-    except tomllib.TOMLDecodeError as exc:
-        return [], [f"{path}: not valid TOML: {exc}"]
+        data = read_toml(path)
+    except UsageError as exc:
+        return [], [str(exc)]
 
     try:
         header = _BankFile.model_validate(data)
@@ -269,7 +264,8 @@ def load_file(path: Path) -> tuple[list[Question], list[str]]:
 
 def bank_files(path: Path) -> list[Path]:
     if path.is_dir():
-        return sorted(p for p in path.rglob("*.toml") if p.is_file())
+        # A symbolic link that leads nowhere is listed too, so that `load` reports it.
+        return sorted(p for p in path.rglob("*.toml") if p.is_file() or p.is_symlink())
     if path.is_file():
         return [path]
     raise BankError(f"{path}: no such bank file or folder")
@@ -339,6 +335,9 @@ def load(paths: Sequence[Path] = (), *, builtin: bool = True, cache_dir: Path | 
     problems: list[str] = []
     for root in roots:
         for file in bank_files(root):
+            if not file.exists():
+                problems.append(f"{file}: a symbolic link to {os.readlink(file)} that leads to no file")
+                continue
             found = _cached(cache_dir, file.resolve()) if cache_dir else None
             if found is None:
                 found, file_problems = load_file(file)

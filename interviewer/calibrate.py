@@ -34,6 +34,7 @@ from interviewer.bank import Bank, Question
 from interviewer.errors import UsageError
 from interviewer.grading import Grader
 from interviewer.grading.model import Grade, Usage
+from interviewer.inputs import MAX_ANSWER_CHARS, toml_too_complex
 from interviewer.session import MAX_CONCURRENT_GRADES, grade_safely
 
 # --- kinds of answers ---------------------------------------------------------------------------
@@ -49,7 +50,6 @@ ADVERSARIAL_KINDS = frozenset({"keywords", "glued", "swapped", "negation", "echo
 ADVERSARIAL_MAX = 2.0
 
 SCALE = 10.0  # the labels' scale inside the tool, as a grade's
-MAX_ANSWER_CHARS = 50_000  # as for `practice` and `mock`: far beyond any interview answer
 MAX_PROBLEMS = 20  # lines of problems shown before "... and N more"
 
 
@@ -276,9 +276,13 @@ class _Problems(list[str]):
         self.append(f"{where}: {message}")
 
 
+MAX_SET_BYTES = 50_000_000  # a thousand answers of the longest length; /dev/zero is not a set
+
+
 def _read_text(path: Path, name: str, problems: _Problems) -> str | None:
     try:
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            data = stream.read(MAX_SET_BYTES + 1)
     except FileNotFoundError:
         problems.add(name, "no such file")
         return None
@@ -287,6 +291,9 @@ def _read_text(path: Path, name: str, problems: _Problems) -> str | None:
         return None
     except OSError as exc:
         problems.add(name, f"cannot read: {exc.strerror or exc}")
+        return None
+    if len(data) > MAX_SET_BYTES:
+        problems.add(name, f"larger than {MAX_SET_BYTES:,} bytes")
         return None
     try:
         return data.decode("utf-8-sig")  # a byte-order mark is how spreadsheet programs say UTF-8
@@ -344,6 +351,9 @@ def _jsonl_rows(text: str, name: str, problems: _Problems) -> Iterator[_Raw]:
         except json.JSONDecodeError as exc:
             problems.add(where, f"not valid JSON: {exc.msg} (column {exc.colno})")
             continue
+        except RecursionError:
+            problems.add(where, "not valid JSON: nested too deeply")
+            continue
         if not isinstance(record, dict):
             problems.add(where, f"a JSON object is needed, not {type(record).__name__}")
             continue
@@ -355,6 +365,10 @@ _TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def _toml_rows(text: str, name: str, problems: _Problems) -> Iterator[_Raw]:
+    too_complex = toml_too_complex(text)
+    if too_complex:
+        problems.add(name, too_complex)
+        return
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

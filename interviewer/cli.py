@@ -16,6 +16,7 @@ import typer
 
 from interviewer import __version__
 from interviewer.errors import ExitStatus, InterviewerError, UsageError
+from interviewer.inputs import MAX_ANSWER_CHARS, read_text_file
 from interviewer.terminal import json_text, visible
 
 if TYPE_CHECKING:
@@ -74,6 +75,13 @@ def _root(
 ) -> None:
     """Practise ML/DL engineering interviews: questions from a bank, answers graded by an LLM or offline."""
 
+
+# The largest values of the numeric options: beyond them a value is a slip (or `inf`, `1e309`), not a
+# plan, and it would fail later, after the session was stored, in the clock or in SQLite.
+MAX_SECONDS_PER_QUESTION = 24 * 3600
+MAX_MINUTES = 24 * 60
+MAX_SEED = 2**32 - 1
+MAX_HISTORY = 1_000_000
 
 BankOption = Annotated[
     Optional[list[Path]],
@@ -160,29 +168,31 @@ def _interactive() -> bool:
 # --- practice ---------------------------------------------------------------------------------
 
 
-MAX_ANSWER_CHARS = 50_000  # ~8,000 words: far beyond any interview answer, well within a model's context
-
-
 def _check_answer(text: str, label: str = "the answer") -> None:
     if not text.strip():
         raise UsageError(f"{label} is empty: nothing to grade")
+    _check_length(text, label)
+
+
+def _check_length(text: str, label: str) -> None:
     if len(text) > MAX_ANSWER_CHARS:
         raise UsageError(
-            f"{label} has {len(text):,} characters; an answer may have at most {MAX_ANSWER_CHARS:,}"
+            f"{label} has more than {MAX_ANSWER_CHARS:,} characters, the most an answer may have"
         )
 
 
-def _read_answer_file(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a folder, not a file") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+def _cut_to_limit(text: str) -> str:
+    """An answer kept as it stands though not submitted (the clock ran out, or Ctrl-C): cut to the
+    limit the editor holds a submitted one to, saying so."""
+    if len(text) <= MAX_ANSWER_CHARS:
+        return text
+    from interviewer import ui
+
+    ui.note(
+        f"Your answer has {len(text):,} characters: its first {MAX_ANSWER_CHARS:,} are kept, "
+        "the most an answer may have."
+    )
+    return text[:MAX_ANSWER_CHARS]
 
 
 @_command(app)
@@ -225,13 +235,13 @@ def practice(
     run = Practice(store, chosen, {"question": question.id})
     interactive = answer_file is None and _interactive() and not json_output
     if answer_file is not None:
-        text = _read_answer_file(answer_file)
+        text = read_text_file(answer_file, MAX_ANSWER_CHARS)
     elif not interactive:
         if sys.stdin.isatty():
             ui.note(f"{question.id}: {question.prompt}\nType your answer; end it with Ctrl-D.")
         started = now()
         try:
-            text = ui.read_piped_answer()
+            text = ui.read_piped_answer(MAX_ANSWER_CHARS)
         except ui.AnswerCancelled as cancelled:
             _keep_unfinished(run, question, cancelled.text, started)
     if not interactive:
@@ -285,7 +295,7 @@ def _keep_unfinished(run: Any, question: Any, text: str, started: str) -> None:
     from interviewer import ui
 
     if text.strip():
-        answer_id = run.submit(question, text, started)
+        answer_id = run.submit(question, _cut_to_limit(text), started)
         run.close("interrupted")
         ui.note(
             f"Saved your answer (attempt {answer_id}, not graded). `interviewer grade {run.session_id}` grades it."
@@ -308,16 +318,26 @@ def mock(
         typer.Option(
             "--per-question",
             min=1,
+            max=MAX_SECONDS_PER_QUESTION,
             help="Seconds per question (default 300; none when only --minutes is given).",
             show_default=False,
         ),
     ] = None,
     minutes: Annotated[
         Optional[float],
-        typer.Option("--minutes", min=0.1, help="Minutes for the whole interview.", show_default=False),
+        typer.Option(
+            "--minutes",
+            min=0.1,
+            max=MAX_MINUTES,
+            help="Minutes for the whole interview.",
+            show_default=False,
+        ),
     ] = None,
     seed: Annotated[
-        Optional[int], typer.Option("--seed", help="Draw the same questions again.", show_default=False)
+        Optional[int],
+        typer.Option(
+            "--seed", min=0, max=MAX_SEED, help="Draw the same questions again.", show_default=False
+        ),
     ] = None,
     answers: Annotated[
         Optional[Path],
@@ -346,19 +366,13 @@ def mock(
     """
     from interviewer import ui
     from interviewer.bank import Difficulty
-    from interviewer.session import ANSWER_SEPARATOR, DEFAULT_PER_QUESTION, MockInterview, split_answers
+    from interviewer.session import DEFAULT_PER_QUESTION, MockInterview
 
+    if resume is not None and not resume.strip():
+        raise UsageError("--resume needs a session id, or latest")
     chosen, grading_note = _grader(grader, model, base_url)
     store = _open_store()
     interactive = answers is None and _interactive() and not json_output
-    scripted = None
-    if not interactive:
-        if answers is None and sys.stdin.isatty():
-            ui.note(f"Type the answers, separated by lines holding only {ANSWER_SEPARATOR}; end with Ctrl-D.")
-        try:
-            scripted = split_answers(_read_answer_file(answers) if answers else ui.read_piped_answer())
-        except ui.AnswerCancelled:
-            raise KeyboardInterrupt from None
     if resume:
         run = MockInterview.resume(store, chosen, resume)
         planned = len(run.questions) - run.answered
@@ -371,13 +385,7 @@ def mock(
                 raise UsageError(f"unknown difficulty {difficulty!r}: use easy, medium or hard") from None
         picked = _load_bank(bank).interview(questions, topic or (), level, seed)
         planned = len(picked)
-    for number, text in enumerate(scripted or [], start=1):
-        if len(text) > MAX_ANSWER_CHARS:
-            _check_answer(text, f"answer {number}")
-    if scripted is not None and len(scripted) > planned:
-        raise UsageError(
-            f"{len(scripted)} answers given for {planned} questions (answers are separated by lines holding only ---)"
-        )
+    scripted = None if interactive else _read_script(answers, planned)
     if not resume:
         limit = per_question if per_question is not None else (None if minutes else DEFAULT_PER_QUESTION)
         run = MockInterview.start(
@@ -417,6 +425,40 @@ def mock(
         raise typer.Exit(ExitStatus.ERROR)
 
 
+SCRIPT_ROOM = 1_000  # characters per answer for separators and blank lines, in a script of answers
+
+
+def _read_script(path: Path | None, planned: int) -> list[str]:
+    """The answers of a scripted interview, from `path` or standard input, separated by lines of ---.
+
+    Reading stops past what `planned` answers of the longest length can fill, so an endless stream
+    ends in an error, not in a MemoryError.
+    """
+    from interviewer import ui
+    from interviewer.session import ANSWER_SEPARATOR, split_answers
+
+    most = planned * (MAX_ANSWER_CHARS + SCRIPT_ROOM)
+    if path is not None:
+        text = read_text_file(path, most)
+    else:
+        if sys.stdin.isatty():
+            ui.note(f"Type the answers, separated by lines holding only {ANSWER_SEPARATOR}; end with Ctrl-D.")
+        try:
+            text = ui.read_piped_answer(most)
+        except ui.AnswerCancelled:
+            raise KeyboardInterrupt from None
+    answers = split_answers(text)
+    for number, answer in enumerate(answers, start=1):
+        _check_length(answer, f"answer {number}")
+    if len(answers) > planned:
+        raise UsageError(
+            f"{len(answers)} answers given for {planned} questions (answers are separated by lines holding only ---)"
+        )
+    if len(text) > most:
+        raise UsageError(f"the answers run past {most:,} characters, too long for {planned} questions")
+    return answers
+
+
 def _ask(run: Any, ui: Any) -> str:
     """Ask each question in the terminal; returns the session's status."""
     from interviewer.store import now
@@ -432,13 +474,13 @@ def _ask(run: Any, ui: Any) -> str:
             )
         except ui.AnswerCancelled as cancelled:
             if cancelled.text.strip():
-                run.submit(turn, cancelled.text, started=started, elapsed=0.0)
+                run.submit(turn, _cut_to_limit(cancelled.text), started=started, elapsed=0.0)
             return "interrupted"
         if answer.outcome == "timed_out":
             ui.note("Time is up: what you typed is submitted.")
         run.submit(
             turn,
-            answer.text,
+            _cut_to_limit(answer.text),
             started=started,
             elapsed=answer.seconds,
             timed_out=answer.outcome == "timed_out",
@@ -512,7 +554,10 @@ def history(
         typer.Option("--question", "-q", help="Only attempts at this question.", show_default=False),
     ] = None,
     limit: Annotated[
-        int, typer.Option("--limit", "-n", min=1, help="How many attempts to show, newest first.")
+        int,
+        typer.Option(
+            "--limit", "-n", min=1, max=MAX_HISTORY, help="How many attempts to show, newest first."
+        ),
     ] = 20,
     json_output: JsonOption = False,
 ) -> None:

@@ -22,20 +22,31 @@ OPENAI_URL = "https://api.openai.com/v1"
 GRADERS = ("auto", "llm", "offline")
 
 
+def _home_override() -> Path | None:
+    """INTERVIEWER_HOME when it is set. Set but blank is refused: it is a script's empty variable,
+    and using the default folder instead would mix a test run into the user's own history."""
+    override = os.environ.get(HOME_ENV)
+    if override is None:
+        return None
+    if not override.strip():
+        raise UsageError(f"{HOME_ENV} is set but blank: name a folder, or unset it to use the default one")
+    return Path(override.strip()).expanduser()
+
+
 def home() -> Path:
     """The data directory: INTERVIEWER_HOME, or the platform's user data directory."""
-    override = os.environ.get(HOME_ENV, "").strip()
+    override = _home_override()
     if override:
-        return Path(override).expanduser()
+        return override
     from platformdirs import user_data_path
 
     return user_data_path(APP, appauthor=False)
 
 
 def config_dir() -> Path:
-    override = os.environ.get(HOME_ENV, "").strip()
+    override = _home_override()
     if override:
-        return Path(override).expanduser()
+        return override
     from platformdirs import user_config_path
 
     return user_config_path(APP, appauthor=False)
@@ -43,9 +54,9 @@ def config_dir() -> Path:
 
 def cache_dir() -> Path:
     """Disposable data (validated bank files, what each endpoint supports): safe to delete."""
-    override = os.environ.get(HOME_ENV, "").strip()
+    override = _home_override()
     if override:
-        return Path(override).expanduser() / "cache"
+        return override / "cache"
     from platformdirs import user_cache_path
 
     return user_cache_path(APP, appauthor=False)
@@ -127,16 +138,11 @@ _FILE_KEYS: dict[str, type | tuple[type, ...]] = {
 
 
 def _read_file(path: Path) -> dict[str, Any]:
-    import tomllib  # here, not at the top: `bank list` and `--help` never read settings
+    from interviewer.inputs import read_toml
 
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path)
     for key, value in data.items():
         if key not in _FILE_KEYS:
             raise UsageError(f"{path}: {key}: unknown setting (known: {', '.join(_FILE_KEYS)})")
@@ -145,13 +151,20 @@ def _read_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _number(name: str, value: Any, origin: str, *, integer: bool = False) -> float:
+# Past these a value is a slip (or `inf`, `nan`, `1e309`), not a choice: every grade would wait
+# forever, or fail on a timeout the HTTP client cannot use.
+MAX_TIMEOUT = 3600.0
+MAX_RETRIES = 10
+
+
+def _number(name: str, value: Any, origin: str, *, most: float, integer: bool = False) -> float:
     try:
         number = int(value) if integer else float(value)
     except (TypeError, ValueError):
         raise UsageError(f"{name} from {origin}: not a number: {value!r}") from None
-    if number < 0 or (not integer and number == 0):
-        raise UsageError(f"{name} from {origin}: must be positive: {value!r}")
+    if not 0 <= number <= most or (not integer and number == 0):  # NaN fails every comparison
+        lowest = "at least 0" if integer else "more than 0"
+        raise UsageError(f"{name} from {origin}: must be {lowest} and at most {most:g}: {value!r}")
     return number
 
 
@@ -237,9 +250,20 @@ def load(
         model=str(values.get("model", DEFAULT_MODEL)).strip(),
         base_url=None if url is None else _base_url(str(url), origin["base_url"]),
         api_key=str(values["api_key"]).strip() if "api_key" in values else None,
-        timeout=_number("timeout", values.get("timeout", DEFAULT_TIMEOUT), origin.get("timeout", "default")),
+        timeout=_number(
+            "timeout",
+            values.get("timeout", DEFAULT_TIMEOUT),
+            origin.get("timeout", "default"),
+            most=MAX_TIMEOUT,
+        ),
         max_retries=int(
-            _number("max_retries", values.get("max_retries", DEFAULT_RETRIES), "config", integer=True)
+            _number(
+                "max_retries",
+                values.get("max_retries", DEFAULT_RETRIES),
+                "config",
+                most=MAX_RETRIES,
+                integer=True,
+            )
         ),
         origin=origin,
         config_file=path if path.exists() else None,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from interviewer.store import Attempt, Store
-from interviewer.summary import summarize
+from interviewer.summary import stored_limit, summarize
 from interviewer.terminal import json_text, visible
 
 SCHEMA_VERSION = 1
@@ -99,8 +99,8 @@ def build(store: Store, ref: str) -> dict[str, Any]:
             "grader": summary.grader,
             "started_at": row.started_at,
             "ended_at": row.ended_at,
-            "time_limit_per_question": row.settings.get("per_question"),
-            "time_limit_total": row.settings.get("total"),
+            "time_limit_per_question": stored_limit(row.settings.get("per_question")),
+            "time_limit_total": stored_limit(row.settings.get("total")),
             "time_used": round(used, 1),
         },
         "total": summary.total,

@@ -148,6 +148,8 @@ class MockInterview:
     @classmethod
     def resume(cls, store: Store, grader: Grader, ref: str) -> MockInterview:
         """Continue an interrupted interview where it stopped, with the time it had left."""
+        from interviewer.summary import stored_limit
+
         row = store.session(ref)
         if row.mode != "mock":
             raise UsageError(f"session {row.id} is a {row.mode} session, not a mock interview")
@@ -161,8 +163,8 @@ class MockInterview:
             grader,
             row.id,
             questions,
-            per_question=row.settings.get("per_question"),
-            total=row.settings.get("total"),
+            per_question=stored_limit(row.settings.get("per_question")),
+            total=stored_limit(row.settings.get("total")),
             answered=len(attempts),
             used=used,
         )

@@ -6,6 +6,7 @@ a skipped question counts as 0, as it would in an interview.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -53,6 +54,12 @@ class Summary:
         return asdict(self)
 
 
+def stored_limit(seconds: Any) -> float | None:
+    """A time limit read back from the database. An infinite one, which `--per-question inf` could
+    store before the options were bounded, means no limit: it must not crash every later report."""
+    return seconds if isinstance(seconds, int | float) and math.isfinite(seconds) else None
+
+
 def _seconds(a: Attempt) -> float:
     return max(
         0.0, (datetime.fromisoformat(a.submitted_at) - datetime.fromisoformat(a.started_at)).total_seconds()
@@ -70,7 +77,7 @@ def _result(number: int, a: Attempt) -> QuestionResult:
         status=status,
         score=a.score if status == "graded" else (0.0 if status == "skipped" else None),
         seconds=_seconds(a),
-        limit=a.time_limit,
+        limit=stored_limit(a.time_limit),
         timed_out=a.timed_out,
         answer_id=a.answer_id,
         failure=failure,
@@ -95,7 +102,7 @@ def summarize(store: Store, row: SessionRow) -> Summary:
                 "not reached",
                 None,
                 None,
-                row.settings.get("per_question"),
+                stored_limit(row.settings.get("per_question")),
                 False,
                 None,
             )

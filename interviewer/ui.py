@@ -19,6 +19,7 @@ from rich.text import Text
 from interviewer.bank import Question
 from interviewer.errors import UsageError
 from interviewer.grading.model import Grade, Verdict
+from interviewer.inputs import MAX_ANSWER_CHARS, read_text
 from interviewer.terminal import visible
 
 if TYPE_CHECKING:
@@ -75,7 +76,8 @@ def edit_answer(
 
     @keys.add("c-d")
     def _submit(event: Any) -> None:
-        event.app.exit(result=event.current_buffer.text)
+        if event.current_buffer.validate(set_cursor=True):
+            event.app.exit(result=event.current_buffer.text)
 
     @keys.add("c-c")
     def _cancel(event: Any) -> None:
@@ -87,10 +89,29 @@ def edit_answer(
         bottom_toolbar=toolbar,
         enable_open_in_editor=True,
         prompt_continuation=lambda width, line, soft: "  ",
+        validator=_within_answer_limit(),
         input=input,
         output=output,
     )
     return session.prompt("› ", default=initial)
+
+
+def _within_answer_limit() -> Any:
+    """Refuses to submit an answer longer than the limit, and says so below it as soon as the text
+    goes over: the text stays in the editor to be shortened, and a refused submit puts the cursor
+    where the excess begins."""
+    from prompt_toolkit.validation import ValidationError, Validator
+
+    class WithinLimit(Validator):
+        def validate(self, document: Any) -> None:
+            if len(document.text) > MAX_ANSWER_CHARS:
+                raise ValidationError(
+                    cursor_position=MAX_ANSWER_CHARS,
+                    message=f"{len(document.text):,} characters: shorten the answer to "
+                    f"{MAX_ANSWER_CHARS:,} to submit it",  # one line of an 80-column terminal
+                )
+
+    return WithinLimit()
 
 
 MOCK_KEYS = "Esc Enter or Ctrl-D: submit · Ctrl-N: skip · Ctrl-C: end the interview"
@@ -143,12 +164,10 @@ def timed_answer(
         event.app.exit(result=TimedAnswer(event.current_buffer.text, outcome, clock() - started))
 
     @keys.add("c-d")
-    def _submit(event: Any) -> None:
-        finish(event, "submitted")
-
     @keys.add("escape", "enter")
-    def _submit_meta(event: Any) -> None:
-        finish(event, "submitted")
+    def _submit(event: Any) -> None:
+        if event.current_buffer.validate(set_cursor=True):
+            finish(event, "submitted")
 
     @keys.add("c-n")
     def _skip(event: Any) -> None:
@@ -185,6 +204,7 @@ def timed_answer(
         refresh_interval=0.5,
         enable_open_in_editor=True,
         prompt_continuation=lambda width, line, soft: "  ",
+        validator=_within_answer_limit(),
         style=Style.from_dict(
             {
                 "bottom-toolbar": "noreverse",
@@ -202,16 +222,16 @@ def timed_answer(
     return TimedAnswer(str(result), "submitted", clock() - started)  # the default accept
 
 
-def read_piped_answer() -> str:
-    """The answer from standard input, to its end. Raises `AnswerCancelled` with what came on Ctrl-C."""
-    lines: list[bytes] = []
+def read_piped_answer(max_chars: int) -> str:
+    """Standard input to its end, or to `max_chars` + 1 characters (more is too long to read on).
+
+    Raises `AnswerCancelled` with what came on Ctrl-C.
+    """
+    pieces: list[str] = []
     try:
-        for line in sys.stdin.buffer:
-            lines.append(line)
+        return read_text(sys.stdin.buffer, max_chars, into=pieces)
     except KeyboardInterrupt:
-        raise AnswerCancelled(b"".join(lines).decode("utf-8", errors="replace")) from None
-    try:
-        return b"".join(lines).decode("utf-8")
+        raise AnswerCancelled("".join(pieces)) from None
     except UnicodeDecodeError as exc:
         raise UsageError(f"standard input is not UTF-8 text (byte {exc.start})") from None
 
