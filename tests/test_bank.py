@@ -172,11 +172,11 @@ def test_a_bad_extra_bank_stops_practice_before_anything_is_asked(cli, tmp_path,
 # --- extra banks and the bank commands --------------------------------------------------------
 
 
-def test_extra_banks_come_from_the_flag_and_the_environment(cli, tmp_path):
+def test_extra_banks_come_from_the_flag_and_the_environment(cli, tmp_path, builtin_bank):
     path = _write(tmp_path, VALID)
     by_flag = json.loads(cli("bank", "list", "--json", "--bank", str(path)).stdout)
     by_env = json.loads(cli("bank", "list", "--json", env={"INTERVIEWER_BANK": str(path)}).stdout)
-    assert len(by_flag) == len(by_env) == 35
+    assert len(by_flag) == len(by_env) == len(builtin_bank) + 1
     assert {"custom/kv-cache"} <= {q["id"] for q in by_flag} & {q["id"] for q in by_env}
 
 
