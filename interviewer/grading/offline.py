@@ -32,6 +32,7 @@ LIST_EXPLAINED_SHARE = 0.15
 # see text.glue_share.
 GLUE_SHARE = 0.23
 GLUED_SENTENCE_WORDS = 14  # content words: the glued lists run long; prose has short dense sentences
+GLUED_SHARE_OF_ANSWER = 0.75  # of the answer's content words, in glued sentences
 LIST_CAP = 2.0
 # An answer whose sentences mostly deny: negation answers deny in nine of ten sentences; correct
 # answers at most in half (they deny misconceptions in passing).
@@ -487,12 +488,19 @@ class _Reading:
 
 
 def _glued(answer: str, sentences: list[text.Sentence]) -> bool:
-    """Whether the answer is terms glued together (see text.glue_share): as a whole, and in a long
-    sentence, since a short dense one ("the mean and variance of the test batch") lists nothing."""
-    return text.glue_share(answer) >= GLUE_SHARE and any(
-        sum(len(c) for c in s.clauses) >= GLUED_SENTENCE_WORDS and text.glue_share(s.text) >= GLUE_SHARE
-        for s in sentences
+    """Whether the answer is terms glued together (see text.glue_share): as a whole, and in long
+    sentences, since a short dense one ("the mean and variance of the test batch") lists nothing,
+    that make up most of it, since an answer that explains around its enumerations ("for data:
+    schema, types, ranges, null rates…") is no list."""
+    if text.glue_share(answer) < GLUE_SHARE:
+        return False
+    sizes = [sum(len(c) for c in s.clauses) for s in sentences]
+    glued = sum(
+        size
+        for size, s in zip(sizes, sentences, strict=True)
+        if size >= GLUED_SENTENCE_WORDS and text.glue_share(s.text) >= GLUE_SHARE
     )
+    return glued > 0 and glued >= GLUED_SHARE_OF_ANSWER * sum(sizes)
 
 
 def _quote(sentence: text.Sentence | None) -> str | None:
