@@ -181,8 +181,13 @@ class Bank:
             raise UsageError("no question matches that topic and difficulty")
         return chosen
 
-    def pick(self, topics: Sequence[str] = (), rng: random.Random | None = None) -> Question:
-        return (rng or random.Random()).choice(self.select(topics))
+    def pick(
+        self,
+        topics: Sequence[str] = (),
+        difficulty: Difficulty | None = None,
+        rng: random.Random | None = None,
+    ) -> Question:
+        return (rng or random.Random()).choice(self.select(topics, difficulty))
 
     def interview(
         self,

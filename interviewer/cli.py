@@ -20,7 +20,7 @@ from interviewer.inputs import MAX_ANSWER_CHARS, read_text_file
 from interviewer.terminal import json_text, visible
 
 if TYPE_CHECKING:
-    from interviewer.bank import Bank
+    from interviewer.bank import Bank, Difficulty
 
 app = typer.Typer(
     name="interviewer",
@@ -94,6 +94,12 @@ BankOption = Annotated[
 TopicOption = Annotated[
     Optional[list[str]],
     typer.Option("--topic", "-t", help="Only questions of this topic (repeatable).", show_default=False),
+]
+DifficultyOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--difficulty", help="Only questions of this difficulty: easy, medium or hard.", show_default=False
+    ),
 ]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON for scripts instead of the formatted view.")
@@ -195,6 +201,15 @@ def _cut_to_limit(text: str) -> str:
     return text[:MAX_ANSWER_CHARS]
 
 
+def _difficulty(value: str | None) -> Difficulty | None:
+    from interviewer.bank import Difficulty
+
+    try:
+        return None if value is None else Difficulty(value.lower())
+    except ValueError:
+        raise UsageError(f"unknown difficulty {value!r}: use easy, medium or hard") from None
+
+
 @_command(app)
 def practice(
     question_id: Annotated[
@@ -204,6 +219,7 @@ def practice(
         ),
     ] = None,
     topic: TopicOption = None,
+    difficulty: DifficultyOption = None,
     answer_file: Annotated[
         Optional[Path],
         typer.Option(
@@ -226,9 +242,11 @@ def practice(
     from interviewer.store import now
 
     questions = _load_bank(bank)
-    if question_id and topic:
-        raise UsageError("give a question id or --topic, not both")
-    question = questions.get(question_id) if question_id else questions.pick(topic or ())
+    if question_id and (topic or difficulty):
+        raise UsageError("give a question id or --topic/--difficulty, not both")
+    question = (
+        questions.get(question_id) if question_id else questions.pick(topic or (), _difficulty(difficulty))
+    )
 
     chosen, grading_note = _grader(grader, model, base_url)
     store = _open_store()
@@ -310,9 +328,7 @@ def _keep_unfinished(run: Any, question: Any, text: str, started: str) -> None:
 def mock(
     questions: Annotated[int, typer.Option("--questions", "-n", min=1, help="How many questions.")] = 5,
     topic: TopicOption = None,
-    difficulty: Annotated[
-        Optional[str], typer.Option("--difficulty", help="easy, medium or hard.", show_default=False)
-    ] = None,
+    difficulty: DifficultyOption = None,
     per_question: Annotated[
         Optional[float],
         typer.Option(
@@ -365,7 +381,6 @@ def mock(
     from standard input or --answers, separated by lines holding only ---.
     """
     from interviewer import ui
-    from interviewer.bank import Difficulty
     from interviewer.session import DEFAULT_PER_QUESTION, MockInterview
 
     if resume is not None and not resume.strip():
@@ -377,13 +392,7 @@ def mock(
         run = MockInterview.resume(store, chosen, resume)
         planned = len(run.questions) - run.answered
     else:
-        level = None
-        if difficulty is not None:
-            try:
-                level = Difficulty(difficulty.lower())
-            except ValueError:
-                raise UsageError(f"unknown difficulty {difficulty!r}: use easy, medium or hard") from None
-        picked = _load_bank(bank).interview(questions, topic or (), level, seed)
+        picked = _load_bank(bank).interview(questions, topic or (), _difficulty(difficulty), seed)
         planned = len(picked)
     scripted = None if interactive else _read_script(answers, planned)
     if not resume:

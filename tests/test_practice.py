@@ -56,6 +56,15 @@ def test_a_random_question_comes_from_the_chosen_topic(cli):
         assert data["question_id"].startswith("evaluation/")
 
 
+def test_a_random_question_comes_from_the_chosen_difficulty(cli, builtin_bank):
+    hard = {q.id for q in builtin_bank.select(["nlp-llms"], bank.Difficulty.hard)}
+    for _ in range(5):
+        args = ("practice", "--topic", "nlp-llms", "--difficulty", "HARD", "--json")
+        assert json.loads(cli(*args, input="I am not sure.").stdout)["question_id"] in hard
+    result = cli("practice", "optimization/adam", "--difficulty", "easy", input="x")
+    assert result.exit_code == 2 and "give a question id or --topic/--difficulty" in result.stderr
+
+
 def test_bad_input_gets_one_line_and_exit_2_and_stores_nothing(cli, home, tmp_path):
     cases = {
         ("practice", "optimization/nope"): "no question 'optimization/nope'",
