@@ -12,6 +12,7 @@ import json
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -140,7 +141,7 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._lock = threading.RLock()
             self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._use_wal(timeout=10)
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -177,17 +178,38 @@ class Store:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
-    def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+    def _use_wal(self, timeout: float) -> None:
+        """Switch the database to WAL (a no-op once done). When first runs switch a new database
+        together, SQLite refuses the losers at once, without its busy wait: retry them here."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def _schema_version(self) -> int:
+        version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
             raise StoreError(
                 f"the database {self.path} was written by a newer interviewer (schema {version}); upgrade"
             )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self._tx() as db:
+        return version
+
+    def _migrate(self) -> None:
+        if self._schema_version() == len(MIGRATIONS):
+            return
+        # First runs may race here: read the version again under the write lock, so the first one
+        # migrates and the others find the work done.
+        with self._tx() as db:
+            version = self._schema_version()
+            for script in MIGRATIONS[version:]:
                 for statement in filter(str.strip, script.split(";")):
                     db.execute(statement)
-                db.execute(f"PRAGMA user_version = {number}")
+            db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
 
     # --- sessions -------------------------------------------------------------------------------
 
