@@ -122,11 +122,12 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _open_store() -> Any:
+def _open_store(*, read_only: bool = False) -> Any:
+    """The database; `read_only` for commands that only read, so they work in a read-only home."""
     from interviewer import config
-    from interviewer.store import Store
+    from interviewer.store import DEFAULT_TIMEOUT, Store
 
-    return Store.open(config.home())
+    return Store.open(config.home(), timeout=config.db_timeout() or DEFAULT_TIMEOUT, read_only=read_only)
 
 
 def _grader(grader: str | None, model: str | None, base_url: str | None) -> tuple[Any, str]:
@@ -346,6 +347,7 @@ def mock(
     """
     from interviewer import ui
     from interviewer.bank import Difficulty
+    from interviewer.recovery import AnswerNotStored
     from interviewer.session import ANSWER_SEPARATOR, DEFAULT_PER_QUESTION, MockInterview, split_answers
 
     chosen, grading_note = _grader(grader, model, base_url)
@@ -387,18 +389,22 @@ def mock(
             per_question=limit,
             total=minutes * 60 if minutes else None,
             options={"topics": topic or [], "difficulty": difficulty, "seed": seed},
+            script=scripted or (),
         )
 
     if not json_output:
         ui.note(grading_note)
         ui.console.print(ui.opening_panel(len(run.questions), run.per_question, run.total, chosen.name))
     run.warm()
-    status = "completed"
+    status: str | None = "completed"
     try:
         if interactive:
             status = _ask(run, ui)
         else:
             _answer_from_script(run, scripted or [])
+    except AnswerNotStored:
+        status = None  # the database failed: leave the session as it is, and do not wait on it
+        raise
     finally:
         _finish(run, status, show=not json_output)
     from interviewer.summary import summarize
@@ -452,14 +458,20 @@ def _ask(run: Any, ui: Any) -> str:
 def _answer_from_script(run: Any, answers: list[str]) -> None:
     from interviewer.store import now
 
-    for turn, text in zip(run.turns(), answers + [""] * len(run.questions), strict=False):
-        run.submit(turn, text, started=now(), elapsed=0.0, skipped=not text.strip())
+    answers = answers + [""] * len(run.questions)
+    for index, turn in zip(range(len(answers)), run.turns(), strict=False):
+        text, unasked = answers[index], answers[index + 1 :]
+        run.submit(turn, text, started=now(), elapsed=0.0, skipped=not text.strip(), unasked=unasked)
 
 
-def _finish(run: Any, status: str, *, show: bool) -> None:
-    """Wait for the grades still running (with progress), then close the session."""
+def _finish(run: Any, status: str | None, *, show: bool) -> None:
+    """Wait for the grades still running (with progress), then close the session (status None: the
+    database failed; stop without waiting on it)."""
     from interviewer import ui
 
+    if status is None:
+        run.abandon()
+        return
     try:
         if run.pending() and show:
             with ui.console.status("") as spinner:
@@ -491,7 +503,7 @@ def report(
     fmt = {"markdown": "md", "htm": "html"}.get(fmt, fmt)
     if fmt not in reports.FORMATS:
         raise UsageError(f"unknown format {fmt!r}: use md, html or json")
-    text = reports.render(reports.build(_open_store(), session), fmt)
+    text = reports.render(reports.build(_open_store(read_only=True), session), fmt)
     if output is None:
         sys.stdout.write(text)
         return
@@ -519,7 +531,7 @@ def history(
     """List your past attempts, newest first: when, session, question, score and grader."""
     from dataclasses import asdict
 
-    attempts = _open_store().attempts(question_id=question, limit=limit)
+    attempts = _open_store(read_only=True).attempts(question_id=question, limit=limit)
     if json_output:
         _print_json([asdict(a) for a in attempts])
         return
@@ -536,7 +548,7 @@ def stats(json_output: JsonOption = False) -> None:
     """Show your progress: answers so far, average per topic, weakest questions, most improved."""
     from interviewer.summary import progress
 
-    result = progress(_open_store())
+    result = progress(_open_store(read_only=True))
     if json_output:
         _print_json(result.to_json())
         return
@@ -583,6 +595,35 @@ def grade(
             ui.console.print(ui.attempt_line(attempt.question_id, result))
     if any(not g.ok for _, g in done):
         raise typer.Exit(ExitStatus.ERROR)
+
+
+@_command(app)
+def recover(
+    files: Annotated[
+        Optional[list[Path]],
+        typer.Argument(
+            help="Recovery files to store (default: every file in the home's recovery folder).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Store answers that were kept in a recovery file because the database could not take them.
+
+    When an answer cannot be saved (a full disk, a database locked for too long, a damaged file), it
+    is written to a recovery file and its path is printed. Once the database works again, this
+    stores each file's answers (ungraded: `interviewer grade SESSION` grades them) and deletes the file.
+    """
+    from interviewer import config, recovery
+
+    if not files:
+        files = sorted(recovery.folder(config.home()).glob("*.json"))
+        if not files:
+            print(f"Nothing to recover in {recovery.folder(config.home())}.")
+            return
+    store = _open_store()
+    for path in files:
+        sessions = ", ".join(recovery.restore(store, path))
+        print(f"Stored the answers from {path} in session {sessions}; `interviewer grade` grades them.")
 
 
 @_command(app)
