@@ -118,12 +118,17 @@ class _DamagedRow(Exception):
     """A stored JSON column that does not decode to an object."""
 
 
-def _object(text: str) -> dict:
+# What every reader of a question snapshot relies on.
+_SNAPSHOT_KEYS = ("id", "topic", "prompt", "reference")
+
+
+def _object(text: str, keys: Sequence[str] = ()) -> dict:
+    """A JSON column as the object it must be, with `keys` in it."""
     try:
         value = json.loads(text)
     except (json.JSONDecodeError, TypeError):
         raise _DamagedRow("a stored row holds invalid JSON") from None
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or not all(key in value for key in keys):
         raise _DamagedRow("a stored row holds JSON of the wrong shape")
     return value
 
@@ -135,7 +140,7 @@ def _attempt(row: sqlite3.Row) -> Attempt:
         mode=row[2],
         position=row[3],
         question_id=row[4],
-        question=_object(row[5]),
+        question=_object(row[5], _SNAPSHOT_KEYS),
         text=row[6],
         started_at=row[7],
         submitted_at=row[8],

@@ -193,7 +193,13 @@ def _bad_json(db) -> None:
     db.commit()
 
 
-@pytest.mark.parametrize("how", [_garbage_pages, _bad_json])
+def _json_of_the_wrong_shape(db) -> None:
+    db.execute("UPDATE answers SET question = '{}'")
+    db.execute("UPDATE grades SET grade = '[]'")
+    db.commit()
+
+
+@pytest.mark.parametrize("how", [_garbage_pages, _bad_json, _json_of_the_wrong_shape])
 @pytest.mark.parametrize("command", [["history"], ["stats"], ["report", "latest"], ["grade", "latest"]])
 def test_a_damaged_database_is_reported_with_what_to_do(cli, home, how, command):
     cli("practice", "optimization/adam", "--grader", "offline", input="An answer.")

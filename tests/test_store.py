@@ -7,7 +7,7 @@ import pytest
 from interviewer.errors import StoreError, UsageError
 from interviewer.store import MIGRATIONS, Store
 
-QUESTION = {"id": "t/q", "content_hash": "abc", "prompt": "Why?", "reference": "Because."}
+QUESTION = {"id": "t/q", "topic": "t", "content_hash": "abc", "prompt": "Why?", "reference": "Because."}
 
 
 def test_a_new_database_is_migrated_and_in_wal_mode(tmp_path):
