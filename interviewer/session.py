@@ -169,7 +169,8 @@ class MockInterview:
 
     @classmethod
     def resume(cls, store: Store, grader: Grader, ref: str) -> MockInterview:
-        """Continue an interrupted interview where it stopped, with the time it had left."""
+        """Continue an interrupted interview where it stopped, with the time it had left; answers
+        left ungraded (the process was killed before their grades came) are graded in the background."""
         row = store.session(ref)
         if row.mode != "mock":
             raise UsageError(f"session {row.id} is a {row.mode} session, not a mock interview")
@@ -178,7 +179,7 @@ class MockInterview:
         questions = [_question(q) for q in row.settings["questions"]]
         attempts = store.attempts(session_id=row.id)
         used = sum(_seconds(a.started_at, a.submitted_at) for a in attempts)
-        return cls(
+        run = cls(
             store,
             grader,
             row.id,
@@ -188,6 +189,10 @@ class MockInterview:
             answered=len(attempts),
             used=used,
         )
+        for attempt in attempts:
+            if attempt.grade_status == "pending" and not attempt.skipped:
+                run._grade_in_background(attempt.answer_id, question_of(attempt), attempt.text)
+        return run
 
     def turns(self) -> Iterator[Turn]:
         """The questions still to ask, each with the time it may take; stops when time is up."""
@@ -244,8 +249,11 @@ class MockInterview:
         self.answered += 1
         self.used += elapsed
         if not skipped:
-            self._futures.append(self._pool.submit(self._grade, answer_id, turn.question, text))
+            self._grade_in_background(answer_id, turn.question, text)
         return answer_id
+
+    def _grade_in_background(self, answer_id: int, question: Question, text: str) -> None:
+        self._futures.append(self._pool.submit(self._grade, answer_id, question, text))
 
     def _grade(self, answer_id: int, question: Question, text: str) -> None:
         grade = grade_safely(self.grader, question, text)
