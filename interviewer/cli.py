@@ -267,7 +267,7 @@ def practice(
         try:
             text = ui.edit_answer(initial=draft)
         except ui.AnswerCancelled as cancelled:
-            _keep_unfinished(run, question, cancelled.text, started)
+            _keep_unfinished(run, question, cancelled.text, started, cancelled.signal)
         if not text.strip():
             ui.note("The answer is empty. Type an answer, or press Ctrl-C to stop.")
             continue
@@ -281,9 +281,10 @@ def practice(
     ui.note(f"Session {run.session_id} saved. `interviewer history` lists your attempts.")
 
 
-def _keep_unfinished(run: Any, question: Any, text: str, started: str) -> None:
-    """On Ctrl-C: save what was typed, ungraded, then stop."""
+def _keep_unfinished(run: Any, question: Any, text: str, started: str, signal: int | None = None) -> None:
+    """On Ctrl-C, or a signal (SIGTERM, SIGHUP) while typing: save what was typed, ungraded, then stop."""
     from interviewer import ui
+    from interviewer.errors import Stopped
 
     if text.strip():
         answer_id = run.submit(question, text, started)
@@ -291,6 +292,8 @@ def _keep_unfinished(run: Any, question: Any, text: str, started: str) -> None:
         ui.note(
             f"Saved your answer (attempt {answer_id}, not graded). `interviewer grade {run.session_id}` grades it."
         )
+    if signal:
+        raise Stopped(signal, "what you had typed is saved" if text.strip() else "nothing was typed")
     raise KeyboardInterrupt
 
 
@@ -347,6 +350,7 @@ def mock(
     """
     from interviewer import ui
     from interviewer.bank import Difficulty
+    from interviewer.errors import Stopped
     from interviewer.recovery import AnswerNotStored
     from interviewer.session import ANSWER_SEPARATOR, DEFAULT_PER_QUESTION, MockInterview, split_answers
 
@@ -402,8 +406,8 @@ def mock(
             status = _ask(run, ui)
         else:
             _answer_from_script(run, scripted or [])
-    except AnswerNotStored:
-        status = None  # the database failed: leave the session as it is, and do not wait on it
+    except (AnswerNotStored, Stopped):
+        status = None  # the database failed, or a signal came: stop at once, waiting on nothing
         raise
     finally:
         _finish(run, status, show=not json_output)
@@ -425,6 +429,7 @@ def mock(
 
 def _ask(run: Any, ui: Any) -> str:
     """Ask each question in the terminal; returns the session's status."""
+    from interviewer.errors import Stopped
     from interviewer.store import now
 
     if run.answered == 0 and not ui.confirm("Ready? The clock starts when you press Enter.", default=True):
@@ -439,6 +444,12 @@ def _ask(run: Any, ui: Any) -> str:
         except ui.AnswerCancelled as cancelled:
             if cancelled.text.strip():
                 run.submit(turn, cancelled.text, started=started, elapsed=0.0)
+            if cancelled.signal:
+                run.finish("interrupted")  # at once: no waiting for grades after a signal
+                raise Stopped(
+                    cancelled.signal,
+                    f"your answers are saved; `interviewer mock --resume {run.session_id}` continues",
+                ) from None
             return "interrupted"
         if answer.outcome == "timed_out":
             ui.note("Time is up: what you typed is submitted.")
@@ -466,7 +477,7 @@ def _answer_from_script(run: Any, answers: list[str]) -> None:
 
 def _finish(run: Any, status: str | None, *, show: bool) -> None:
     """Wait for the grades still running (with progress), then close the session (status None: the
-    database failed; stop without waiting on it)."""
+    database failed or a signal came; stop without waiting on anything)."""
     from interviewer import ui
 
     if status is None:
