@@ -136,11 +136,12 @@ def _print_json(data: Any) -> None:
     print(json_text(data))
 
 
-def _open_store() -> Any:
+def _open_store(*, read_only: bool = False) -> Any:
+    """The database; `read_only` for commands that only read, so they work in a read-only home."""
     from interviewer import config
-    from interviewer.store import Store
+    from interviewer.store import DEFAULT_TIMEOUT, Store
 
-    return Store.open(config.home())
+    return Store.open(config.home(), timeout=config.db_timeout() or DEFAULT_TIMEOUT, read_only=read_only)
 
 
 def _grader(grader: str | None, model: str | None, base_url: str | None) -> tuple[Any, str]:
@@ -294,7 +295,7 @@ def practice(
         try:
             text = ui.edit_answer(initial=draft)
         except ui.AnswerCancelled as cancelled:
-            _keep_unfinished(run, question, cancelled.text, started)
+            _keep_unfinished(run, question, cancelled.text, started, cancelled.signal)
         if not text.strip():
             ui.note("The answer is empty. Type an answer, or press Ctrl-C to stop.")
             continue
@@ -308,9 +309,10 @@ def practice(
     ui.note(f"Session {run.session_id} saved. `interviewer history` lists your attempts.")
 
 
-def _keep_unfinished(run: Any, question: Any, text: str, started: str) -> None:
-    """On Ctrl-C: save what was typed, ungraded, then stop."""
+def _keep_unfinished(run: Any, question: Any, text: str, started: str, signal: int | None = None) -> None:
+    """On Ctrl-C, or a signal (SIGTERM, SIGHUP) while typing: save what was typed, ungraded, then stop."""
     from interviewer import ui
+    from interviewer.errors import Stopped
 
     if text.strip():
         answer_id = run.submit(question, _cut_to_limit(text), started)
@@ -318,6 +320,8 @@ def _keep_unfinished(run: Any, question: Any, text: str, started: str) -> None:
         ui.note(
             f"Saved your answer (attempt {answer_id}, not graded). `interviewer grade {run.session_id}` grades it."
         )
+    if signal:
+        raise Stopped(signal, "what you had typed is saved" if text.strip() else "nothing was typed")
     raise KeyboardInterrupt
 
 
@@ -381,6 +385,8 @@ def mock(
     from standard input or --answers, separated by lines holding only ---.
     """
     from interviewer import ui
+    from interviewer.errors import Stopped
+    from interviewer.recovery import AnswerNotStored
     from interviewer.session import DEFAULT_PER_QUESTION, MockInterview
 
     if resume is not None and not resume.strip():
@@ -404,18 +410,22 @@ def mock(
             per_question=limit,
             total=minutes * 60 if minutes else None,
             options={"topics": topic or [], "difficulty": difficulty, "seed": seed},
+            script=scripted or (),
         )
 
     if not json_output:
         ui.note(grading_note)
         ui.console.print(ui.opening_panel(len(run.questions), run.per_question, run.total, chosen.name))
     run.warm()
-    status = "completed"
+    status: str | None = "completed"
     try:
         if interactive:
             status = _ask(run, ui)
         else:
             _answer_from_script(run, scripted or [])
+    except (AnswerNotStored, Stopped):
+        status = None  # the database failed, or a signal came: stop at once, waiting on nothing
+        raise
     finally:
         _finish(run, status, show=not json_output)
     from interviewer.summary import summarize
@@ -470,6 +480,7 @@ def _read_script(path: Path | None, planned: int) -> list[str]:
 
 def _ask(run: Any, ui: Any) -> str:
     """Ask each question in the terminal; returns the session's status."""
+    from interviewer.errors import Stopped
     from interviewer.store import now
 
     if run.answered == 0 and not ui.confirm("Ready? The clock starts when you press Enter.", default=True):
@@ -484,6 +495,12 @@ def _ask(run: Any, ui: Any) -> str:
         except ui.AnswerCancelled as cancelled:
             if cancelled.text.strip():
                 run.submit(turn, _cut_to_limit(cancelled.text), started=started, elapsed=0.0)
+            if cancelled.signal:
+                run.finish("interrupted")  # at once: no waiting for grades after a signal
+                raise Stopped(
+                    cancelled.signal,
+                    f"your answers are saved; `interviewer mock --resume {run.session_id}` continues",
+                ) from None
             return "interrupted"
         if answer.outcome == "timed_out":
             ui.note("Time is up: what you typed is submitted.")
@@ -503,14 +520,20 @@ def _ask(run: Any, ui: Any) -> str:
 def _answer_from_script(run: Any, answers: list[str]) -> None:
     from interviewer.store import now
 
-    for turn, text in zip(run.turns(), answers + [""] * len(run.questions), strict=False):
-        run.submit(turn, text, started=now(), elapsed=0.0, skipped=not text.strip())
+    answers = answers + [""] * len(run.questions)
+    for index, turn in zip(range(len(answers)), run.turns(), strict=False):
+        text, unasked = answers[index], answers[index + 1 :]
+        run.submit(turn, text, started=now(), elapsed=0.0, skipped=not text.strip(), unasked=unasked)
 
 
-def _finish(run: Any, status: str, *, show: bool) -> None:
-    """Wait for the grades still running (with progress), then close the session."""
+def _finish(run: Any, status: str | None, *, show: bool) -> None:
+    """Wait for the grades still running (with progress), then close the session (status None: the
+    database failed or a signal came; stop without waiting on anything)."""
     from interviewer import ui
 
+    if status is None:
+        run.abandon()
+        return
     try:
         if run.pending() and show:
             with ui.console.status("") as spinner:
@@ -542,7 +565,7 @@ def report(
     fmt = {"markdown": "md", "htm": "html"}.get(fmt, fmt)
     if fmt not in reports.FORMATS:
         raise UsageError(f"unknown format {fmt!r}: use md, html or json")
-    text = reports.render(reports.build(_open_store(), session), fmt)
+    text = reports.render(reports.build(_open_store(read_only=True), session), fmt)
     if output is None:
         sys.stdout.write(text)
         return
@@ -573,7 +596,7 @@ def history(
     """List your past attempts, newest first: when, session, question, score and grader."""
     from dataclasses import asdict
 
-    attempts = _open_store().attempts(question_id=question, limit=limit)
+    attempts = _open_store(read_only=True).attempts(question_id=question, limit=limit)
     if json_output:
         _print_json([asdict(a) for a in attempts])
         return
@@ -590,7 +613,7 @@ def stats(json_output: JsonOption = False) -> None:
     """Show your progress: answers so far, average per topic, weakest questions, most improved."""
     from interviewer.summary import progress
 
-    result = progress(_open_store())
+    result = progress(_open_store(read_only=True))
     if json_output:
         _print_json(result.to_json())
         return
@@ -637,6 +660,35 @@ def grade(
             ui.console.print(ui.attempt_line(attempt.question_id, result))
     if any(not g.ok for _, g in done):
         raise typer.Exit(ExitStatus.ERROR)
+
+
+@_command(app)
+def recover(
+    files: Annotated[
+        Optional[list[Path]],
+        typer.Argument(
+            help="Recovery files to store (default: every file in the home's recovery folder).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Store answers that were kept in a recovery file because the database could not take them.
+
+    When an answer cannot be saved (a full disk, a database locked for too long, a damaged file), it
+    is written to a recovery file and its path is printed. Once the database works again, this
+    stores each file's answers (ungraded: `interviewer grade SESSION` grades them) and deletes the file.
+    """
+    from interviewer import config, recovery
+
+    if not files:
+        files = sorted(recovery.folder(config.home()).glob("*.json"))
+        if not files:
+            print(f"Nothing to recover in {recovery.folder(config.home())}.")
+            return
+    store = _open_store()
+    for path in files:
+        sessions = ", ".join(recovery.restore(store, path))
+        print(f"Stored the answers from {path} in session {sessions}; `interviewer grade` grades them.")
 
 
 @_command(app)

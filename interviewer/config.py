@@ -62,6 +62,22 @@ def cache_dir() -> Path:
     return user_cache_path(APP, appauthor=False)
 
 
+DB_TIMEOUT_ENV = "INTERVIEWER_DB_TIMEOUT"
+MAX_DB_TIMEOUT = 3600.0
+
+
+def db_timeout() -> float | None:
+    """Seconds to wait for another interviewer process to release the database (None: the store's
+    default), from INTERVIEWER_DB_TIMEOUT."""
+    value = os.environ.get(DB_TIMEOUT_ENV, "").strip()
+    if not value:
+        return None
+    seconds = _number(DB_TIMEOUT_ENV, value, "the environment")
+    if not seconds <= MAX_DB_TIMEOUT:  # also refuses inf and nan
+        raise UsageError(f"{DB_TIMEOUT_ENV}: at most {MAX_DB_TIMEOUT:g} seconds, not {value!r}")
+    return seconds
+
+
 def redact_url(url: str | None) -> str | None:
     """The URL without credentials, query or fragment: safe to print, log, store or report.
 

@@ -7,7 +7,9 @@ class ExitStatus(IntEnum):
     OK = 0
     ERROR = 1
     USAGE = 2  # bad input: a flag, an id, a bank file
+    HANGUP = 129  # 128 + the signal's number, as shells report a process a signal ended
     INTERRUPTED = 130
+    TERMINATED = 143
 
 
 class InterviewerError(Exception):
@@ -28,3 +30,13 @@ class BankError(InterviewerError):
 
 class StoreError(InterviewerError):
     pass
+
+
+class Stopped(InterviewerError):
+    """A signal (SIGTERM, SIGHUP) stopped the command, after what was typed was saved."""
+
+    def __init__(self, signal: int, what_was_kept: str):
+        from signal import Signals
+
+        super().__init__(f"stopped by {Signals(signal).name}: {what_was_kept}")
+        self.exit_status = ExitStatus(128 + signal)

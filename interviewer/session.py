@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from interviewer import recovery
 from interviewer.bank import Question
-from interviewer.errors import UsageError
+from interviewer.errors import StoreError, UsageError
 from interviewer.grading import Grader
 from interviewer.grading.model import Grade
 from interviewer.store import Attempt, Store, now
@@ -42,17 +43,28 @@ class Practice:
         self.session_id: str | None = None
 
     def submit(self, question: Question, text: str, started_at: str | None = None) -> int:
-        """Commit the answer before anything else can go wrong; return its id."""
-        if self.session_id is None:
-            self.session_id = self.store.create_session("practice", self.grader.name, self.settings)
-        return self.store.add_answer(
-            self.session_id, question.snapshot(), text, started_at=started_at or now()
-        )
+        """Commit the answer before anything else can go wrong; return its id. When the database
+        refuses it, it goes to a recovery file, which the `AnswerNotStored` raised names."""
+        started_at, snapshot = started_at or now(), question.snapshot()
+        try:
+            if self.session_id is None:
+                self.session_id = self.store.create_session("practice", self.grader.name, self.settings)
+            return self.store.add_answer(self.session_id, snapshot, text, started_at=started_at)
+        except StoreError as exc:
+            unsaved = recovery.Unsaved(
+                "practice", self.grader.name, self.session_id, snapshot, text, started_at, now()
+            )
+            raise recovery.keep(self.store.path.parent, [unsaved], exc) from None
 
     def grade(self, answer_id: int, question: Question, text: str) -> Graded:
         grade = grade_safely(self.grader, question, text)
-        self.store.add_grade(answer_id, grade.model_dump(mode="json"))
         assert self.session_id is not None
+        try:
+            self.store.add_grade(answer_id, grade.model_dump(mode="json"))
+        except StoreError as exc:
+            raise StoreError(
+                f"{exc}\nyour answer is saved; `interviewer grade {self.session_id}` grades it later"
+            ) from None
         return Graded(self.session_id, answer_id, question, grade)
 
     def answer(self, question: Question, text: str, started_at: str | None = None) -> Graded:
@@ -135,19 +147,30 @@ class MockInterview:
         per_question: float | None = DEFAULT_PER_QUESTION,
         total: float | None = None,
         options: dict[str, Any] | None = None,
+        script: Sequence[str] = (),
     ) -> MockInterview:
+        """Create the interview's session. When the database refuses it, the answers given in
+        advance (`script`) go to a recovery file, which the `AnswerNotStored` raised names."""
         settings = {
             "questions": [q.snapshot() for q in questions],
             "per_question": per_question,
             "total": total,
             **(options or {}),
         }
-        session_id = store.create_session("mock", grader.name, settings)
+        try:
+            session_id = store.create_session("mock", grader.name, settings)
+        except StoreError as exc:
+            if not any(text.strip() for text in script):
+                raise
+            given = zip(questions, script, strict=False)
+            kept = [_unsaved(grader, None, q, t, now(), per_question) for q, t in given if t.strip()]
+            raise recovery.keep(store.path.parent, kept, exc) from None
         return cls(store, grader, session_id, questions, per_question=per_question, total=total)
 
     @classmethod
     def resume(cls, store: Store, grader: Grader, ref: str) -> MockInterview:
-        """Continue an interrupted interview where it stopped, with the time it had left."""
+        """Continue an interrupted interview where it stopped, with the time it had left; answers
+        left ungraded (the process was killed before their grades came) are graded in the background."""
         from interviewer.summary import stored_limit
 
         row = store.session(ref)
@@ -158,7 +181,7 @@ class MockInterview:
         questions = [_question(q) for q in row.settings["questions"]]
         attempts = store.attempts(session_id=row.id)
         used = sum(_seconds(a.started_at, a.submitted_at) for a in attempts)
-        return cls(
+        run = cls(
             store,
             grader,
             row.id,
@@ -168,6 +191,10 @@ class MockInterview:
             answered=len(attempts),
             used=used,
         )
+        for attempt in attempts:
+            if attempt.grade_status == "pending" and not attempt.skipped:
+                run._grade_in_background(attempt.answer_id, question_of(attempt), attempt.text)
+        return run
 
     def turns(self) -> Iterator[Turn]:
         """The questions still to ask, each with the time it may take; stops when time is up."""
@@ -193,23 +220,42 @@ class MockInterview:
         elapsed: float,
         timed_out: bool = False,
         skipped: bool = False,
+        unasked: Sequence[str] = (),
     ) -> int:
-        """Commit the answer, then grade it in the background (a skipped or empty one is not graded)."""
+        """Commit the answer, then grade it in the background (a skipped or empty one is not graded).
+
+        When the database refuses it, it goes to a recovery file with the answers given in advance
+        to the questions after it (`unasked`), and the `AnswerNotStored` raised names the file.
+        """
         skipped = skipped or not text.strip()
-        answer_id = self.store.add_answer(
-            self.session_id,
-            turn.question.snapshot(),
-            text,
-            started_at=started,
-            time_limit=turn.limit,
-            timed_out=timed_out,
-            skipped=skipped,
+        unsaved = _unsaved(
+            self.grader, self.session_id, turn.question, text, started, turn.limit, timed_out, skipped
         )
+        try:
+            answer_id = self.store.add_answer(
+                self.session_id,
+                unsaved.question,
+                text,
+                started_at=started,
+                time_limit=turn.limit,
+                timed_out=timed_out,
+                skipped=skipped,
+            )
+        except StoreError as exc:
+            later = zip(self.questions[turn.number :], unasked, strict=False)
+            kept = [unsaved]
+            kept += [
+                _unsaved(self.grader, self.session_id, q, t, now(), turn.limit) for q, t in later if t.strip()
+            ]
+            raise recovery.keep(self.store.path.parent, kept, exc) from None
         self.answered += 1
         self.used += elapsed
         if not skipped:
-            self._futures.append(self._pool.submit(self._grade, answer_id, turn.question, text))
+            self._grade_in_background(answer_id, turn.question, text)
         return answer_id
+
+    def _grade_in_background(self, answer_id: int, question: Question, text: str) -> None:
+        self._futures.append(self._pool.submit(self._grade, answer_id, question, text))
 
     def _grade(self, answer_id: int, question: Question, text: str) -> None:
         grade = grade_safely(self.grader, question, text)
@@ -231,9 +277,30 @@ class MockInterview:
             if progress:
                 progress(done, total)
 
+    def abandon(self) -> None:
+        """Stop after the database failed: grades not started are dropped, and nothing is written."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
     def finish(self, status: str = "completed") -> None:
         self._pool.shutdown(wait=False, cancel_futures=False)
         self.store.set_status(self.session_id, status, ended=True)
+
+
+def _unsaved(
+    grader: Grader,
+    session_id: str | None,
+    question: Question,
+    text: str,
+    started: str,
+    limit: float | None,
+    timed_out: bool = False,
+    skipped: bool = False,
+) -> recovery.Unsaved:
+    """A mock interview's answer, for a recovery file."""
+    snapshot = question.snapshot()
+    return recovery.Unsaved(
+        "mock", grader.name, session_id, snapshot, text, started, now(), limit, timed_out, skipped
+    )
 
 
 def _question(snapshot: dict[str, Any]) -> Question:

@@ -12,6 +12,7 @@ import json
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from pathlib import Path
 from interviewer.errors import StoreError, UsageError
 
 DB_NAME = "interviewer.db"
+DEFAULT_TIMEOUT = 10.0  # seconds to wait for another process's write to finish
 
 # Ordered migrations: entry i takes the schema from version i to i+1. Never edit a released one.
 MIGRATIONS: list[str] = [
@@ -112,6 +114,25 @@ _ATTEMPT_SELECT = """
 """
 
 
+class _DamagedRow(Exception):
+    """A stored JSON column that does not decode to an object."""
+
+
+# What every reader of a question snapshot relies on.
+_SNAPSHOT_KEYS = ("id", "topic", "prompt", "reference")
+
+
+def _object(text: str, keys: Sequence[str] = ()) -> dict:
+    """A JSON column as the object it must be, with `keys` in it."""
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        raise _DamagedRow("a stored row holds invalid JSON") from None
+    if not isinstance(value, dict) or not all(key in value for key in keys):
+        raise _DamagedRow("a stored row holds JSON of the wrong shape")
+    return value
+
+
 def _attempt(row: sqlite3.Row) -> Attempt:
     return Attempt(
         answer_id=row[0],
@@ -119,7 +140,7 @@ def _attempt(row: sqlite3.Row) -> Attempt:
         mode=row[2],
         position=row[3],
         question_id=row[4],
-        question=json.loads(row[5]),
+        question=_object(row[5], _SNAPSHOT_KEYS),
         text=row[6],
         started_at=row[7],
         submitted_at=row[8],
@@ -129,28 +150,107 @@ def _attempt(row: sqlite3.Row) -> Attempt:
         grade_status=row[12] or "pending",
         grader=row[13],
         score=row[14],
-        grade=json.loads(row[15]) if row[15] else None,
+        grade=_object(row[15]) if row[15] else None,
     )
 
 
+def _code(exc: sqlite3.Error) -> int | None:
+    """SQLite's primary result code of an error (its extended code narrows it down further)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
 class Store:
-    def __init__(self, path: Path):
-        self.path = path
+    """The database. `read_only` opens it without writing anything (not even the WAL index), for
+    commands that only read: they work in a home the user cannot write to."""
+
+    def __init__(self, path: Path, *, timeout: float = DEFAULT_TIMEOUT, read_only: bool = False):
+        self.path, self.timeout = path, timeout
+        self._lock = threading.RLock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._lock = threading.RLock()
-            self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the database {path}: {exc}") from None
+            if not (read_only and self._open_for_reading()):
+                self._open_for_writing()
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from None
         except OSError as exc:
             raise StoreError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
 
     @classmethod
-    def open(cls, home: Path) -> Store:
-        return cls(home / DB_NAME)
+    def open(cls, home: Path, *, timeout: float = DEFAULT_TIMEOUT, read_only: bool = False) -> Store:
+        return cls(home / DB_NAME, timeout=timeout, read_only=read_only)
+
+    def _open_for_writing(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = self._connect(self.path)
+        self._use_wal()
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def _open_for_reading(self) -> bool:
+        """Open without writing; False when the database needs migrating first (that writes)."""
+        if not self.path.exists():
+            # Nothing stored yet: read an empty database in memory rather than create a file.
+            self._db = self._connect(":memory:")
+            self._migrate()
+            return True
+        self._db = self._connect(f"{self.path.resolve().as_uri()}?mode=ro")
+        try:
+            version = self._schema_version()
+        except sqlite3.OperationalError as exc:
+            # A folder we cannot write to, where the WAL index does not exist and cannot be made.
+            # Without a write-ahead log beside it, the file alone holds every committed row.
+            wal = self.path.with_name(self.path.name + "-wal")
+            if _code(exc) not in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN) or wal.exists():
+                raise
+            self._db.close()
+            self._db = self._connect(f"{self.path.resolve().as_uri()}?immutable=1")
+            version = self._schema_version()
+        if version == len(MIGRATIONS):
+            return True
+        self._db.close()
+        return False
+
+    def _connect(self, target: Path | str) -> sqlite3.Connection:
+        return sqlite3.connect(
+            target,
+            timeout=self.timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            uri=str(target).startswith("file:"),
+        )
+
+    def _failure(self, exc: sqlite3.Error) -> StoreError:
+        """What went wrong with the database, in one line, and what to do about it."""
+        code = _code(exc)
+        if code == sqlite3.SQLITE_FULL:
+            return StoreError(f"cannot write to the database {self.path}: the disk is full ({exc})")
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return StoreError(
+                f"the database {self.path} is busy: another interviewer process kept it locked for over "
+                f"{self.timeout:g} s; try again when it is done (INTERVIEWER_DB_TIMEOUT sets the wait)"
+            )
+        if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            return self._damaged(str(exc))
+        if code == sqlite3.SQLITE_READONLY:
+            return StoreError(f"cannot write to the database {self.path}: it is read-only here ({exc})")
+        return StoreError(f"the database {self.path} failed: {exc}")
+
+    def _damaged(self, what: str) -> StoreError:
+        repaired = self.path.with_name("repaired.db")
+        return StoreError(
+            f"the database {self.path} is damaged ({what}). Keep a copy of it, then rebuild it with "
+            f"`sqlite3 {self.path} .recover | sqlite3 {repaired}` and move {repaired.name} in its place, "
+            "or put a backup there"
+        )
+
+    @contextmanager
+    def _failures_explained(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from None
+        except _DamagedRow as exc:
+            raise self._damaged(str(exc)) from None
 
     def close(self) -> None:
         self._db.close()
@@ -164,30 +264,52 @@ class Store:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         # One connection serves the session and its background graders: one transaction at a time.
-        with self._lock:
+        with self._lock, self._failures_explained():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite rolls back by itself on some errors (a full disk)
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
     def _rows(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, self._failures_explained():
             return self._db.execute(sql, args).fetchall()
 
-    def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+    def _use_wal(self) -> None:
+        """Switch the database to WAL (a no-op once done). When first runs switch a new database
+        together, SQLite refuses the losers at once, without its busy wait: retry them here."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if _code(exc) != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def _schema_version(self) -> int:
+        version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
             raise StoreError(
                 f"the database {self.path} was written by a newer interviewer (schema {version}); upgrade"
             )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self._tx() as db:
+        return version
+
+    def _migrate(self) -> None:
+        if self._schema_version() == len(MIGRATIONS):
+            return
+        # First runs may race here: read the version again under the write lock, so the first one
+        # migrates and the others find the work done.
+        with self._tx() as db:
+            version = self._schema_version()
+            for script in MIGRATIONS[version:]:
                 for statement in filter(str.strip, script.split(";")):
                     db.execute(statement)
-                db.execute(f"PRAGMA user_version = {number}")
+            db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
 
     # --- sessions -------------------------------------------------------------------------------
 
@@ -223,7 +345,11 @@ class Store:
             if len(rows) > 1:
                 raise UsageError(f"{ref!r} matches more than one session; give more of its id")
         r = rows[0]
-        return SessionRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6])
+        with self._failures_explained():
+            return SessionRow(r[0], r[1], r[2], r[3], _object(r[4]), r[5], r[6])
+
+    def has_session(self, session_id: str) -> bool:
+        return bool(self._rows("SELECT 1 FROM sessions WHERE id = ?", (session_id,)))
 
     # --- answers and grades ---------------------------------------------------------------------
 
@@ -234,6 +360,7 @@ class Store:
         text: str,
         *,
         started_at: str,
+        submitted_at: str | None = None,
         time_limit: float | None = None,
         timed_out: bool = False,
         skipped: bool = False,
@@ -255,7 +382,7 @@ class Store:
                     json.dumps(question, ensure_ascii=False),
                     text,
                     started_at,
-                    now(),
+                    submitted_at or now(),
                     time_limit,
                     int(timed_out),
                     int(skipped),
@@ -284,7 +411,8 @@ class Store:
         rows = self._rows(_ATTEMPT_SELECT + " WHERE a.id = ?", (answer_id,))
         if not rows:
             raise UsageError(f"no answer {answer_id}")
-        return _attempt(rows[0])
+        with self._failures_explained():
+            return _attempt(rows[0])
 
     def attempts(
         self,
@@ -305,4 +433,6 @@ class Store:
         sql += " ORDER BY a.position" if session_id else " ORDER BY a.submitted_at DESC, a.id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [_attempt(r) for r in self._rows(sql, args)]
+        rows = self._rows(sql, args)
+        with self._failures_explained():
+            return [_attempt(r) for r in rows]

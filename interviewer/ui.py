@@ -41,11 +41,40 @@ _MARK = {
 
 
 class AnswerCancelled(Exception):
-    """The candidate pressed Ctrl-C in the editor; `text` is what they had typed."""
+    """The candidate pressed Ctrl-C in the editor, or a signal (`signal`: SIGTERM, SIGHUP) stopped
+    it; `text` is what they had typed."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, signal: int | None = None):
         super().__init__("cancelled")
         self.text = text
+        self.signal = signal
+
+
+# Signals that would end the process while an answer is being typed: they stop the editor as
+# Ctrl-C does, so the draft is saved before the process goes.
+STOP_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+def _stop_on_signals() -> None:
+    """From an editor's `pre_run`: the stop signals end it with `AnswerCancelled` and the draft.
+
+    The handlers live in the editor's event loop and go with it when it closes."""
+    import asyncio
+    import signal
+
+    from prompt_toolkit.application import get_app
+
+    app = get_app()
+
+    def stop(number: int) -> None:
+        if app.is_running and not app.is_done:
+            app.exit(exception=AnswerCancelled(app.current_buffer.text, signal=number))
+
+    loop = asyncio.get_running_loop()
+    for name in STOP_SIGNALS:
+        number = getattr(signal, name, None)  # SIGHUP is not on Windows
+        if number is not None:
+            loop.add_signal_handler(number, stop, number)
 
 
 def plain(value: str, style: str = "") -> Text:
@@ -93,7 +122,7 @@ def edit_answer(
         input=input,
         output=output,
     )
-    return session.prompt("› ", default=initial)
+    return session.prompt("› ", default=initial, pre_run=_stop_on_signals)
 
 
 def _within_answer_limit() -> Any:
@@ -187,6 +216,7 @@ def timed_answer(
         return FormattedText([(style, f" {_clock(left)} left "), ("", f" {label} · {MOCK_KEYS}")])
 
     def pre_run() -> None:
+        _stop_on_signals()
         if limit is None:
             return
         app = get_app()

@@ -239,3 +239,17 @@ def test_resume_of_a_practice_session_is_refused(cli):
     cli("practice", "optimization/adam", input="An answer.")
     result = cli("mock", "--resume", "latest", input="")
     assert result.exit_code == 2 and "not a mock interview" in result.stderr
+
+
+def test_resume_after_a_kill_grades_the_answers_left_pending(cli, home, builtin_bank):
+    store = Store.open(home)
+    questions = builtin_bank.interview(3, seed=4)
+    run = MockInterview.start(store, OfflineGrader(), questions, per_question=120, total=None)
+    # What a kill leaves: the first answer committed, its grade never stored, the session active.
+    store.add_answer(
+        run.session_id, questions[0].snapshot(), "Momentum averages gradients.", started_at=now()
+    )
+
+    result, summary = _mock(cli, "--resume", run.session_id, input="Second.\n---\nThird.")
+    assert result.exit_code == 0, result.stderr
+    assert [q["status"] for q in summary["questions"]] == ["graded"] * 3

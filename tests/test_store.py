@@ -7,7 +7,7 @@ import pytest
 from interviewer.errors import StoreError, UsageError
 from interviewer.store import MIGRATIONS, Store
 
-QUESTION = {"id": "t/q", "content_hash": "abc", "prompt": "Why?", "reference": "Because."}
+QUESTION = {"id": "t/q", "topic": "t", "content_hash": "abc", "prompt": "Why?", "reference": "Because."}
 
 
 def test_a_new_database_is_migrated_and_in_wal_mode(tmp_path):
@@ -30,7 +30,7 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path):
 def test_a_file_that_is_not_a_database_gives_a_clear_error(tmp_path):
     path = tmp_path / "interviewer.db"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="cannot open the database"):
+    with pytest.raises(StoreError, match=r"is damaged .* \.recover"):
         Store(path)
 
 

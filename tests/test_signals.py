@@ -1,0 +1,102 @@
+"""SIGTERM or SIGHUP while an answer is being typed: the draft is saved, as Ctrl-C saves it.
+
+The real command runs in a pseudo-terminal, so its editor is the real prompt_toolkit application."""
+
+import fcntl
+import json
+import os
+import pty
+import re
+import select
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import termios
+
+import pytest
+
+ANSI = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07]*\x07|[()][0-9A-Za-z]|[=>78])")
+
+
+class Terminal:
+    """A command in a pseudo-terminal of 24 rows by 100 columns, read as a user watches it."""
+
+    def __init__(self, *args: str, env: dict[str, str]):
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "interviewer", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env={**env, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"},
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.seen = b""
+
+    def wait_for(self, text: str, within: float = 60.0) -> None:
+        """Read until `text` shows after what was seen before (escape sequences left out)."""
+        start = len(self.seen)
+        while text.encode() not in ANSI.sub(b"", self.seen[start:]):
+            ready, _, _ = select.select([self.master], [], [], within)
+            assert ready, f"{text!r} never showed; the screen so far: {self.seen[-2000:]!r}"
+            try:
+                self.seen += os.read(self.master, 65536)
+            except OSError:  # the command ended and the terminal closed
+                raise AssertionError(f"{text!r} never showed: {self.seen[-2000:]!r}") from None
+
+    def type(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def exit_code(self) -> int:
+        try:
+            while chunk := os.read(self.master, 65536):
+                self.seen += chunk
+        except OSError:  # the command ended and the terminal closed
+            pass
+        code = self.process.wait(timeout=60)
+        os.close(self.master)
+        return code
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_while_typing_a_practice_answer_saves_the_draft(home, stop):
+    terminal = Terminal("practice", "optimization/adam", "--grader", "offline", env=dict(os.environ))
+    terminal.wait_for("›")  # the editor is up
+    terminal.type("Adam keeps moving averages")
+    terminal.wait_for("Adam keeps moving averages")  # and has it
+    terminal.process.send_signal(stop)
+    assert terminal.exit_code() == 128 + stop
+    screen = ANSI.sub(b"", terminal.seen).decode(errors="replace")
+    assert f"stopped by {stop.name}: what you had typed is saved" in screen and "Traceback" not in screen
+    rows = sqlite3.connect(home / "interviewer.db").execute("SELECT text FROM answers").fetchall()
+    assert rows == [("Adam keeps moving averages",)]
+
+
+def test_sigterm_in_a_mock_interview_saves_the_draft_and_the_interview_resumes(home):
+    env = dict(os.environ)
+    terminal = Terminal("mock", "-n", "2", "--seed", "1", "--grader", "offline", env=env)
+    terminal.wait_for("Ready?")
+    terminal.type("\r")
+    terminal.wait_for("›")  # the timed editor is up
+    terminal.type("A first answer")
+    terminal.wait_for("A first answer")  # and has it
+    terminal.process.send_signal(signal.SIGTERM)
+    assert terminal.exit_code() == 143
+    assert "mock --resume" in ANSI.sub(b"", terminal.seen).decode(errors="replace")
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "interviewer", "mock", "--resume", "latest", "--grader", "offline", "--json"],
+        input="A second answer.",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert [q["status"] for q in json.loads(resumed.stdout)["questions"]] == ["graded", "graded"]
+    rows = sqlite3.connect(home / "interviewer.db").execute("SELECT text FROM answers ORDER BY id")
+    assert rows.fetchall() == [("A first answer",), ("A second answer.",)]
