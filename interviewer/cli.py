@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from interviewer import __version__
 from interviewer.errors import ExitStatus, InterviewerError, UsageError
@@ -22,7 +23,40 @@ from interviewer.terminal import json_text, visible
 if TYPE_CHECKING:
     from interviewer.bank import Bank, Difficulty
 
+
+class _OneLineErrors(TyperGroup):
+    """Usage errors (an unknown option, a value out of range) as one line and exit 2, like every
+    other error of the command, instead of typer's boxed panel."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        run = functools.partial(
+            super().main, args, prog_name, complete_var, False, windows_expand_args, **extra
+        )
+        if not standalone_mode:
+            return run()
+        try:
+            status = run()
+        except typer.TyperException as exc:  # click's ClickException and UsageError
+            context = getattr(exc, "ctx", None)
+            hint = f" (see `{context.command_path} --help`)" if context is not None else ""
+            print(f"error: {visible(exc.format_message())}{hint}", file=sys.stderr)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            print("Stopped.", file=sys.stderr)
+            sys.exit(ExitStatus.INTERRUPTED)
+        sys.exit(status if isinstance(status, int) else 0)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="interviewer",
     help="Practise ML/DL engineering interviews: questions from a bank, answers graded by an LLM or offline.",
     no_args_is_help=True,
@@ -30,7 +64,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",  # a docstring's paragraph rewraps as one (in "rich" mode its line breaks stay)
 )
-bank_app = typer.Typer(help="List, show and validate question banks.", no_args_is_help=True)
+bank_app = typer.Typer(
+    cls=_OneLineErrors, help="List, show and validate question banks.", no_args_is_help=True
+)
 app.add_typer(bank_app, name="bank")
 
 

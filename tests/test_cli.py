@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer.main
 
 from interviewer import __version__
@@ -55,6 +56,22 @@ def test_the_installed_command_runs_as_a_subprocess(tmp_path):
     assert done.returncode == 0, done.stderr
     assert '"question_id": "evaluation/confusion-matrix"' in done.stdout
     assert (tmp_path / "interviewer.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("practice", "--bogus"), "error: No such option: --bogus (see `interviewer practice --help`)"),
+        (("mock", "--per-question", "inf"), "error: Invalid value for '--per-question': "),
+        (("history", "--limit", "99999999999999999999"), "error: Invalid value for '--limit' / '-n': "),
+        (("bank", "show"), "error: Missing argument 'question_id'. (see `interviewer bank show --help`)"),
+        (("nonsense",), "error: No such command 'nonsense'."),
+    ],
+)
+def test_a_usage_error_is_one_line_and_exit_2(cli, home, args, message):
+    result = cli(*args, input="An answer.")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [result.stderr.strip()] and result.stderr.startswith(message)
 
 
 def test_paths_shows_where_things_live(cli, home, tmp_path):
