@@ -30,7 +30,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",  # a docstring's paragraph rewraps as one (in "rich" mode its line breaks stay)
 )
-bank_app = typer.Typer(help="List, show and validate question banks.", no_args_is_help=True)
+bank_app = typer.Typer(help="List, show, validate and import question banks.", no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
 
 
@@ -826,6 +826,66 @@ def bank_validate(
     print(
         f"ok: {len(loaded)} questions in {files} file{'s' if files != 1 else ''}, {len(loaded.topics)} topics"
     )
+
+
+@_command(bank_app, "import")
+def bank_import(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Text, Markdown, CSV or JSONL files of questions with answers.", show_default=False),
+    ],
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write every question into this one bank file (default: one file per topic, named by it, in the current folder).",
+            show_default=False,
+        ),
+    ] = None,
+    topic: Annotated[
+        Optional[str],
+        typer.Option("--topic", help="Put every question in this topic (default: the file's headings or topic column, else its name).", show_default=False),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace bank files that exist.")] = False,
+    bank: BankOption = None,
+) -> None:
+    """Import questions with reference answers from your notes into bank files, gradable at once.
+
+    Reads topic headings and question lines each followed by its answer (`##`/`###` headings, `Q:`/`A:`
+    pairs and numbered lists too), or CSV/JSONL with `question`, `reference` (or `answer`) and optional
+    `topic`, `id`, `difficulty`. Key points are derived from each reference when the bank loads.
+    """
+    from interviewer import bank_toml, importer
+
+    if topic is not None and not importer.slug(topic):
+        raise UsageError(f"--topic {topic!r} has no letters or digits to name a topic with")
+    folder = Path.cwd()
+    taken = importer.taken_ids(_load_bank(bank), output, folder)
+    result = importer.plan([importer.read(p) for p in paths], taken=taken, topic=topic)
+    if not len(result):
+        raise UsageError(f"no questions with answers found in {', '.join(map(str, paths))}{_skipped_lines(result)}")
+    files = importer.files(result, output, folder, paths)
+    bank_toml.write_all(files, replace=force)
+    _print_import(result, files)
+
+
+def _skipped_lines(result: Any) -> str:
+    return "".join(f"\n  skipped {s}" for s in result.skipped)
+
+
+def _print_import(result: Any, files: dict[Path, str]) -> None:
+    topics = result.questions
+    names = list(files) * len(topics) if len(files) == 1 else list(files)
+    width = max(len(t) for t in topics)
+    lines = [f"Imported {len(result)} questions in {len(topics)} topics:"]
+    lines += [f"  {t:<{width}}  {len(qs):>4}  -> {path}" for (t, qs), path in zip(topics.items(), names, strict=True)]
+    if result.skipped:
+        lines.append(f"Skipped {len(result.skipped)}:")
+        lines += [f"  {s}" for s in result.skipped]
+    shown = " ".join(f"--bank {p}" for p in dict.fromkeys(p.parent if len(files) > 1 else p for p in files))
+    lines.append(f"Key points are derived from each reference. Use them with `interviewer practice {shown}`.")
+    print(visible("\n".join(lines)))
 
 
 def main() -> None:
