@@ -54,17 +54,12 @@ def _terms(sentence: text.Sentence, asked: frozenset[str], spread: dict[str, int
     chosen: dict[str, tuple[int, str]] = {}  # key -> (position, term)
     for clause in sentence.clauses:
         for word in clause:
-            if (
-                word.negator
-                or word.key in asked
-                or word.key in chosen
-                or word.plain in GENERIC
-                or len(word.plain) < MIN_WORD
-            ):
+            if word.negator or word.key in chosen or word.plain in GENERIC or len(word.plain) < MIN_WORD:
                 continue
-            denied = any(
-                w.negator and w.clause == word.clause for w in words[max(0, word.index - 2) : word.index]
-            )
+            before = words[max(0, word.index - 2) : word.index]
+            denied = any(w.negator and w.clause == word.clause for w in before)
+            if word.key in asked and not denied:  # "not connected" says more than the question's "connection"
+                continue
             term = f"not {word.plain}" if denied else word.plain
             chosen[word.key] = (word.index, term)
     kept = sorted(chosen.items(), key=lambda kv: (spread[kv[0]], -len(kv[1][1]), kv[1][0]))[:MAX_TERMS]

@@ -378,9 +378,13 @@ def plan(reads: list[Read], *, taken: set[str], topic: str | None = None) -> Pla
     ids = _Ids(taken)
     seen: dict[str, Item] = {}
     for item in (i for r in reads for i in r.items):
-        same = seen.setdefault(" ".join(item.prompt.lower().split()), item)
+        # The same prompt may ask different things in different places ("Explain your reasoning."):
+        # only a repeated question with the same answer is a duplicate.
+        same = seen.setdefault(" ".join(f"{item.prompt}\n{item.reference}".lower().split()), item)
         if same is not item:
-            out.skipped.append(Skipped(item.source, item.line, f"the same question as line {same.line}"))
+            out.skipped.append(
+                Skipped(item.source, item.line, f"the same question and answer as {same.source}:{same.line}")
+            )
             continue
         named = topic or item.topic or _topic_of_id(item.id) or item.source.stem
         topic_id = slug(named) or DEFAULT_TOPIC

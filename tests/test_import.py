@@ -291,6 +291,30 @@ def test_derived_key_points_are_the_references_sentences_without_the_questions_w
     assert "not trust" in points[3]["terms"]  # what the reference denies stays denied
 
 
+def test_a_denied_word_of_the_question_is_a_key_point():
+    question = "What does a reading of 1.5 tell you about the connection between the terminals?"
+    assert derive.key_points(question, "The terminals are not connected.") == [
+        {"point": "The terminals are not connected", "terms": ["not connected"]}
+    ]
+    assert derive.key_points(question, "The terminals are connected.") == []
+
+
+def test_a_repeated_question_and_answer_is_skipped_but_a_prompt_asked_twice_is_not(cli, tmp_path):
+    source = _write(
+        tmp_path,
+        "deck.csv",
+        """
+        question,reference
+        Explain your reasoning.,The bulb is in a closed path with the battery.
+        Explain your reasoning.,The switch opens a gap in the circuit.
+        Explain your reasoning.,The bulb is in a closed path with the battery.
+        """,
+    )
+    result = _imported(cli, str(source), "-o", str(tmp_path / "out.toml"))
+    assert [q.id for q in _questions(tmp_path / "out.toml")] == ["deck/reasoning", "deck/reasoning-2"]
+    assert f"deck.csv:4: the same question and answer as {source}:2" in result.stdout
+
+
 def test_a_reference_that_only_repeats_the_question_is_reported_and_others_still_are(cli, tmp_path):
     path = _write(
         tmp_path,
