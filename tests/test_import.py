@@ -355,7 +355,7 @@ def test_derived_key_points_are_cached_with_the_bank_and_shown_as_derived(cli, t
     assert "\n[[questions.key_points]]" not in out.read_text()  # derived as the bank loads, not written
     fresh = bank.load([out], builtin=False, cache_dir=tmp_path / "c").questions[0]
     cached = bank.load([out], builtin=False, cache_dir=tmp_path / "c").questions[0]
-    assert cached.key_points == fresh.key_points and cached.derived == "offline"
+    assert cached == fresh and cached.derived == "offline"
     assert cached.content_hash == fresh.content_hash
     shown = cli("bank", "show", "basics/overfitting-underfitting", "--bank", str(out))
     assert "Key points derived offline from the reference" in shown.stdout
@@ -365,6 +365,13 @@ def test_derived_key_points_are_cached_with_the_bank_and_shown_as_derived(cli, t
         )["derived"]
         == "offline"
     )
+
+
+def test_the_built_in_bank_reads_back_from_the_cache_as_validated(tmp_path, builtin_bank):
+    bank.load(cache_dir=tmp_path / "c")
+    cached = bank.load(cache_dir=tmp_path / "c").questions
+    assert [q.model_dump() for q in cached] == [q.model_dump() for q in builtin_bank.questions]
+    assert [q.content_hash for q in cached] == [q.content_hash for q in builtin_bank.questions]
 
 
 def test_an_imported_question_is_graded_end_to_end(cli, tmp_path):
