@@ -848,15 +848,24 @@ def bank_import(
         typer.Option("--topic", help="Put every question in this topic (default: the file's headings or topic column, else its name).", show_default=False),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace bank files that exist.")] = False,
+    with_llm: Annotated[
+        bool,
+        typer.Option("--with-llm", help="Ask the configured LLM to write key points, terms and misconceptions, for you to review."),
+    ] = False,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
     bank: BankOption = None,
 ) -> None:
     """Import questions with reference answers from your notes into bank files, gradable at once.
 
     Reads topic headings and question lines each followed by its answer (`##`/`###` headings, `Q:`/`A:`
     pairs and numbered lists too), or CSV/JSONL with `question`, `reference` (or `answer`) and optional
-    `topic`, `id`, `difficulty`. Key points are derived from each reference when the bank loads.
+    `topic`, `id`, `difficulty`. Key points are derived from each reference when the bank loads, or
+    written into the file by an LLM with `--with-llm`.
     """
     from interviewer import bank_toml, importer
+
+    enricher = _enricher(model, base_url) if with_llm else None
 
     if topic is not None and not importer.slug(topic):
         raise UsageError(f"--topic {topic!r} has no letters or digits to name a topic with")
@@ -865,9 +874,66 @@ def bank_import(
     result = importer.plan([importer.read(p) for p in paths], taken=taken, topic=topic)
     if not len(result):
         raise UsageError(f"no questions with answers found in {', '.join(map(str, paths))}{_skipped_lines(result)}")
+    notes = _enrich(enricher, [q for qs in result.questions.values() for q in qs]) if enricher else []
     files = importer.files(result, output, folder, paths)
     bank_toml.write_all(files, replace=force)
     _print_import(result, files)
+    _print_enriched(enricher, notes)
+
+
+@_command(bank_app, "enrich")
+def bank_enrich(
+    path: Annotated[Path, typer.Argument(help="The bank file to enrich (it is rewritten; comments are not kept).")],
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """Ask the configured LLM to write key points, terms and misconceptions for the questions of a
+    bank file that have none, checked against each reference; review them in the file."""
+    from interviewer import bank, bank_toml
+    from interviewer.inputs import read_toml
+
+    problems = bank.load_file(path)[1]
+    if problems:
+        raise UsageError("\n".join(problems))
+    data = read_toml(path)
+    enricher = _enricher(model, base_url)
+    notes = _enrich(enricher, data["questions"])
+    comment = f"Key points marked `derived` were proposed by {enricher.name}: review them, then delete that line."
+    content = bank_toml.render(data["topic"], data["questions"], data.get("title"), comment)
+    bank_toml.write_all({path: content}, replace=True)
+    _print_enriched(enricher, notes)
+
+
+def _enricher(model: str | None, base_url: str | None) -> Any:
+    from interviewer import config
+    from interviewer.enrich import Enricher
+    from interviewer.grading.llm import LLMGrader, ModeMemory
+
+    settings = config.load(grader="llm", model=model, base_url=base_url)
+    if not settings.endpoint_configured:
+        raise UsageError(
+            "asking an LLM needs an endpoint: set OPENAI_API_KEY, or pass --base-url "
+            "(e.g. http://localhost:11434/v1 for Ollama)"
+        )
+    return Enricher(LLMGrader(settings, memory=ModeMemory(config.cache_dir() / "llm-modes.json")))
+
+
+def _enrich(enricher: Any, questions: list[dict[str, Any]]) -> list[str]:
+    """The model's key points into the questions that have none; nothing is written if the endpoint fails."""
+    from interviewer.grading.llm import GradingFailed
+
+    try:
+        return enricher.apply(questions)
+    except GradingFailed as failed:
+        raise InterviewerError(f"{failed}; nothing was written") from None
+
+
+def _print_enriched(enricher: Any, notes: list[str]) -> None:
+    if enricher is None:
+        return
+    lines = [f"Key points proposed by {enricher.name} where the file had none, marked derived: review them."]
+    lines += [f"  {note}" for note in notes]
+    print(visible("\n".join(lines)))
 
 
 def _skipped_lines(result: Any) -> str:
