@@ -189,7 +189,7 @@ def main() -> None:
 
     print()
     print(
-        f"{'test split':38} {'answers':>7} {'accuracy':>8} {'macro-F1':>8} {'r':>6}  majority acc / F1  published"
+        f"{'test split':34} {'graded':>11} {'accuracy':>8} {'macro-F1':>8} {'r':>6}  majority acc / F1  published"
     )
     for split in splits:
         if split.name == "training":
@@ -199,7 +199,8 @@ def main() -> None:
         majority = Counter(gold).most_common(1)[0][0]
         constant = [majority] * len(gold)
         print(
-            f"{split.corpus + ' ' + split.name:38} {len(gold):>7} {accuracy(gold, predicted):>8.3f} "
+            f"{split.corpus + ' ' + split.name:34} {f'{len(gold)}/{len(split.answers)}':>11} "
+            f"{accuracy(gold, predicted):>8.3f} "
             f"{macro_f1(gold, predicted):>8.3f} {correlation([s for s, _ in graded], gold):>6.3f}  "
             f"{accuracy(gold, constant):.3f} / {macro_f1(gold, constant):.3f}      "
             f"{PUBLISHED.get((split.corpus, split.name), 'not at hand')}"
