@@ -108,7 +108,7 @@ def _item(source: Path, line: int, row: dict[str, object], out: Read) -> None:
 
 def read_csv(source: Path, content: str) -> Read:
     """A CSV file with a header naming `question`, `reference` (or `answer`) and optional columns."""
-    reader = csv.reader(io.StringIO(content.removeprefix("\ufeff"), newline=""))
+    reader = csv.reader(io.StringIO(content.removeprefix("\ufeff"), newline=""), strict=True)
     out = Read()
     try:
         header = [name.strip().lower() for name in next(reader, [])]
