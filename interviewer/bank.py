@@ -9,7 +9,7 @@ import random
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -19,6 +19,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from interviewer import __version__, resources
@@ -101,10 +102,33 @@ class Question(_Strict):
     difficulty: Difficulty
     prompt: NonEmpty
     reference: NonEmpty
-    key_points: list[KeyPoint] = Field(min_length=1, max_length=8)
+    key_points: list[KeyPoint] = Field(default_factory=list, max_length=8)
     misconceptions: list[Misconception] = Field(default_factory=list)
     follow_ups: list[FollowUp] = Field(default_factory=list)
     note: str | None = None
+    # Who wrote the key points when the author did not: "offline" (derived from the reference at
+    # load time) or the model that proposed them at import, for the author to review.
+    derived: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_missing_key_points(cls, data: Any) -> Any:
+        """A question written with only a prompt and a reference gets key points from its reference."""
+        if not isinstance(data, dict) or data.get("key_points"):
+            return data
+        prompt, reference = data.get("prompt"), data.get("reference")
+        if not (isinstance(prompt, str) and isinstance(reference, str)):
+            return data  # their own errors say what is wrong
+        from interviewer import derive
+
+        return {**data, "key_points": derive.key_points(prompt, reference), "derived": derive.DERIVED_OFFLINE}
+
+    @field_validator("key_points")
+    @classmethod
+    def _some_key_points(cls, key_points: list[KeyPoint]) -> list[KeyPoint]:
+        if not key_points:
+            raise ValueError("none written, and the reference says nothing beyond the question's own words")
+        return key_points
 
     @field_validator("follow_ups")
     @classmethod
@@ -125,9 +149,11 @@ class Question(_Strict):
     @property
     def content_hash(self) -> str:
         """A short hash of everything that affects grading, so a stored answer knows its version."""
-        # Notes, the explanations of misconceptions and follow-ups are for the reader; they change no grade.
+        # Notes, the explanations of misconceptions, follow-ups and who derived the key points are for
+        # the reader; they change no grade.
         payload = self.model_dump(
-            mode="json", exclude={"note": True, "follow_ups": True, "misconceptions": {"__all__": {"why"}}}
+            mode="json",
+            exclude={"note": True, "follow_ups": True, "derived": True, "misconceptions": {"__all__": {"why"}}},
         )
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
@@ -281,7 +307,8 @@ def bank_files(path: Path) -> list[Path]:
 # validated questions are cached as JSON, keyed by its path, size, modification time and this
 # module's version of the format, like Python's own bytecode cache. Any problem with the cache
 # only means it is not used.
-CACHE_FORMAT = 3
+# Bump it when the cached shape changes, or the derivation of key points (derive.py) does.
+CACHE_FORMAT = 4
 
 
 def _cache_file(cache_dir: Path, path: Path) -> Path:
@@ -293,16 +320,32 @@ def _cache_key(path: Path) -> list:
     return [CACHE_FORMAT, __version__, str(path), stat.st_size, stat.st_mtime_ns]
 
 
+_T = TypeVar("_T", bound=BaseModel)
+
+
+def _trusted(model: type[_T], fields: dict[str, Any]) -> _T:
+    """`model.model_construct(**fields)` for a dump of every field: a bank of 1,000 questions has
+    ~6,000 models, and model_construct's look-ups of aliases and defaults cost ~0.1 s of `bank list`.
+    """
+    made = model.__new__(model)
+    object.__setattr__(made, "__dict__", fields)
+    object.__setattr__(made, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(made, "__pydantic_extra__", None)
+    object.__setattr__(made, "__pydantic_private__", None)
+    return made
+
+
 def _construct(data: dict) -> Question:
-    """A question from data this module validated before (no validation, no schema build)."""
-    return Question.model_construct(
-        **{
+    """A question from data this module validated and dumped whole before (no validation, no schema build)."""
+    return _trusted(
+        Question,
+        {
             **data,
             "difficulty": Difficulty(data["difficulty"]),
-            "key_points": [KeyPoint.model_construct(**kp) for kp in data["key_points"]],
-            "misconceptions": [Misconception.model_construct(**m) for m in data["misconceptions"]],
-            "follow_ups": [FollowUp.model_construct(**f) for f in data.get("follow_ups", [])],
-        }
+            "key_points": [_trusted(KeyPoint, kp) for kp in data["key_points"]],
+            "misconceptions": [_trusted(Misconception, m) for m in data["misconceptions"]],
+            "follow_ups": [_trusted(FollowUp, f) for f in data["follow_ups"]],
+        },
     )
 
 

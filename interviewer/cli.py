@@ -65,7 +65,7 @@ app = typer.Typer(
     rich_markup_mode="markdown",  # a docstring's paragraph rewraps as one (in "rich" mode its line breaks stay)
 )
 bank_app = typer.Typer(
-    cls=_OneLineErrors, help="List, show and validate question banks.", no_args_is_help=True
+    cls=_OneLineErrors, help="List, show, validate and import question banks.", no_args_is_help=True
 )
 app.add_typer(bank_app, name="bank")
 
@@ -914,6 +914,132 @@ def bank_validate(
     print(
         f"ok: {len(loaded)} questions in {files} file{'s' if files != 1 else ''}, {len(loaded.topics)} topics"
     )
+
+
+@_command(bank_app, "import")
+def bank_import(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Text, Markdown, CSV or JSONL files of questions with answers.", show_default=False),
+    ],
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write every question into this one bank file (default: one file per topic, named by it, in the current folder).",
+            show_default=False,
+        ),
+    ] = None,
+    topic: Annotated[
+        Optional[str],
+        typer.Option("--topic", help="Put every question in this topic (default: the file's headings or topic column, else its name).", show_default=False),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace bank files that exist.")] = False,
+    with_llm: Annotated[
+        bool,
+        typer.Option("--with-llm", help="Ask the configured LLM to write key points, terms and misconceptions, for you to review."),
+    ] = False,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    bank: BankOption = None,
+) -> None:
+    """Import questions with reference answers from your notes into bank files, gradable at once.
+
+    Reads topic headings and question lines each followed by its answer (`##`/`###` headings, `Q:`/`A:`
+    pairs and numbered lists too), or CSV/JSONL with `question`, `reference` (or `answer`) and optional
+    `topic`, `id`, `difficulty`. Key points are derived from each reference when the bank loads, or
+    written into the file by an LLM with `--with-llm`.
+    """
+    from interviewer import bank_toml, importer
+
+    enricher = _enricher(model, base_url) if with_llm else None
+
+    if topic is not None and not importer.slug(topic):
+        raise UsageError(f"--topic {topic!r} has no letters or digits to name a topic with")
+    folder = Path.cwd()
+    taken = importer.taken_ids(_load_bank(bank), output, folder)
+    result = importer.plan([importer.read(p) for p in paths], taken=taken, topic=topic)
+    if not len(result):
+        raise UsageError(f"no questions with answers found in {', '.join(map(str, paths))}{_skipped_lines(result)}")
+    notes = _enrich(enricher, [q for qs in result.questions.values() for q in qs]) if enricher else []
+    files = importer.files(result, output, folder, paths)
+    bank_toml.write_all(files, replace=force)
+    _print_import(result, files)
+    _print_enriched(enricher, notes)
+
+
+@_command(bank_app, "enrich")
+def bank_enrich(
+    path: Annotated[Path, typer.Argument(help="The bank file to enrich (it is rewritten; comments are not kept).")],
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """Ask the configured LLM to write key points, terms and misconceptions for the questions of a
+    bank file that have none, checked against each reference; review them in the file."""
+    from interviewer import bank, bank_toml
+    from interviewer.inputs import read_toml
+
+    problems = bank.load_file(path)[1]
+    if problems:
+        raise UsageError("\n".join(problems))
+    data = read_toml(path)
+    enricher = _enricher(model, base_url)
+    notes = _enrich(enricher, data["questions"])
+    comment = f"Key points marked `derived` were proposed by {enricher.name}: review them, then delete that line."
+    content = bank_toml.render(data["topic"], data["questions"], data.get("title"), comment)
+    bank_toml.write_all({path: content}, replace=True)
+    _print_enriched(enricher, notes)
+
+
+def _enricher(model: str | None, base_url: str | None) -> Any:
+    from interviewer import config
+    from interviewer.enrich import Enricher
+    from interviewer.grading.llm import LLMGrader, ModeMemory
+
+    settings = config.load(grader="llm", model=model, base_url=base_url)
+    if not settings.endpoint_configured:
+        raise UsageError(
+            "asking an LLM needs an endpoint: set OPENAI_API_KEY, or pass --base-url "
+            "(e.g. http://localhost:11434/v1 for Ollama)"
+        )
+    return Enricher(LLMGrader(settings, memory=ModeMemory(config.cache_dir() / "llm-modes.json")))
+
+
+def _enrich(enricher: Any, questions: list[dict[str, Any]]) -> list[str]:
+    """The model's key points into the questions that have none; nothing is written if the endpoint fails."""
+    from interviewer.grading.llm import GradingFailed
+
+    try:
+        return enricher.apply(questions)
+    except GradingFailed as failed:
+        raise InterviewerError(f"{failed}; nothing was written") from None
+
+
+def _print_enriched(enricher: Any, notes: list[str]) -> None:
+    if enricher is None:
+        return
+    lines = [f"Key points proposed by {enricher.name} where the file had none, marked derived: review them."]
+    lines += [f"  {note}" for note in notes]
+    print(visible("\n".join(lines)))
+
+
+def _skipped_lines(result: Any) -> str:
+    return "".join(f"\n  skipped {s}" for s in result.skipped)
+
+
+def _print_import(result: Any, files: dict[Path, str]) -> None:
+    topics = result.questions
+    names = list(files) * len(topics) if len(files) == 1 else list(files)
+    width = max(len(t) for t in topics)
+    lines = [f"Imported {len(result)} questions in {len(topics)} topics:"]
+    lines += [f"  {t:<{width}}  {len(qs):>4}  -> {path}" for (t, qs), path in zip(topics.items(), names, strict=True)]
+    if result.skipped:
+        lines.append(f"Skipped {len(result.skipped)}:")
+        lines += [f"  {s}" for s in result.skipped]
+    shown = " ".join(f"--bank {p}" for p in dict.fromkeys(p.parent if len(files) > 1 else p for p in files))
+    lines.append(f"Key points are derived from each reference. Use them with `interviewer practice {shown}`.")
+    print(visible("\n".join(lines)))
 
 
 def main() -> None:

@@ -397,6 +397,8 @@ def question_detail(question: Question, source: str | None) -> Group:
     ]
     if question.note:
         parts.append(plain(f"Note: {question.note.strip()}", style="yellow"))
+    if question.derived:
+        parts.append(plain(_derived_note(question.derived), style="yellow"))
     parts.append(points)
     if question.misconceptions:
         parts.append(Text("Misconceptions the grader flags", style="bold"))
@@ -406,6 +408,12 @@ def question_detail(question: Question, source: str | None) -> Group:
                 line.append(plain(f"\n  {m.why}", style="dim"))
             parts.append(line)
     return Group(*parts)
+
+
+def _derived_note(derived: str) -> str:
+    if derived == "offline":
+        return "Key points derived offline from the reference (no author wrote them): review or write your own."
+    return f"Key points proposed by {derived} at import: review them."
 
 
 def history_table(attempts: Sequence[Attempt]) -> Table:

@@ -101,18 +101,21 @@ class Shape:
             return replace(self, mode=MODES[MODES.index(self.mode) + 1])
         return None
 
-    def request(self, model: str, chat: list[dict[str, str]]) -> dict[str, Any]:
+    def request(
+        self, model: str, chat: list[dict[str, str]], output: tuple[str, dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """The request's arguments; `output` names the reply's schema and gives it (a grade's by default)."""
         kwargs: dict[str, Any] = {"model": model, "messages": chat, self.tokens_param: MAX_TOKENS}
         if self.temperature:
             kwargs["temperature"] = 0
         if self.seed:
             kwargs["seed"] = SEED
         if self.mode == "json_schema":
-            kwargs["response_format"] = _schema_format()
+            kwargs["response_format"] = _schema_format(*(output or ()))
         elif self.mode == "json_object":
             # The schema rides along: llama-cpp-python's server turns it into a grammar the model
             # must follow; servers that do not know the key ignore it.
-            kwargs["response_format"] = {"type": "json_object", "schema": _reply_schema()}
+            kwargs["response_format"] = {"type": "json_object", "schema": output[1] if output else _reply_schema()}
         return kwargs
 
 
@@ -150,15 +153,21 @@ class InvalidReply(ValueError):
 
 
 @cache
-def _templates() -> tuple[Any, Any, str]:
+def prompt_environment() -> Any:
+    """The Jinja environment of prompts/: user text is passed in as variables, never compiled."""
     import jinja2
 
-    env = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(resources.prompts_dir()),
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # plain text for a model, not HTML
         keep_trailing_newline=True,
     )
+
+
+@cache
+def _templates() -> tuple[Any, Any, str]:
+    env = prompt_environment()
     system, user = env.get_template("grade_system.j2"), env.get_template("grade_user.j2")
     digest = hashlib.sha256()
     for name in ("grade_system.j2", "grade_user.j2"):
@@ -414,10 +423,10 @@ def _reply_schema() -> dict[str, Any]:
     return Reply.model_json_schema()
 
 
-def _schema_format() -> dict[str, Any]:
+def _schema_format(name: str = "interview_grade", schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "type": "json_schema",
-        "json_schema": {"name": "interview_grade", "strict": True, "schema": _reply_schema()},
+        "json_schema": {"name": name, "strict": True, "schema": schema or _reply_schema()},
     }
 
 
@@ -632,14 +641,16 @@ class LLMGrader:
     def memory_key(self) -> str:
         return f"{self.settings.shown_endpoint} {self.settings.model}"
 
-    def _send(self, chat: list[dict[str, str]], shape: Shape) -> tuple[Any, Shape]:
+    def _send(
+        self, chat: list[dict[str, str]], shape: Shape, output: tuple[str, dict[str, Any]] | None = None
+    ) -> tuple[Any, Shape]:
         """One completion, stepping down the shape ladder on refusals and retrying transient failures."""
         retries = 0
         while True:
             try:
                 # The raw reply: the openai client's own objects are built without being checked.
                 response = self._no_retries.chat.completions.with_raw_response.create(
-                    **shape.request(self.settings.model, chat)
+                    **shape.request(self.settings.model, chat, output)
                 )
                 return response, shape
             except Exception as exc:
@@ -654,9 +665,15 @@ class LLMGrader:
                 retries += 1
                 time.sleep(delay)
 
-    def _complete(self, chat: list[dict[str, str]], shape: Shape, usage: Usage) -> tuple[str | None, Shape]:
+    def _complete(
+        self,
+        chat: list[dict[str, str]],
+        shape: Shape,
+        usage: Usage,
+        output: tuple[str, dict[str, Any]] | None = None,
+    ) -> tuple[str | None, Shape]:
         """One completion; returns its text and the request shape that worked."""
-        response, shape = self._send(chat, shape)
+        response, shape = self._send(chat, shape, output)
         try:
             result = completion.parse(response.content)
         except completion.NotACompletion as exc:  # a web page, a proxy, a server of another kind
@@ -678,6 +695,14 @@ class LLMGrader:
         # Redacted as it arrives: quotes from it are cut short later, and a cut key is no longer found.
         content = choice.message.content
         return (self.redactor.text(content) if isinstance(content, str) else content), shape
+
+    def complete(self, chat: list[dict[str, str]], output: tuple[str, dict[str, Any]]) -> str | None:
+        """The text of one completion of any chat, asked for a reply of the `output` schema.
+
+        Raises `GradingFailed` (the endpoint failed for good) or `InvalidReply` (no usable reply).
+        """
+        content, _ = self._complete(chat, self.memory.get(self.memory_key), Usage(), output)
+        return content
 
     def grade(self, question: Question, answer: str) -> Grade:
         started = time.perf_counter()
