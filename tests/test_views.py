@@ -47,3 +47,71 @@ def test_strongest_points_come_from_the_best_answers_and_errors_read_as_wrong(cl
     strongest = [item.split(": ", 1)[1] for item in doc["strongest"]]
     assert strongest == ["first strong point", "third strong point", "second"]
     assert doc["gaps"][0].endswith(": Wrong: Dropout is applied at inference")
+
+
+def _table(html):
+    return html.split("<table>", 1)[1].split("</table>", 1)[0]
+
+
+def test_reports_say_who_graded_in_words(cli):
+    _mock(cli, ["An answer about it."])
+    for fmt in ("md", "html"):
+        text = cli("report", "latest", "-f", fmt).stdout
+        assert "the offline grader (an estimate)" in text and "offline (offline estimate)" not in text
+
+
+def test_the_html_table_marks_a_skip_as_skipped(cli):
+    _mock(cli, ["An answer about it.", ""])
+    md = cli("report", "latest").stdout
+    html = cli("report", "latest", "-f", "html").stdout
+    table = _table(html)
+    assert "<th>status</th>" in table
+    [skipped_row] = [row for row in table.split("<tr>") if ">2</td>" in row]
+    assert "skipped" in skipped_row
+    assert "| 2 |" in md and re.search(r"\| 2 \|.*\| 0 \| skipped \|", md)
+
+
+def test_what_changed_since_the_last_attempt_reads_as_sentences_in_both_formats(cli, home):
+    cli("practice", "regularization/dropout", input="A first try.")
+    cli("practice", "regularization/dropout", input="A second try.")
+    store = Store.open(home)
+    first, second = sorted(store.attempts(), key=lambda a: a.answer_id)
+    store.add_grade(
+        first.answer_id,
+        _grade(2, [_point("zeroes units", "missing"), _point("at inference", "missing")]).model_dump(
+            mode="json"
+        ),
+    )
+    store.add_grade(
+        second.answer_id,
+        _grade(
+            5,
+            [_point("zeroes units", "covered"), _point("at inference", "missing")],
+            [
+                Finding(text="Dropout is on at inference", why="it is off"),
+                Finding(text="p is kept", severity="minor"),
+            ],
+        ).model_dump(mode="json"),
+    )
+    md = cli("report", "latest").stdout
+    html = cli("report", "latest", "-f", "html").stdout
+    sentence = "score +3. Newly covered: zeroes units. Still missing: at inference."
+    assert sentence in md and sentence in re.sub(r"\s+", " ", html)
+    # Each error is its own list item, not glued to the one before.
+    assert "- Dropout is on at inference (major): it is off\n- p is kept (minor)\n" in md
+
+
+def test_chart_labels_are_readable_on_a_phone_and_not_huge_on_a_desktop(cli):
+    """The chart's text size as a browser lays it out: the SVG scales to its box, so a label of F
+    SVG units is F × box width / viewBox width pixels. The box is the page's content width (at most
+    860 px less 32 px of padding), capped by the chart's max-width."""
+    _mock(cli, ["An answer about it.", "Another answer."])
+    html = cli("report", "latest", "-f", "html").stdout
+    font = float(re.search(r"\.chart text \{ font: (\d+)px", html).group(1))
+    cap = re.search(r"\.chart \{[^}]*max-width: (\d+)px", html)
+    for svg in re.findall(r'<svg class="chart"[^>]*viewBox="-?\d+ 0 (\d+) ', html):
+        for viewport, low, high in ((390, 11, 14), (1280, 13, 20)):
+            box = min(viewport, 860) - 32
+            if cap:
+                box = min(box, int(cap.group(1)))
+            assert low <= font * box / int(svg) <= high, (viewport, font * box / int(svg))
