@@ -657,9 +657,52 @@ def grade(
         ui.console.print(f"Nothing to grade in session {row.id}: every answer has a grade.")
     else:
         for attempt, result in done:
-            ui.console.print(ui.attempt_line(attempt.question_id, result))
+            ui.console.print(ui.attempt_line(attempt.question_id, result, attempt.position))
+        ui.console.print(ui.show_hint(row.id))
     if any(not g.ok for _, g in done):
         raise typer.Exit(ExitStatus.ERROR)
+
+
+@_command(app)
+def show(
+    session: Annotated[str, typer.Argument(help="A session id (or its start), or `latest`.")] = "latest",
+    number: Annotated[
+        Optional[int],
+        typer.Argument(
+            help="Only this question (1 for the first); every question when left out.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Read the feedback on a session's answers: per question your answer, the score, the key-point
+    checklist with evidence, errors, what to improve and the reference answer."""
+    from interviewer import ui
+    from interviewer.grading.model import Grade
+    from interviewer.session import question_of
+    from interviewer.summary import summarize
+
+    store = _open_store(read_only=True)
+    summary = summarize(store, store.session(session))
+    results = summary.questions
+    if number is not None:
+        if not 1 <= number <= len(results):
+            raise UsageError(
+                f"session {summary.session_id} has {len(results)} question{'s' if len(results) != 1 else ''}: "
+                f"give a number from 1 to {len(results)}"
+            )
+        results = [results[number - 1]]
+    attempts = {a.answer_id: a for a in store.attempts(session_id=summary.session_id)}
+    for result in results:
+        attempt = attempts.get(result.answer_id) if result.answer_id is not None else None
+        ui.console.print(
+            ui.answer_feedback(
+                summary.session_id,
+                result,
+                len(summary.questions),
+                question_of(attempt) if attempt else None,
+                attempt.text if attempt else None,
+                Grade.model_validate(attempt.grade) if attempt and attempt.grade else None,
+            )
+        )
 
 
 @_command(app)

@@ -115,3 +115,39 @@ def test_chart_labels_are_readable_on_a_phone_and_not_huge_on_a_desktop(cli):
             if cap:
                 box = min(box, int(cap.group(1)))
             assert low <= font * box / int(svg) <= high, (viewport, font * box / int(svg))
+
+
+# --- feedback in the terminal --------------------------------------------------------------------
+
+
+def test_show_prints_each_questions_feedback_in_the_terminal(cli):
+    answer = "Dropout zeroes random units with probability p during training \x1b[2J so units cannot co-adapt."
+    summary = _mock(cli, [answer, ""])
+    session = summary["session_id"]
+    one = cli("show", session, "1")
+    assert one.exit_code == 0
+    first_id = summary["questions"][0]["question_id"]
+    assert f"Question 1/2 · {first_id}" in one.stdout
+    for heading in ("Your answer", "Key points", "To improve", "Reference answer"):
+        assert heading in one.stdout
+    assert "␛[2J" in one.stdout and "\x1b" not in one.stdout  # an answer cannot drive the terminal
+    skipped = cli("show", session, "2").stdout
+    assert "Skipped (counts as 0)" in skipped and "Reference answer" in skipped
+    every = cli("show").stdout
+    assert "Question 1/2" in every and "Question 2/2" in every
+
+    out_of_range = cli("show", session, "3")
+    assert out_of_range.exit_code == 2
+    assert out_of_range.stderr == f"error: session {session} has 2 questions: give a number from 1 to 2\n"
+    assert cli("show", "nope").exit_code == 2
+
+
+def test_the_mock_summary_and_grade_point_to_show(cli, home):
+    summary = cli("mock", "-n", "2", "--seed", "5", input="An answer about it.\n---\nAnother answer.\n")
+    session = Store.open(home).session("latest").id
+    assert f"interviewer show {session}" in summary.stdout
+
+    graded = cli("grade", "latest", "--all")
+    lines = graded.stdout.splitlines()
+    assert re.search(r"^1\. \S+: [\d.]+/10  \d+ of \d+ key points covered; missed: \w", lines[0])
+    assert f"interviewer show {session}" in graded.stdout
