@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from interviewer.formats import SCHEMA_VERSION
 from interviewer.reportview import CHART, view
 from interviewer.store import Attempt, Store
 from interviewer.summary import stored_limit, summarize
 from interviewer.terminal import json_text, visible
 
-SCHEMA_VERSION = 1
 FORMATS = ("md", "html", "json")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

@@ -121,7 +121,9 @@ def test_chart_labels_are_readable_on_a_phone_and_not_huge_on_a_desktop(cli):
 
 
 def test_show_prints_each_questions_feedback_in_the_terminal(cli):
-    answer = "Dropout zeroes random units with probability p during training \x1b[2J so units cannot co-adapt."
+    answer = (
+        "Dropout zeroes random units with probability p during training \x1b[2J so units cannot co-adapt."
+    )
     summary = _mock(cli, [answer, ""])
     session = summary["session_id"]
     one = cli("show", session, "1")
