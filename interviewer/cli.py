@@ -821,6 +821,7 @@ def _doctor_json(settings: Any) -> None:
         if chosen == "offline"
         else checks.run(settings, _load_bank(None), config.cache_dir() / "llm-modes.json")
     )
+    ok = all(check.ok for check in results)
     _print_json(
         {
             "configuration": {
@@ -828,10 +829,10 @@ def _doctor_json(settings: Any) -> None:
             },
             "grader": chosen,
             "checks": [asdict(check) for check in results],
-            "ok": all(check.ok for check in results),
+            "ok": ok,
         }
     )
-    if not all(check.ok for check in results):
+    if not ok:
         raise typer.Exit(ExitStatus.ERROR)
 
 
