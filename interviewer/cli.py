@@ -168,8 +168,11 @@ def _load_bank(extra: list[Path] | None) -> Bank:
     return bank.load([*bank.paths_from_env(), *(extra or [])], cache_dir=config.cache_dir() / "bank")
 
 
-def _print_json(data: Any) -> None:
-    print(json_text(data))
+def _print_json(data: dict[str, Any]) -> None:
+    """A command's --json output: one object, `schema_version` first (documented in the README)."""
+    from interviewer.formats import SCHEMA_VERSION
+
+    print(json_text({"schema_version": SCHEMA_VERSION, **data}))
 
 
 def _open_store(*, read_only: bool = False) -> Any:
@@ -634,7 +637,7 @@ def history(
 
     attempts = _open_store(read_only=True).attempts(question_id=question, limit=limit)
     if json_output:
-        _print_json([asdict(a) for a in attempts])
+        _print_json({"attempts": [asdict(a) for a in attempts]})
         return
     from interviewer import ui
 
@@ -684,18 +687,64 @@ def grade(
     done = grade_pending(store, row.id, chosen, regrade=regrade)
     if json_output:
         _print_json(
-            [
-                {"answer_id": a.answer_id, "question_id": a.question_id, **g.model_dump(mode="json")}
-                for a, g in done
-            ]
+            {
+                "session_id": row.id,
+                "graded": [
+                    {"answer_id": a.answer_id, "question_id": a.question_id, **g.model_dump(mode="json")}
+                    for a, g in done
+                ],
+            }
         )
     elif not done:
         ui.console.print(f"Nothing to grade in session {row.id}: every answer has a grade.")
     else:
         for attempt, result in done:
-            ui.console.print(ui.attempt_line(attempt.question_id, result))
+            ui.console.print(ui.attempt_line(attempt.question_id, result, attempt.position))
+        ui.console.print(ui.show_hint(row.id))
     if any(not g.ok for _, g in done):
         raise typer.Exit(ExitStatus.ERROR)
+
+
+@_command(app)
+def show(
+    session: Annotated[str, typer.Argument(help="A session id (or its start), or `latest`.")] = "latest",
+    number: Annotated[
+        Optional[int],
+        typer.Argument(
+            help="Only this question (1 for the first); every question when left out.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Read the feedback on a session's answers: per question your answer, the score, the key-point
+    checklist with evidence, errors, what to improve and the reference answer."""
+    from interviewer import ui
+    from interviewer.grading.model import Grade
+    from interviewer.session import question_of
+    from interviewer.summary import summarize
+
+    store = _open_store(read_only=True)
+    summary = summarize(store, store.session(session))
+    results = summary.questions
+    if number is not None:
+        if not 1 <= number <= len(results):
+            raise UsageError(
+                f"session {summary.session_id} has {len(results)} question{'s' if len(results) != 1 else ''}: "
+                f"give a number from 1 to {len(results)}"
+            )
+        results = [results[number - 1]]
+    attempts = {a.answer_id: a for a in store.attempts(session_id=summary.session_id)}
+    for result in results:
+        attempt = attempts.get(result.answer_id) if result.answer_id is not None else None
+        ui.console.print(
+            ui.answer_feedback(
+                summary.session_id,
+                result,
+                len(summary.questions),
+                question_of(attempt) if attempt else None,
+                attempt.text if attempt else None,
+                Grade.model_validate(attempt.grade) if attempt and attempt.grade else None,
+            )
+        )
 
 
 @_command(app)
@@ -707,6 +756,7 @@ def recover(
             show_default=False,
         ),
     ] = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Store answers that were kept in a recovery file because the database could not take them.
 
@@ -719,12 +769,22 @@ def recover(
     if not files:
         files = sorted(recovery.folder(config.home()).glob("*.json"))
         if not files:
-            print(f"Nothing to recover in {recovery.folder(config.home())}.")
+            if json_output:
+                _print_json({"recovered": []})
+            else:
+                print(f"Nothing to recover in {recovery.folder(config.home())}.")
             return
     store = _open_store()
+    recovered = []
     for path in files:
-        sessions = ", ".join(recovery.restore(store, path))
-        print(f"Stored the answers from {path} in session {sessions}; `interviewer grade` grades them.")
+        sessions = recovery.restore(store, path)
+        recovered.append({"file": str(path), "sessions": sessions})
+        if not json_output:
+            print(
+                f"Stored the answers from {path} in session {', '.join(sessions)}; `interviewer grade` grades them."
+            )
+    if json_output:
+        _print_json({"recovered": recovered})
 
 
 @_command(app)
@@ -751,12 +811,20 @@ def paths(json_output: JsonOption = False) -> None:
 
 
 @_command(app)
-def doctor(grader: GraderOption = None, model: ModelOption = None, base_url: BaseUrlOption = None) -> None:
+def doctor(
+    json_output: JsonOption = False,
+    grader: GraderOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
     """Check the configuration and the LLM endpoint: a request, one test grading, the output mode it supports."""
     from interviewer import config
     from interviewer import doctor as checks
 
     settings = config.load(grader=grader, model=model, base_url=base_url)
+    if json_output:
+        _doctor_json(settings)
+        return
     width = 18
     for name, value in checks.configuration(settings):
         print(f"{name:<{width}}{visible(value)}")
@@ -774,6 +842,34 @@ def doctor(grader: GraderOption = None, model: ModelOption = None, base_url: Bas
         print(f"\nProblem: {visible(failed[0].detail)}", file=sys.stderr)
         raise typer.Exit(ExitStatus.ERROR)
     print(visible(f"\nOK: grading with {settings.model} at {settings.shown_endpoint} works."))
+
+
+def _doctor_json(settings: Any) -> None:
+    """`doctor --json`: the settings in effect, and the endpoint's checks when an LLM is configured."""
+    from dataclasses import asdict
+
+    from interviewer import config
+    from interviewer import doctor as checks
+
+    chosen = settings.choose_grader()
+    results = (
+        []
+        if chosen == "offline"
+        else checks.run(settings, _load_bank(None), config.cache_dir() / "llm-modes.json")
+    )
+    ok = all(check.ok for check in results)
+    _print_json(
+        {
+            "configuration": {
+                name.lower().replace(" ", "_"): value for name, value in checks.configuration(settings)
+            },
+            "grader": chosen,
+            "checks": [asdict(check) for check in results],
+            "ok": ok,
+        }
+    )
+    if not ok:
+        raise typer.Exit(ExitStatus.ERROR)
 
 
 @_command(app)
@@ -849,17 +945,19 @@ def bank_list(topic: TopicOption = None, json_output: JsonOption = False, bank: 
     chosen = questions.select(topic or ())
     if json_output:
         _print_json(
-            [
-                {
-                    "id": q.id,
-                    "topic": q.topic,
-                    "difficulty": q.difficulty.value,
-                    "prompt": q.prompt,
-                    "key_points": len(q.key_points),
-                    "hash": q.content_hash,
-                }
-                for q in chosen
-            ]
+            {
+                "questions": [
+                    {
+                        "id": q.id,
+                        "topic": q.topic,
+                        "difficulty": q.difficulty.value,
+                        "prompt": q.prompt,
+                        "key_points": len(q.key_points),
+                        "hash": q.content_hash,
+                    }
+                    for q in chosen
+                ]
+            }
         )
         return
     _print_questions(chosen)

@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from interviewer.formats import SCHEMA_VERSION
+from interviewer.reportview import CHART, view
 from interviewer.store import Attempt, Store
 from interviewer.summary import stored_limit, summarize
 from interviewer.terminal import json_text, visible
 
-SCHEMA_VERSION = 1
 FORMATS = ("md", "html", "json")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -170,22 +171,6 @@ def md_block(value: Any) -> Any:
     return Markup(f"{fence}text\n{text}\n{fence}")
 
 
-# Numbers we format ourselves are safe as they are (Markup), so a "-1.5" is not escaped as a list.
-def _clock(seconds: Any) -> Any:
-    from markupsafe import Markup
-
-    if seconds is None:
-        return Markup("–")
-    seconds = int(round(float(seconds)))
-    return Markup(f"{seconds // 60}:{seconds % 60:02d}")
-
-
-def _score(value: Any) -> Any:
-    from markupsafe import Markup
-
-    return Markup("–" if value is None else f"{float(value):g}")
-
-
 def _environment(fmt: str) -> Any:
     import jinja2
 
@@ -198,7 +183,7 @@ def _environment(fmt: str) -> Any:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(block=md_block, clock=_clock, score=_score)
+    env.filters.update(block=md_block)
     return env
 
 
@@ -208,15 +193,5 @@ def render(document: dict[str, Any], fmt: str) -> str:
     if fmt not in FORMATS:
         raise ValueError(fmt)
     template = _environment(fmt).get_template(f"report.{fmt}.j2")
-    text = visible(str(template.render(r=document, charts=_charts(document) if fmt == "html" else None)))
+    text = visible(str(template.render(v=view(document), chart=CHART)))
     return re.sub(r"\n{3,}", "\n\n", text) if fmt == "md" else text
-
-
-def _charts(document: dict[str, Any]) -> dict[str, Any]:
-    """Bar geometry for the inline SVG charts (scores 0-10), so templates only draw."""
-    topics = [{"label": t, "score": s} for t, s in document["topics"].items()]
-    questions = [
-        {"label": f"{q['number']}. {q['question_id']}", "score": q["score"], "status": q["status"]}
-        for q in document["questions"]
-    ]
-    return {"topics": topics, "questions": questions}

@@ -171,6 +171,7 @@ class MockInterview:
     def resume(cls, store: Store, grader: Grader, ref: str) -> MockInterview:
         """Continue an interrupted interview where it stopped, with the time it had left; answers
         left ungraded (the process was killed before their grades came) are graded in the background."""
+        from interviewer.formats import elapsed
         from interviewer.summary import stored_limit
 
         row = store.session(ref)
@@ -180,7 +181,7 @@ class MockInterview:
             raise UsageError(f"session {row.id} is complete; `interviewer mock` starts a new one")
         questions = [_question(q) for q in row.settings["questions"]]
         attempts = store.attempts(session_id=row.id)
-        used = sum(_seconds(a.started_at, a.submitted_at) for a in attempts)
+        used = sum(elapsed(a.started_at, a.submitted_at) for a in attempts)
         run = cls(
             store,
             grader,
@@ -305,12 +306,6 @@ def _unsaved(
 
 def _question(snapshot: dict[str, Any]) -> Question:
     return Question.model_validate({k: v for k, v in snapshot.items() if k != "content_hash"})
-
-
-def _seconds(start: str, end: str) -> float:
-    from datetime import datetime
-
-    return max(0.0, (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
 
 
 def split_answers(text: str) -> list[str]:

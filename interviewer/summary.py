@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
+from interviewer.formats import FAIR, GOOD, elapsed
 from interviewer.store import Attempt, SessionRow, Store
 
-STRONG = 7.0  # a topic at or above this average is a strength
 TOP = 3
 
 
@@ -60,12 +59,6 @@ def stored_limit(seconds: Any) -> float | None:
     return seconds if isinstance(seconds, int | float) and math.isfinite(seconds) else None
 
 
-def _seconds(a: Attempt) -> float:
-    return max(
-        0.0, (datetime.fromisoformat(a.submitted_at) - datetime.fromisoformat(a.started_at)).total_seconds()
-    )
-
-
 def _result(number: int, a: Attempt) -> QuestionResult:
     status = "skipped" if a.skipped else a.grade_status
     failure = (a.grade or {}).get("failure") if status == "failed" else None
@@ -76,7 +69,7 @@ def _result(number: int, a: Attempt) -> QuestionResult:
         prompt=a.question["prompt"],
         status=status,
         score=a.score if status == "graded" else (0.0 if status == "skipped" else None),
-        seconds=_seconds(a),
+        seconds=elapsed(a.started_at, a.submitted_at),
         limit=stored_limit(a.time_limit),
         timed_out=a.timed_out,
         answer_id=a.answer_id,
@@ -113,28 +106,15 @@ def summarize(store: Store, row: SessionRow) -> Summary:
         topics.setdefault(r.topic, []).append(r.score or 0.0)
     per_topic = {t: _mean(v) or 0.0 for t, v in topics.items()}
 
-    covered: list[tuple[float, str]] = []
-    missing: list[tuple[float, str]] = []
-    errors: list[str] = []
-    for a in attempts:
-        if a.grade_status != "graded" or not a.grade:
-            continue
-        for kp in a.grade.get("key_points", []):
-            entry = (kp["weight"], f"{a.question_id}: {kp['point']}")
-            (covered if kp["verdict"] == "covered" else missing if kp["verdict"] == "missing" else []).append(
-                entry
-            )
-        errors += [
-            f"{a.question_id}: {e['text']}" for e in a.grade.get("errors", []) if e.get("severity") == "major"
-        ]
-    strongest = [text for _, text in sorted(covered, key=lambda e: -e[0])[:TOP]]
-    gaps = (errors[:1] + [text for _, text in sorted(missing, key=lambda e: -e[0])])[:TOP]
+    graded = [a for a in attempts if a.grade_status == "graded" and a.grade]
+    strongest = _strongest(graded)
+    gaps = (_errors(graded)[:1] + _missing(graded))[:TOP]
 
     next_steps = []
-    weak = sorted((score, topic) for topic, score in per_topic.items() if score < STRONG)
+    weak = sorted((score, topic) for topic, score in per_topic.items() if score < GOOD)
     for score, topic in weak[:2]:
         next_steps.append(f"interviewer practice --topic {topic}   (averaged {score:g}/10)")
-    for r in sorted((r for r in counted if (r.score or 0) < STRONG), key=lambda r: r.score or 0)[:2]:
+    for r in sorted((r for r in counted if (r.score or 0) < GOOD), key=lambda r: r.score or 0)[:2]:
         next_steps.append(f"interviewer practice {r.question_id}   (scored {r.score:g}/10)")
     if any(r.status in {"pending", "failed"} for r in results):
         next_steps.insert(0, f"interviewer grade {row.id}   (grades what is pending or failed)")
@@ -153,6 +133,44 @@ def summarize(store: Store, row: SessionRow) -> Summary:
         gaps=gaps,
         next_steps=next_steps,
     )
+
+
+def _strongest(graded: list[Attempt]) -> list[str]:
+    """The points covered in the best answers: each answer's heaviest covered point, best answer
+    first, then their next points, so the list is not one question's checklist. A point that a weak
+    answer (under FAIR) happened to cover is no strength."""
+    ranked = []
+    for a in graded:
+        if (a.score or 0.0) < FAIR:
+            continue
+        points = sorted(
+            (kp for kp in a.grade["key_points"] if kp["verdict"] == "covered"),  # type: ignore[index]
+            key=lambda kp: -kp["weight"],
+        )
+        for rank, kp in enumerate(points):
+            ranked.append(((rank, -(a.score or 0.0), -kp["weight"]), f"{a.question_id}: {kp['point']}"))
+    return [text for _, text in sorted(ranked, key=lambda item: item[0])[:TOP]]
+
+
+def _errors(graded: list[Attempt]) -> list[str]:
+    """Major errors, said to be wrong: the finding's text is the candidate's claim, not the truth."""
+    return [
+        f"{a.question_id}: Wrong: {e['text']}"
+        for a in graded
+        for e in a.grade.get("errors", [])  # type: ignore[union-attr]
+        if e.get("severity") == "major"
+    ]
+
+
+def _missing(graded: list[Attempt]) -> list[str]:
+    """Missed key points, heaviest first."""
+    missing = [
+        (kp["weight"], f"{a.question_id}: {kp['point']}")
+        for a in graded
+        for kp in a.grade.get("key_points", [])  # type: ignore[union-attr]
+        if kp["verdict"] == "missing"
+    ]
+    return [text for _, text in sorted(missing, key=lambda e: -e[0])]
 
 
 @dataclass(frozen=True)

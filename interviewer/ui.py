@@ -18,6 +18,7 @@ from rich.text import Text
 
 from interviewer.bank import Question
 from interviewer.errors import UsageError
+from interviewer.formats import MARKS, VERDICT_BANDS, band, clock, countdown
 from interviewer.grading.model import Grade, Verdict
 from interviewer.inputs import MAX_ANSWER_CHARS, read_text
 from interviewer.terminal import visible
@@ -25,7 +26,7 @@ from interviewer.terminal import visible
 if TYPE_CHECKING:
     from interviewer.calibrate import Calibration, Figures
     from interviewer.store import Attempt
-    from interviewer.summary import Progress, Summary
+    from interviewer.summary import Progress, QuestionResult, Summary
 
 # No string printed is read as markup or emoji codes: styles come from Text objects, and names from
 # users, banks or models may hold brackets ("[/]" was a MarkupError, "[link=…]" a live link).
@@ -33,11 +34,8 @@ console = Console(highlight=False, markup=False, emoji=False)
 err_console = Console(stderr=True, highlight=False, markup=False, emoji=False)
 
 SUBMIT_HELP = "Esc then Enter, or Ctrl-D: submit · Ctrl-X Ctrl-E: open in $EDITOR · Ctrl-C: stop"
-_MARK = {
-    Verdict.covered: ("✓", "green"),
-    Verdict.partial: ("◐", "yellow"),
-    Verdict.missing: ("✗", "red"),
-}
+COLOURS = {"good": "green", "fair": "yellow", "weak": "red"}  # a score's or verdict's band, on a terminal
+_MARK = {verdict: (MARKS[verdict.value], COLOURS[VERDICT_BANDS[verdict.value]]) for verdict in Verdict}
 
 
 class AnswerCancelled(Exception):
@@ -154,11 +152,6 @@ class TimedAnswer:
     seconds: float
 
 
-def _clock(seconds: float) -> str:
-    seconds = max(0, int(seconds + 0.999))
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
 def countdown_style(seconds_left: float) -> str:
     """The clock's colour: plain, yellow in the last minute, red in the last 15 seconds."""
     if seconds_left <= URGENT_SECONDS:
@@ -209,11 +202,11 @@ def timed_answer(
     def toolbar() -> FormattedText:
         if limit is None:
             return FormattedText(
-                [("class:clock", f" {_clock(clock() - started)} "), ("", f" {label} · {MOCK_KEYS}")]
+                [("class:clock", f" {countdown(clock() - started)} "), ("", f" {label} · {MOCK_KEYS}")]
             )
         left = limit - (clock() - started)
         style = countdown_style(left)
-        return FormattedText([(style, f" {_clock(left)} left "), ("", f" {label} · {MOCK_KEYS}")])
+        return FormattedText([(style, f" {countdown(left)} left "), ("", f" {label} · {MOCK_KEYS}")])
 
     def pre_run() -> None:
         _stop_on_signals()
@@ -292,11 +285,37 @@ def question_panel(question: Question, *, subtitle: str | None = None) -> Panel:
     )
 
 
-def attempt_line(question_id: str, grade: Grade) -> Text:
-    line = Text.assemble(plain(f"{question_id}: "), score_text(grade.score, grade.status))
+def attempt_line(question_id: str, grade: Grade, number: int | None = None) -> Text:
+    """A grade in one line: the question, its score and the gist of the feedback (or why it failed)."""
+    label = f"{number}. {question_id}: " if number is not None else f"{question_id}: "
+    line = Text.assemble(plain(label), score_text(grade.score, grade.status))
     if grade.failure:
         line.append(plain(f"  {grade.failure}", style="red"))
+    elif grade.ok:
+        line.append(plain(f"  {gist(grade)}", style="dim"))
     return line
+
+
+GIST_CHARS = 60  # of a key point or an error quoted in a one-line gist
+
+
+def gist(grade: Grade) -> str:
+    """The feedback in a few words: the first major error, else how many key points were covered
+    and the heaviest one missed."""
+    major = [e for e in grade.errors if e.severity == "major"]
+    if major:
+        return f"Wrong: {_shortened(major[0].text)}"
+    covered = sum(1 for kp in grade.key_points if kp.verdict is Verdict.covered)
+    text = f"{covered} of {len(grade.key_points)} key points covered"
+    missing = sorted(
+        (kp for kp in grade.key_points if kp.verdict is Verdict.missing), key=lambda kp: -kp.weight
+    )
+    return f"{text}; missed: {_shortened(missing[0].point)}" if missing else text
+
+
+def _shortened(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= GIST_CHARS else text[: GIST_CHARS - 1].rstrip() + "…"
 
 
 def grader_label(grader: str) -> str:
@@ -308,8 +327,7 @@ def score_text(score: float | None, status: str = "graded") -> Text:
         return Text("failed", style="bold red")
     if status == "pending" or score is None:
         return Text("pending", style="yellow")
-    style = "green" if score >= 7 else "yellow" if score >= 4 else "red"
-    return Text(f"{score:g}/10", style=f"bold {style}")
+    return Text(f"{score:g}/10", style=f"bold {COLOURS[band(score)]}")
 
 
 def reference_panel(question: Question) -> Panel:
@@ -444,11 +462,11 @@ def history_table(attempts: Sequence[Attempt]) -> Table:
 
 def opening_panel(count: int, per_question: float | None, total: float | None, grader: str) -> Panel:
     if per_question and total:
-        timing = f"up to {_clock(per_question)} a question, {_clock(total)} in all"
+        timing = f"up to {clock(per_question)} a question, {clock(total)} in all"
     elif total:
-        timing = f"{_clock(total)} in all"
+        timing = f"{clock(total)} in all"
     elif per_question:
-        timing = f"up to {_clock(per_question)} a question ({_clock(per_question * count)} in all)"
+        timing = f"up to {clock(per_question)} a question ({clock(per_question * count)} in all)"
     else:
         timing = "no time limit"
     body = Text.assemble(
@@ -475,10 +493,6 @@ def mock_question(number: int, count: int, question: Question) -> Panel:
     return Panel(plain(question.prompt, style="bold"), title=title, title_align="left")
 
 
-def _minutes(seconds: float | None) -> str:
-    return "–" if seconds is None else _clock(seconds)
-
-
 def summary_view(summary: Summary) -> Group:
     table = Table(header_style="bold", title=None)
     table.add_column("#", justify="right")
@@ -488,7 +502,7 @@ def summary_view(summary: Summary) -> Group:
     table.add_column("score", justify="right")
     table.add_column("status")
     for r in summary.questions:
-        time_used = f"{_minutes(r.seconds)}/{_minutes(r.limit)}" if r.limit else _minutes(r.seconds)
+        time_used = f"{clock(r.seconds)}/{clock(r.limit)}" if r.limit else clock(r.seconds)
         status = {"graded": "", "skipped": "skipped"}.get(r.status, r.status)
         if r.timed_out:
             status = (status + ", " if status else "") + "timed out"
@@ -533,7 +547,44 @@ def summary_view(summary: Summary) -> Group:
             parts.append(Text(f"\n{title}", style=f"bold underline {style}"))
             parts += [plain(f"• {item}") for item in items]
     parts.append(plain(f"\nSession {summary.session_id} ({summary.status}).", style="bold"))
+    if any(r.answer_id is not None for r in summary.questions):
+        parts.append(show_hint(summary.session_id))
     return Group(*parts)
+
+
+def show_hint(session_id: str) -> Text:
+    return plain(f"Feedback on each answer (checklist, errors, reference): interviewer show {session_id} [N]")
+
+
+def answer_feedback(
+    session_id: str,
+    result: QuestionResult,
+    count: int,
+    question: Question | None,
+    text: str | None,
+    grade: Grade | None,
+) -> Group:
+    """One question of a past session as `interviewer show` prints it: the prompt, the answer and
+    the feedback a practice run shows, or why there is none."""
+    title = f"Question {result.number}/{count} · {result.question_id}"
+    parts: list[Any] = [Panel(plain(result.prompt, style="bold"), title=plain(title), title_align="left")]
+    if text is not None and result.status != "skipped":
+        parts += [Text("Your answer", style="bold underline"), plain(text)]
+    if question is not None and grade is not None:
+        parts.append(grade_view(question, grade))
+    else:
+        parts.append(plain(_NO_FEEDBACK[result.status].format(session=session_id), style="yellow"))
+        if question is not None:
+            parts.append(reference_panel(question))
+    parts.append(Text(""))  # a blank line before the next question
+    return Group(*parts)
+
+
+_NO_FEEDBACK = {
+    "skipped": "Skipped (counts as 0).",
+    "pending": "Not graded yet: `interviewer grade {session}` grades it.",
+    "not reached": "Not reached.",
+}
 
 
 def _plural(n: int, word: str) -> str:

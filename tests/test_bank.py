@@ -174,8 +174,8 @@ def test_a_bad_extra_bank_stops_practice_before_anything_is_asked(cli, tmp_path,
 
 def test_extra_banks_come_from_the_flag_and_the_environment(cli, tmp_path, builtin_bank):
     path = _write(tmp_path, VALID)
-    by_flag = json.loads(cli("bank", "list", "--json", "--bank", str(path)).stdout)
-    by_env = json.loads(cli("bank", "list", "--json", env={"INTERVIEWER_BANK": str(path)}).stdout)
+    by_flag = json.loads(cli("bank", "list", "--json", "--bank", str(path)).stdout)["questions"]
+    by_env = json.loads(cli("bank", "list", "--json", env={"INTERVIEWER_BANK": str(path)}).stdout)["questions"]
     assert len(by_flag) == len(by_env) == len(builtin_bank) + 1
     assert {"custom/kv-cache"} <= {q["id"] for q in by_flag} & {q["id"] for q in by_env}
 
@@ -194,7 +194,7 @@ def test_an_extra_bank_may_not_redefine_a_builtin_question(cli, tmp_path):
 
 def test_bank_list_filters_by_topic(cli):
     result = cli("bank", "list", "--topic", "evaluation", "--json")
-    ids = [q["id"] for q in json.loads(result.stdout)]
+    ids = [q["id"] for q in json.loads(result.stdout)["questions"]]
     assert ids and all(i.startswith("evaluation/") for i in ids)
     table = cli("bank", "list", "--topic", "evaluation").stdout
     assert "evaluation/confusion-matrix" in table and "optimization/adam" not in table

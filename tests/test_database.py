@@ -111,7 +111,7 @@ def test_an_answer_the_full_disk_refuses_is_kept_and_recovered_later(cli, home, 
     full_disk.free()
     assert cli("recover").exit_code == 0 and not kept.exists()
     assert _answers(home) == ["A first answer that fits.", LONG]
-    graded = json.loads(cli("grade", "latest", "--json").stdout)
+    graded = json.loads(cli("grade", "latest", "--json").stdout)["graded"]
     assert [g["status"] for g in graded] == ["graded"]
     assert cli("recover").stdout.startswith("Nothing to recover")
 
@@ -129,7 +129,7 @@ def test_a_mock_the_full_disk_cannot_start_keeps_every_answer_given(cli, home, f
     assert _answers(home) == ["A practice answer.", "First.", "Second.", "Fourth."]
     report = json.loads(cli("report", "latest", "--format", "json").stdout)
     assert report["session"]["mode"] == "mock"
-    assert len(json.loads(cli("grade", "latest", "--json").stdout)) == 3
+    assert len(json.loads(cli("grade", "latest", "--json").stdout)["graded"]) == 3
 
 
 def test_a_resumed_mock_keeps_the_refused_answer_and_every_one_after_it(cli, home, builtin_bank, full_disk):
@@ -243,7 +243,7 @@ def test_commands_that_only_read_work_in_a_read_only_home(home, tmp_path):
     try:
         history = _interviewer(home, "history", "--json")
         assert history.returncode == 0, history.stderr
-        assert [a["text"] for a in json.loads(history.stdout)] == ["An answer."]
+        assert [a["text"] for a in json.loads(history.stdout)["attempts"]] == ["An answer."]
         assert _interviewer(home, "stats", "--json").returncode == 0
         report = _interviewer(home, "report", "latest", "--format", "json")
         assert report.returncode == 0 and json.loads(report.stdout)["questions"][0]["answer"] == "An answer."

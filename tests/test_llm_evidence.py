@@ -75,7 +75,7 @@ def test_a_single_letter_quoted_from_a_real_answer_is_repaired_then_failed(cli, 
         "anything (0 of at least 3 meaningful words);"
     )
     assert len(endpoint.calls) == 2
-    history = json.loads(cli("history", "--json").stdout)
+    history = json.loads(cli("history", "--json").stdout)["attempts"]
     assert history[0]["grade_status"] == "failed", "stored as failed, so `grade` retries it"
 
 
@@ -111,7 +111,7 @@ def test_all_invented_quotes_are_repaired_then_a_failed_grade_that_grade_retries
 
     endpoint.mock(return_value=completion(reply()))
     regraded = cli("grade", "latest", "--json")
-    assert regraded.exit_code == 0 and json.loads(regraded.stdout)[0]["score"] == 10.0
+    assert regraded.exit_code == 0 and json.loads(regraded.stdout)["graded"][0]["score"] == 10.0
 
 
 def test_a_minority_of_bad_quotes_is_overturned_with_the_reason_and_a_summary(cli, endpoint):

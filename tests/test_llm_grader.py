@@ -182,9 +182,9 @@ def test_grade_retries_a_failed_answer_once_the_endpoint_is_back(cli, endpoint):
     endpoint.mock(return_value=completion(reply()))
     result = cli("grade", "latest", "--json")
     assert result.exit_code == 0, result.stderr
-    [regraded] = json.loads(result.stdout)
+    [regraded] = json.loads(result.stdout)["graded"]
     assert regraded["status"] == "graded" and regraded["grader"] == "llm:gpt-4.1-mini"
-    assert json.loads(cli("history", "--json").stdout)[0]["grade_status"] == "graded"
+    assert json.loads(cli("history", "--json").stdout)["attempts"][0]["grade_status"] == "graded"
 
 
 # --- configuration ------------------------------------------------------------------------------
@@ -327,6 +327,6 @@ def test_an_offline_session_can_be_graded_again_by_the_llm(cli, endpoint, monkey
     nothing = cli("grade", "latest", "--base-url", BASE)
     assert "every answer has a grade" in nothing.stdout and not endpoint.calls
     result = cli("grade", "latest", "--all", "--base-url", BASE, "--json")
-    assert result.exit_code == 0 and json.loads(result.stdout)[0]["grader"] == "llm:gpt-4.1-mini"
+    assert result.exit_code == 0 and json.loads(result.stdout)["graded"][0]["grader"] == "llm:gpt-4.1-mini"
     doc = json.loads(cli("report", "latest", "-f", "json").stdout)
     assert doc["session"]["grader"] == "llm:gpt-4.1-mini" and doc["questions"][0]["score"] == 10.0

@@ -193,8 +193,8 @@ def test_an_endpoint_failing_mid_interview_leaves_failed_grades_that_grade_fixes
 
     llm.mock(side_effect=_reply_for)
     fixed = cli("grade", summary["session_id"], "--json")
-    assert fixed.exit_code == 0 and len(json.loads(fixed.stdout)) == 1
-    history = json.loads(cli("history", "--json").stdout)
+    assert fixed.exit_code == 0 and len(json.loads(fixed.stdout)["graded"]) == 1
+    history = json.loads(cli("history", "--json").stdout)["attempts"]
     assert all(a["grade_status"] == "graded" for a in history if a["session_id"] == summary["session_id"])
 
 

@@ -87,11 +87,11 @@ def test_bad_input_gets_one_line_and_exit_2_and_stores_nothing(cli, home, tmp_pa
 def test_history_lists_attempts_newest_first(cli):
     cli("practice", "optimization/adam", input=GOOD_ADAM)
     cli("practice", "regularization/dropout", input="No idea.")
-    rows = json.loads(cli("history", "--json").stdout)
+    rows = json.loads(cli("history", "--json").stdout)["attempts"]
     assert [r["question_id"] for r in rows] == ["regularization/dropout", "optimization/adam"]
     table = cli("history").stdout
     assert "optimization/adam" in table and "offline estimate" in table
-    only = json.loads(cli("history", "--question", "optimization/adam", "--json").stdout)
+    only = json.loads(cli("history", "--question", "optimization/adam", "--json").stdout)["attempts"]
     assert [r["question_id"] for r in only] == ["optimization/adam"]
 
 
@@ -120,7 +120,7 @@ def test_a_grading_failure_keeps_the_answer_and_records_the_reason(home, builtin
 
     graded = cli("grade", run.session_id, "--json")
     assert graded.exit_code == 0
-    [regraded] = json.loads(graded.stdout)
+    [regraded] = json.loads(graded.stdout)["graded"]
     assert regraded["status"] == "graded" and regraded["score"] >= 7
     assert "every answer has a grade" in cli("grade", "latest").stdout
 
@@ -171,7 +171,7 @@ def test_hostile_input_is_refused_in_one_line(cli, tmp_path, home):
 def test_control_characters_and_any_script_survive_the_round_trip(cli):
     text = "Adam\x00 keeps moving averages — моменты, 勾配, 🚀 and \x1b[31mred\x1b[0m."
     data = json.loads(cli("practice", "optimization/adam", "--json", input=text).stdout)
-    [stored] = json.loads(cli("history", "--json").stdout)
+    [stored] = json.loads(cli("history", "--json").stdout)["attempts"]
     assert stored["text"] == text and data["status"] == "graded"
 
 

@@ -72,7 +72,7 @@ def _session_with_hostile_text(cli, tmp_path):
 def test_html_report_shows_hostile_text_as_text(cli, tmp_path):
     _session_with_hostile_text(cli, tmp_path)
     texts = {}
-    for attempt in json.loads(cli("history", "--json").stdout):
+    for attempt in json.loads(cli("history", "--json").stdout)["attempts"]:
         html = cli("report", attempt["session_id"], "--format", "html").stdout
         parsed = _Tags()
         parsed.feed(html)
@@ -87,7 +87,7 @@ def test_html_report_shows_hostile_text_as_text(cli, tmp_path):
 
 def test_markdown_report_shows_hostile_text_as_text(cli, tmp_path):
     _session_with_hostile_text(cli, tmp_path)
-    sessions = {a["question_id"]: a["session_id"] for a in json.loads(cli("history", "--json").stdout)}
+    sessions = {a["question_id"]: a["session_id"] for a in json.loads(cli("history", "--json").stdout)["attempts"]}
     md = cli("report", sessions["regularization/dropout"]).stdout
     # The answer is kept verbatim inside a fence longer than any backtick run in it.
     assert "````text\n" + HOSTILE_ANSWER + "\n````" in md
@@ -127,7 +127,7 @@ def test_failed_and_pending_grades_are_marked_never_zero(cli, monkeypatch, respx
     assert "**Not graded: grading failed.**" in md and "refused the API key (401)" in md
     assert "**Total score:** not graded yet" in md
     html = cli("report", "latest", "-f", "html").stdout
-    assert "not graded: grading failed" in html and "not graded yet" in html
+    assert "not graded: grading failed" in html.lower() and "not graded yet" in html
 
 
 def test_a_second_attempt_reports_what_changed(cli):
@@ -197,7 +197,7 @@ def test_the_html_report_in_a_real_browser_runs_no_script_and_draws_its_charts(c
     bank.write_text(HOSTILE_BANK)
     cli("practice", "regularization/dropout", input=HOSTILE_ANSWER)
     page = tmp_path / "report.html"
-    history = json.loads(cli("history", "--json").stdout)
+    history = json.loads(cli("history", "--json").stdout)["attempts"]
     cli("report", history[0]["session_id"], "-f", "html", "-o", str(page))
 
     dom = _chromium("--dump-dom", page.as_uri(), tmp_path=tmp_path).stdout

@@ -93,7 +93,7 @@ def test_a_refusal_that_echoes_the_key_is_stored_redacted_and_a_regrade_leaves_n
     assert failed.exit_code == 1
     assert grade["failure"] == "the model refused to grade: I will not grade for bEARER ***"
     regraded = cli("grade", "latest", "--json")
-    assert regraded.exit_code == 0 and json.loads(regraded.stdout)[0]["status"] == "graded"
+    assert regraded.exit_code == 0 and json.loads(regraded.stdout)["graded"][0]["status"] == "graded"
     outputs = [failed.stdout, failed.stderr, regraded.stdout, regraded.stderr]
     assert leaked(cli, home, outputs, [KEY[:14]]) == []
 
