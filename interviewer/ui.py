@@ -6,7 +6,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from interviewer.bank import Question
 from interviewer.errors import UsageError
 from interviewer.grading.model import Grade, Verdict
 from interviewer.inputs import MAX_ANSWER_CHARS, read_text
+from interviewer.interview import AnswerCancelled, Change, Reply
 from interviewer.terminal import visible
 
 if TYPE_CHECKING:
@@ -38,16 +38,6 @@ _MARK = {
     Verdict.partial: ("◐", "yellow"),
     Verdict.missing: ("✗", "red"),
 }
-
-
-class AnswerCancelled(Exception):
-    """The candidate pressed Ctrl-C in the editor, or a signal (`signal`: SIGTERM, SIGHUP) stopped
-    it; `text` is what they had typed."""
-
-    def __init__(self, text: str, signal: int | None = None):
-        super().__init__("cancelled")
-        self.text = text
-        self.signal = signal
 
 
 # Signals that would end the process while an answer is being typed: they stop the editor as
@@ -112,17 +102,41 @@ def edit_answer(
     def _cancel(event: Any) -> None:
         event.app.exit(exception=AnswerCancelled(event.current_buffer.text))
 
+    _ExternalEditor(keys)
     session: PromptSession[str] = PromptSession(
         multiline=True,
         key_bindings=keys,
         bottom_toolbar=toolbar,
-        enable_open_in_editor=True,
         prompt_continuation=lambda width, line, soft: "  ",
         validator=_within_answer_limit(),
         input=input,
         output=output,
     )
     return session.prompt("› ", default=initial, pre_run=_stop_on_signals)
+
+
+class _ExternalEditor:
+    """Ctrl-X Ctrl-E: the answer opens in $VISUAL or $EDITOR, and what was written there comes back
+    to the answer box to be read over and submitted (prompt_toolkit's own binding submits it as
+    the editor closes). `on_closed(app)` runs once the text is back."""
+
+    def __init__(self, keys: Any, on_closed: Callable[[Any], None] | None = None):
+        self.open = False
+        self._on_closed = on_closed
+        keys.add("c-x", "c-e")(self._edit)
+
+    def _edit(self, event: Any) -> None:
+        if self.open:
+            return
+        self.open = True
+        app = event.app
+        task = event.current_buffer.open_in_editor(validate_and_handle=False)
+        task.add_done_callback(lambda _: self._closed(app))
+
+    def _closed(self, app: Any) -> None:
+        self.open = False
+        if self._on_closed is not None:
+            self._on_closed(app)
 
 
 def _within_answer_limit() -> Any:
@@ -144,14 +158,8 @@ def _within_answer_limit() -> Any:
 
 
 MOCK_KEYS = "Esc Enter or Ctrl-D: submit · Ctrl-N: skip · Ctrl-C: end the interview"
+MOCK_KEYS_SHORT = "Ctrl-D submit · Ctrl-N skip · Ctrl-C end"  # for a narrow terminal
 WARN_SECONDS, URGENT_SECONDS = 60, 15
-
-
-@dataclass(frozen=True)
-class TimedAnswer:
-    text: str
-    outcome: str  # submitted | timed_out | skipped
-    seconds: float
 
 
 def _clock(seconds: float) -> str:
@@ -173,66 +181,64 @@ def timed_answer(
     input: Any = None,
     output: Any = None,
     clock: Callable[[], float] = time.monotonic,
-) -> TimedAnswer:
+) -> Reply:
     """A multi-line answer under a countdown that stays visible while typing.
 
-    When time runs out, what was typed is submitted as timed out. Raises `AnswerCancelled` on Ctrl-C.
+    When time runs out, what was typed is submitted as timed out; when it runs out while the
+    answer is open in $EDITOR (the clock runs on there, as in an interview), what the editor
+    hands back is. Raises `AnswerCancelled` on Ctrl-C.
     """
     import asyncio
 
     from prompt_toolkit import PromptSession
     from prompt_toolkit.application import get_app
-    from prompt_toolkit.formatted_text import FormattedText
     from prompt_toolkit.key_binding import KeyBindings
     from prompt_toolkit.styles import Style
 
     started = clock()
     keys = KeyBindings()
+    out_of_time = False
 
-    def finish(event: Any, outcome: str) -> None:
-        event.app.exit(result=TimedAnswer(event.current_buffer.text, outcome, clock() - started))
+    def finish(app: Any, outcome: str) -> None:
+        if app.is_running and not app.is_done:
+            app.exit(result=Reply(app.current_buffer.text, outcome, clock() - started))
 
     @keys.add("c-d")
     @keys.add("escape", "enter")
     def _submit(event: Any) -> None:
         if event.current_buffer.validate(set_cursor=True):
-            finish(event, "submitted")
+            finish(event.app, "submitted")
 
     @keys.add("c-n")
     def _skip(event: Any) -> None:
-        finish(event, "skipped")
+        finish(event.app, "skipped")
 
     @keys.add("c-c")
     def _cancel(event: Any) -> None:
         event.app.exit(exception=AnswerCancelled(event.current_buffer.text))
 
-    def toolbar() -> FormattedText:
-        if limit is None:
-            return FormattedText(
-                [("class:clock", f" {_clock(clock() - started)} "), ("", f" {label} · {MOCK_KEYS}")]
-            )
-        left = limit - (clock() - started)
-        style = countdown_style(left)
-        return FormattedText([(style, f" {_clock(left)} left "), ("", f" {label} · {MOCK_KEYS}")])
+    def editor_closed(app: Any) -> None:
+        if out_of_time:
+            finish(app, "timed_out")
+
+    editor = _ExternalEditor(keys, on_closed=editor_closed)
+
+    def time_up() -> None:
+        nonlocal out_of_time
+        out_of_time = True
+        if not editor.open:  # else the text is taken when the editor hands it back
+            finish(get_app(), "timed_out")
 
     def pre_run() -> None:
         _stop_on_signals()
-        if limit is None:
-            return
-        app = get_app()
-
-        def time_up() -> None:
-            if app.is_running and not app.is_done:
-                app.exit(result=TimedAnswer(app.current_buffer.text, "timed_out", clock() - started))
-
-        asyncio.get_running_loop().call_later(max(0.0, limit - (clock() - started)), time_up)
+        if limit is not None:
+            asyncio.get_running_loop().call_later(max(0.0, limit - (clock() - started)), time_up)
 
     session: PromptSession[Any] = PromptSession(
         multiline=True,
         key_bindings=keys,
-        bottom_toolbar=toolbar,
+        bottom_toolbar=lambda: _countdown_toolbar(label, limit, clock() - started),
         refresh_interval=0.5,
-        enable_open_in_editor=True,
         prompt_continuation=lambda width, line, soft: "  ",
         validator=_within_answer_limit(),
         style=Style.from_dict(
@@ -247,9 +253,32 @@ def timed_answer(
         output=output,
     )
     result = session.prompt("› ", pre_run=pre_run)
-    if isinstance(result, TimedAnswer):
+    if isinstance(result, Reply):
         return result
-    return TimedAnswer(str(result), "submitted", clock() - started)  # the default accept
+    return Reply(str(result), "submitted", clock() - started)  # the default accept
+
+
+def _countdown_toolbar(label: str, limit: float | None, elapsed: float) -> Any:
+    """The clock, then the question's label and the keys, cut to fit the terminal's width: the keys
+    shorten, then the label does, and the clock always shows."""
+    from prompt_toolkit.application import get_app
+    from prompt_toolkit.formatted_text import FormattedText
+
+    if limit is None:
+        clock = ("class:clock", f" {_clock(elapsed)} ")
+    else:
+        clock = (countdown_style(limit - elapsed), f" {_clock(limit - elapsed)} left ")
+    room = get_app().output.get_size().columns - len(clock[1]) - 1
+    short_label = label.split(" · ")[0]
+    for rest in (
+        f" {label} · {MOCK_KEYS}",
+        f" {label} · {MOCK_KEYS_SHORT}",
+        f" {short_label} · {MOCK_KEYS_SHORT}",
+        f" {short_label}",
+    ):
+        if len(rest) <= room:
+            break
+    return FormattedText([clock, ("", rest[: max(0, room)])])
 
 
 def read_piped_answer(max_chars: int) -> str:
@@ -310,6 +339,25 @@ def score_text(score: float | None, status: str = "graded") -> Text:
         return Text("pending", style="yellow")
     style = "green" if score >= 7 else "yellow" if score >= 4 else "red"
     return Text(f"{score:g}/10", style=f"bold {style}")
+
+
+def change_view(since: Change) -> Text:
+    """What changed since the previous attempt: the score, the points newly covered, those still missing."""
+    delta = since.score_after - since.score_before
+    text = Text.assemble(
+        ("\nSince your last attempt: ", "bold"),
+        f"{since.score_before:g} → ",
+        score_text(since.score_after),
+        f" ({delta:+.1f})",
+    )
+    for title, points, style in (
+        ("Newly covered", since.newly_covered, "green"),
+        ("Still missing", since.still_missing, "red"),
+    ):
+        if points:
+            text.append(f"\n{title}: ", style=style)
+            text.append(plain("; ".join(points)))
+    return text
 
 
 def reference_panel(question: Question) -> Panel:
@@ -425,7 +473,7 @@ def history_table(attempts: Sequence[Attempt]) -> Table:
             plain(a.session_id),
             plain(a.mode),
             plain(a.question_id),
-            score_text(a.score, a.grade_status),
+            Text("skipped", style="dim") if a.skipped else score_text(a.score, a.grade_status),
             plain(grader_label(a.grader) if a.grader else ""),
         )
     return table
@@ -444,7 +492,7 @@ def opening_panel(count: int, per_question: float | None, total: float | None, g
     else:
         timing = "no time limit"
     body = Text.assemble(
-        (f"{count} questions", "bold"),
+        (_plural(count, "question"), "bold"),
         f", {timing}. Graded by ",
         plain(grader_label(grader), "bold"),
         ".\n",
@@ -500,16 +548,14 @@ def summary_view(summary: Summary) -> Group:
             plain(status, style="red" if r.status == "failed" else "dim"),
         )
     parts: list[Any] = [table]
-    total = Text.assemble(
-        ("Total ", "bold"),
-        score_text(summary.total) if summary.total is not None else Text("pending", style="yellow"),
-    )
+    pending = sum(r.status == "pending" for r in summary.unfinished)
+    failed = len(summary.unfinished) - pending
+    total = Text.assemble(("Total ", "bold"), _total_text(summary.total, pending))
     total.append(plain(f"   ({grader_label(summary.grader)})", style="dim"))
-    if summary.unfinished:
-        total.append(
-            f"\n{len(summary.unfinished)} answer(s) not graded yet: they are not in the total.",
-            style="yellow",
-        )
+    if pending:
+        total.append(f"\n{pending} answer(s) not graded yet: they are not in the total.", style="yellow")
+    if failed:
+        total.append(f"\n{failed} answer(s) could not be graded: they are not in the total.", style="red")
     parts.append(total)
     if summary.topics:
         parts.append(
@@ -526,6 +572,23 @@ def summary_view(summary: Summary) -> Group:
             parts += [plain(f"• {item}") for item in items]
     parts.append(plain(f"\nSession {summary.session_id} ({summary.status}).", style="bold"))
     return Group(*parts)
+
+
+def _total_text(total: float | None, pending: int) -> Text:
+    """The total score; without one, "pending" only while grades may still come."""
+    if total is not None:
+        return score_text(total)
+    return Text("pending", style="yellow") if pending else Text("none", style="red")
+
+
+def resuming(
+    session_id: str, answered: int, count: int, left: float | None, per_question: float | None
+) -> str:
+    """Where a resumed interview picks up, e.g. "2 of 5 answered, 7:30 left"."""
+    where = f"Resuming session {session_id}: {answered} of {count} answered"
+    if left is not None:
+        return f"{where}, {_clock(left)} left."
+    return f"{where}, up to {_clock(per_question)} a question." if per_question else f"{where}."
 
 
 def _plural(n: int, word: str) -> str:
