@@ -380,7 +380,7 @@ def mock(
 
         ended = mock_interview(chosen, begin, TerminalMock())
     else:
-        ended = mock_interview(chosen, begin, Script(scripted))
+        ended = mock_interview(chosen, begin, Script(scripted, ui.note))
     if ended is None:
         ui.note("No interview was started, and nothing was saved.")
         return
@@ -543,7 +543,9 @@ def grade(
             ]
         )
     elif not done:
-        ui.console.print(f"Nothing to grade in session {row.id}: every answer has a grade.")
+        skipped = sum(a.skipped for a in store.attempts(session_id=row.id))
+        but = f", but for {skipped} skipped (a skip counts as 0)" if skipped else ""
+        ui.console.print(f"Nothing to grade in session {row.id}: every answer has a grade{but}.")
     else:
         for attempt, result in done:
             ui.console.print(ui.attempt_line(attempt.question_id, result))

@@ -149,9 +149,10 @@ class Script:
     """A mock interview's answers given in advance (standard input, --answers): a blank one is a skip,
     and questions past the last answer are skipped."""
 
-    def __init__(self, answers: Sequence[str]):
+    def __init__(self, answers: Sequence[str], note: Callable[[str], None]):
         self._answers = list(answers)
         self._given = 0
+        self.note = note
 
     def ready(self) -> bool:
         return True
@@ -163,9 +164,6 @@ class Script:
 
     def later_answers(self) -> Sequence[str]:
         return self._answers[self._given :]
-
-    def note(self, message: str) -> None:
-        pass
 
     def waiting(self) -> AbstractContextManager[None]:
         return nullcontext()
@@ -258,7 +256,9 @@ def practise(run: Practice, question: Question, candidate: PracticeCandidate) ->
                 result = run.grade(answer_id, question, text)
         except KeyboardInterrupt:
             run.close("interrupted")
-            candidate.note(f"Your answer is saved, not graded. `interviewer grade {run.session_id}` grades it.")
+            candidate.note(
+                f"Your answer is saved, not graded. `interviewer grade {run.session_id}` grades it."
+            )
             raise
         candidate.graded(result, change(previous, result.grade))
         attempts.append(result)
@@ -277,9 +277,13 @@ def _keep_unfinished(
     if text.strip():
         answer_id = run.submit(question, _within_limit(text, note), started)
         run.close("interrupted")
-        note(f"Saved your answer (attempt {answer_id}, not graded). `interviewer grade {run.session_id}` grades it.")
+        note(
+            f"Saved your answer (attempt {answer_id}, not graded). `interviewer grade {run.session_id}` grades it."
+        )
     if cancelled.signal:
-        raise Stopped(cancelled.signal, "what you had typed is saved" if text.strip() else "nothing was typed")
+        raise Stopped(
+            cancelled.signal, "what you had typed is saved" if text.strip() else "nothing was typed"
+        )
     raise KeyboardInterrupt
 
 
@@ -293,4 +297,3 @@ def _within_limit(text: str, note: Callable[[str], None]) -> str:
         "the most an answer may have."
     )
     return text[:MAX_ANSWER_CHARS]
-

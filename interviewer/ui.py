@@ -237,7 +237,9 @@ def timed_answer(
     session: PromptSession[Any] = PromptSession(
         multiline=True,
         key_bindings=keys,
-        bottom_toolbar=lambda: _countdown_toolbar(label, limit, clock() - started),
+        bottom_toolbar=lambda: countdown_toolbar(
+            label, limit, clock() - started, get_app().output.get_size().columns
+        ),
         refresh_interval=0.5,
         prompt_continuation=lambda width, line, soft: "  ",
         validator=_within_answer_limit(),
@@ -258,17 +260,16 @@ def timed_answer(
     return Reply(str(result), "submitted", clock() - started)  # the default accept
 
 
-def _countdown_toolbar(label: str, limit: float | None, elapsed: float) -> Any:
+def countdown_toolbar(label: str, limit: float | None, elapsed: float, columns: int) -> Any:
     """The clock, then the question's label and the keys, cut to fit the terminal's width: the keys
     shorten, then the label does, and the clock always shows."""
-    from prompt_toolkit.application import get_app
     from prompt_toolkit.formatted_text import FormattedText
 
     if limit is None:
         clock = ("class:clock", f" {_clock(elapsed)} ")
     else:
         clock = (countdown_style(limit - elapsed), f" {_clock(limit - elapsed)} left ")
-    room = get_app().output.get_size().columns - len(clock[1]) - 1
+    room = columns - len(clock[1]) - 1  # prompt_toolkit leaves the last column empty
     short_label = label.split(" · ")[0]
     for rest in (
         f" {label} · {MOCK_KEYS}",
