@@ -210,8 +210,8 @@ class MockInterview:
                 return
             yield Turn(self.answered + 1, self.questions[self.answered], limit)
 
-    def warm(self) -> None:
-        warm(self.grader)
+    def warm(self) -> threading.Thread | None:
+        return warm(self.grader)
 
     def time_left(self) -> float | None:
         """Seconds left for the whole interview, when it has a clock for the whole."""
@@ -293,13 +293,17 @@ class MockInterview:
         self.store.set_status(self.session_id, status, ended=True)
 
 
-def warm(grader: Grader) -> None:
-    """Prepare the grader (import the LLM client, connect) while the first question is on screen.
+def warm(grader: Grader) -> threading.Thread | None:
+    """Prepare the grader (import the LLM client, connect) while the first question is on screen;
+    returns the thread doing it, if there is anything to do.
 
     It runs beside the grading, not in one of its slots, and is no answer to wait for."""
     work = getattr(grader, "warm", None)
-    if work is not None:
-        threading.Thread(target=_quietly, args=(work,), daemon=True, name="warm").start()
+    if work is None:
+        return None
+    thread = threading.Thread(target=_quietly, args=(work,), daemon=True, name="warm")
+    thread.start()
+    return thread
 
 
 def _quietly(work: Callable[[], Any]) -> None:
