@@ -108,6 +108,7 @@ def edit_answer(
         key_bindings=keys,
         bottom_toolbar=toolbar,
         prompt_continuation=lambda width, line, soft: "  ",
+        input_processors=[_word_wrap()],
         validator=_within_answer_limit(),
         input=input,
         output=output,
@@ -137,6 +138,50 @@ class _ExternalEditor:
         self.open = False
         if self._on_closed is not None:
             self._on_closed(app)
+
+
+PROMPT_WIDTH = 2  # "› " before the first line, and the two spaces before every other row
+
+
+def _word_wrap() -> Any:
+    """Lines wrapped at word boundaries: prompt_toolkit wraps at the last column, cutting words in
+    two ("act" at the end of one row, "ual" at the start of the next). A word that would cross the
+    right edge is moved to the next row by padding shown before it; the text itself is unchanged."""
+    from prompt_toolkit.layout.processors import Processor, Transformation
+    from prompt_toolkit.layout.utils import explode_text_fragments
+    from prompt_toolkit.utils import get_cwidth
+
+    class WordWrap(Processor):
+        def apply_transformation(self, ti: Any) -> Any:
+            row = ti.width - PROMPT_WIDTH
+            chars = explode_text_fragments(ti.fragments)
+            text = "".join(c for _, c, *_ in chars)
+            shown: list[Any] = []
+            to_display = []  # source position -> display position
+            column = position = 0
+            for i, fragment in enumerate(chars):
+                char = fragment[1]
+                if char != " " and (i == 0 or text[i - 1] == " ") and column and row > 0:
+                    end = text.find(" ", i)
+                    word = (end if end >= 0 else len(text)) - i
+                    if column + word > row and word <= row:
+                        shown.append((fragment[0], " " * (row - column)))
+                        position += row - column
+                        column = 0
+                to_display.append(position)
+                shown.append(fragment)
+                position += 1
+                column += get_cwidth(char)
+                if row > 0 and column >= row:
+                    column -= row
+            to_display += [position, position + 1]  # the cursor may stand after the line's last character
+
+            def display_to_source(position: int) -> int:
+                return max((i for i, shown_at in enumerate(to_display) if shown_at <= position), default=0)
+
+            return Transformation(shown, lambda i: to_display[min(i, len(to_display) - 1)], display_to_source)
+
+    return WordWrap()
 
 
 def _within_answer_limit() -> Any:
@@ -242,6 +287,7 @@ def timed_answer(
         ),
         refresh_interval=0.5,
         prompt_continuation=lambda width, line, soft: "  ",
+        input_processors=[_word_wrap()],
         validator=_within_answer_limit(),
         style=Style.from_dict(
             {

@@ -302,3 +302,20 @@ def test_the_countdown_fits_the_terminal(columns):
     assert text.startswith(" 4:48 left ") and len(text) < columns
     if columns == 80:  # room for every key, in their short form
         assert text.endswith("Ctrl-D submit · Ctrl-N skip · Ctrl-C end")
+
+
+def test_the_editor_wraps_lines_between_words():
+    import re
+
+    text = "the actual gradient of the loss is computed by backprop and the actual step is taken"
+    screen = io.StringIO()
+    with create_pipe_input() as pipe:
+        pipe.send_text(text + "\x04")
+        answer = ui.edit_answer(
+            input=pipe, output=Vt100_Output(screen, lambda: Size(rows=24, columns=30), enable_cpr=False)
+        )
+    assert answer == text
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue()).replace("\r\n", "\n").replace("\r", "")
+    rows = drawn[drawn.rindex("›") + 1 :].split("\n")
+    words = [word for row in rows for word in row.split()]
+    assert words == text.split(), rows
