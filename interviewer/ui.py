@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 console = Console(highlight=False, markup=False, emoji=False)
 err_console = Console(stderr=True, highlight=False, markup=False, emoji=False)
 
-SUBMIT_HELP = "Esc then Enter, or Ctrl-D: submit · Ctrl-X Ctrl-E: open in $EDITOR · Ctrl-C: stop"
+SUBMIT_HELP = "Esc Enter or Ctrl-D: submit · Ctrl-X Ctrl-E: $EDITOR · Ctrl-C: stop"  # fits 80 columns
 _MARK = {
     Verdict.covered: ("✓", "green"),
     Verdict.partial: ("◐", "yellow"),
@@ -164,7 +164,8 @@ def _word_wrap() -> Any:
                 if char != " " and (i == 0 or text[i - 1] == " ") and column and row > 0:
                     end = text.find(" ", i)
                     word = (end if end >= 0 else len(text)) - i
-                    if column + word > row and word <= row:
+                    fits = row if end < 0 else row - 1  # the space after a word stays on its row
+                    if column + word > fits and word <= fits:
                         shown.append((fragment[0], " " * (row - column)))
                         position += row - column
                         column = 0
