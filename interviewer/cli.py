@@ -382,7 +382,8 @@ def mock(
     else:
         ended = mock_interview(chosen, begin, Script(scripted, ui.note))
     if ended is None:
-        ui.note("No interview was started, and nothing was saved.")
+        unchanged = f"Session {resumed.session_id} stays as it was." if resume else ""
+        ui.note(unchanged or "No interview was started, and nothing was saved.")
         return
     from interviewer.summary import summarize
 
