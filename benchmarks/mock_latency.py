@@ -5,7 +5,11 @@
 Five scripted answers (submitted back to back: the worst case for overlap) against the loopback
 server of benchmarks/fake_llm_server.py with 1 s latency per grading call. Measured: the time from
 the last answer to the finished summary with background grading, against grading the same answers
-one after another after the interview. Goal: <= 1.5 s.
+one after another after the interview. Goal: <= 1.2 s (the floor is one call, 1.0 s).
+
+The client warms up (imports openai, ~1 s) while the first question is on screen, as in the real
+interview, where the opening and "Ready?" come first and no one answers in less than a second: the
+answers are submitted once it is done, and its time is shown apart.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from interviewer.session import MockInterview  # noqa: E402
 from interviewer.store import Store, now  # noqa: E402
 from interviewer.summary import summarize  # noqa: E402
 
-GOAL = 1.5
+GOAL = 1.2
 ANSWER = "A first sentence that says something. A second sentence with more. A third sentence to finish."
 
 
@@ -47,7 +51,11 @@ def main() -> None:
 
         grader = LLMGrader(settings)
         run = MockInterview.start(store, grader, questions, per_question=None)
-        run.warm()
+        started = time.perf_counter()
+        warming = run.warm()
+        if warming is not None:
+            warming.join()
+        warm_up = time.perf_counter() - started
         for turn in run.turns():
             run.submit(turn, ANSWER, started=now(), elapsed=0.0)
         last_answer = time.perf_counter()
@@ -66,6 +74,7 @@ def main() -> None:
     print(
         f"mock interview: {args.answers} scripted answers, server latency {args.latency:g} s per grading call"
     )
+    print(f"  client warm-up, while the first question is on screen {warm_up:6.2f} s")
     print(
         f"  last answer -> summary, background grading   {overlapped:6.2f} s  goal <= {GOAL:g} s: "
         f"{'met' if overlapped <= GOAL else 'MISSED'}"

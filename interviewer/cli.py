@@ -192,19 +192,17 @@ def _grader(grader: str | None, model: str | None, base_url: str | None) -> tupl
     return make_grader(settings, config.cache_dir()), f"Grading: {settings.why_grader()}"
 
 
-def _grade_with_progress(run: Any, answer_id: int, question: Any, text: str, *, show: bool) -> Any:
-    """Grade a stored answer, with a spinner while an LLM works; Ctrl-C keeps the answer pending."""
-    from interviewer import ui
+def _offline_hint(session_id: str, failures: list[str | None]) -> None:
+    """When the LLM endpoint could not be reached: how to grade now, and how to regrade later."""
+    from interviewer.grading.model import endpoint_unreachable
 
-    try:
-        if show and run.grader.name != "offline":
-            with ui.console.status(ui.plain(f"Grading with {run.grader.name}…")):
-                return run.grade(answer_id, question, text)
-        return run.grade(answer_id, question, text)
-    except KeyboardInterrupt:
-        run.close("interrupted")
-        ui.note(f"Your answer is saved, not graded. `interviewer grade {run.session_id}` grades it.")
-        raise
+    reason = next((f for f in failures if endpoint_unreachable(f)), None)
+    if reason:
+        hint = (
+            f"{reason} `interviewer grade {session_id} --grader offline` grades now; "
+            f"`interviewer grade {session_id} --all` regrades with the LLM later."
+        )
+        print(f"error: {visible(hint)}", file=sys.stderr)
 
 
 def _interactive() -> bool:
@@ -225,20 +223,6 @@ def _check_length(text: str, label: str) -> None:
         raise UsageError(
             f"{label} has more than {MAX_ANSWER_CHARS:,} characters, the most an answer may have"
         )
-
-
-def _cut_to_limit(text: str) -> str:
-    """An answer kept as it stands though not submitted (the clock ran out, or Ctrl-C): cut to the
-    limit the editor holds a submitted one to, saying so."""
-    if len(text) <= MAX_ANSWER_CHARS:
-        return text
-    from interviewer import ui
-
-    ui.note(
-        f"Your answer has {len(text):,} characters: its first {MAX_ANSWER_CHARS:,} are kept, "
-        "the most an answer may have."
-    )
-    return text[:MAX_ANSWER_CHARS]
 
 
 def _difficulty(value: str | None) -> Difficulty | None:
@@ -278,8 +262,8 @@ def practice(
     is read from standard input or --answer-file.
     """
     from interviewer import ui
+    from interviewer.interview import practise
     from interviewer.session import Practice
-    from interviewer.store import now
 
     questions = _load_bank(bank)
     if question_id and (topic or difficulty):
@@ -289,79 +273,53 @@ def practice(
     )
 
     chosen, grading_note = _grader(grader, model, base_url)
-    store = _open_store()
-    run = Practice(store, chosen, {"question": question.id})
-    interactive = answer_file is None and _interactive() and not json_output
-    if answer_file is not None:
-        text = read_text_file(answer_file, MAX_ANSWER_CHARS)
-    elif not interactive:
-        if sys.stdin.isatty():
-            ui.note(f"{question.id}: {question.prompt}\nType your answer; end it with Ctrl-D.")
-        started = now()
-        try:
-            text = ui.read_piped_answer(MAX_ANSWER_CHARS)
-        except ui.AnswerCancelled as cancelled:
-            _keep_unfinished(run, question, cancelled.text, started)
-    if not interactive:
-        _check_answer(text)
+    run = Practice(_open_store(), chosen, {"question": question.id})
+    if answer_file is None and _interactive() and not json_output:
+        from interviewer.candidate import TerminalPractice
 
-    if not interactive:
         ui.note(grading_note)
-        result = _grade_with_progress(run, run.submit(question, text), question, text, show=False)
-        run.close()
-        if json_output:
-            _print_json(
-                {
-                    "session_id": result.session_id,
-                    "answer_id": result.answer_id,
-                    "question_id": question.id,
-                    "question_hash": question.content_hash,
-                    **result.grade.model_dump(mode="json"),
-                }
-            )
-        else:
-            ui.console.print(ui.question_panel(question))
-            ui.console.print(ui.grade_view(question, result.grade))
-        if not result.grade.ok:
-            raise typer.Exit(ExitStatus.ERROR)
+        attempts = practise(run, question, TerminalPractice())
+        _offline_hint(attempts[-1].session_id, [a.grade.failure for a in attempts])
+        ui.note(f"Session {run.session_id} saved. `interviewer history` lists your attempts.")
         return
 
-    ui.note(grading_note)
-    ui.console.print(ui.question_panel(question, subtitle=ui.SUBMIT_HELP))
-    draft = ""
-    while True:
-        started = now()
-        try:
-            text = ui.edit_answer(initial=draft)
-        except ui.AnswerCancelled as cancelled:
-            _keep_unfinished(run, question, cancelled.text, started, cancelled.signal)
-        if not text.strip():
-            ui.note("The answer is empty. Type an answer, or press Ctrl-C to stop.")
-            continue
-        result = _grade_with_progress(run, run.submit(question, text, started), question, text, show=True)
-        ui.console.print(ui.grade_view(question, result.grade))
-        if not ui.confirm("Try again? (your answer stays in the editor)"):
-            break
-        draft = text
-        ui.console.print(ui.question_panel(question, subtitle=ui.SUBMIT_HELP))
-    run.close()
-    ui.note(f"Session {run.session_id} saved. `interviewer history` lists your attempts.")
-
-
-def _keep_unfinished(run: Any, question: Any, text: str, started: str, signal: int | None = None) -> None:
-    """On Ctrl-C, or a signal (SIGTERM, SIGHUP) while typing: save what was typed, ungraded, then stop."""
-    from interviewer import ui
-    from interviewer.errors import Stopped
-
-    if text.strip():
-        answer_id = run.submit(question, _cut_to_limit(text), started)
-        run.close("interrupted")
-        ui.note(
-            f"Saved your answer (attempt {answer_id}, not graded). `interviewer grade {run.session_id}` grades it."
+    [result] = practise(run, question, _given_answer(question, answer_file, grading_note))
+    if json_output:
+        _print_json(
+            {
+                "session_id": result.session_id,
+                "answer_id": result.answer_id,
+                "question_id": question.id,
+                "question_hash": question.content_hash,
+                **result.grade.model_dump(mode="json"),
+            }
         )
-    if signal:
-        raise Stopped(signal, "what you had typed is saved" if text.strip() else "nothing was typed")
-    raise KeyboardInterrupt
+    else:
+        ui.console.print(ui.question_panel(question))
+        ui.console.print(ui.grade_view(question, result.grade))
+        _offline_hint(result.session_id, [result.grade.failure])
+    if not result.grade.ok:
+        raise typer.Exit(ExitStatus.ERROR)
+
+
+def _given_answer(question: Any, answer_file: Path | None, grading_note: str) -> Any:
+    """The practice answer from --answer-file or standard input, refused when it cannot be graded;
+    once it is read, the line saying which grader grades it."""
+    from interviewer import ui
+    from interviewer.interview import GivenAnswer
+
+    def read() -> str:
+        if answer_file is not None:
+            text = read_text_file(answer_file, MAX_ANSWER_CHARS)
+        else:
+            if sys.stdin.isatty():
+                ui.note(f"{question.id}: {question.prompt}\nType your answer; end it with Ctrl-D.")
+            text = ui.read_piped_answer(MAX_ANSWER_CHARS)
+        _check_answer(text)
+        ui.note(grading_note)
+        return text
+
+    return GivenAnswer(read, ui.note)
 
 
 # --- the mock interview -------------------------------------------------------------------------
@@ -424,8 +382,7 @@ def mock(
     from standard input or --answers, separated by lines holding only ---.
     """
     from interviewer import ui
-    from interviewer.errors import Stopped
-    from interviewer.recovery import AnswerNotStored
+    from interviewer.interview import Script, mock_interview
     from interviewer.session import DEFAULT_PER_QUESTION, MockInterview
 
     if resume is not None and not resume.strip():
@@ -434,50 +391,51 @@ def mock(
     store = _open_store()
     interactive = answers is None and _interactive() and not json_output
     if resume:
-        run = MockInterview.resume(store, chosen, resume)
-        planned = len(run.questions) - run.answered
+        resumed = MockInterview.resume(store, chosen, resume)
+        count, limit, total = len(resumed.questions), resumed.per_question, resumed.total
+        planned = count - resumed.answered
     else:
         picked = _load_bank(bank).interview(questions, topic or (), _difficulty(difficulty), seed)
-        planned = len(picked)
-    scripted = None if interactive else _read_script(answers, planned)
-    if not resume:
+        count = planned = len(picked)
         limit = per_question if per_question is not None else (None if minutes else DEFAULT_PER_QUESTION)
-        run = MockInterview.start(
-            store,
-            chosen,
-            picked,
-            per_question=limit,
-            total=minutes * 60 if minutes else None,
-            options={"topics": topic or [], "difficulty": difficulty, "seed": seed},
-            script=scripted or (),
+        total = minutes * 60 if minutes else None
+    scripted = None if interactive else _read_script(answers, planned)
+
+    def begin() -> MockInterview:
+        if resume:
+            return resumed
+        options = {"topics": topic or [], "difficulty": difficulty, "seed": seed}
+        return MockInterview.start(
+            store, chosen, picked, per_question=limit, total=total, options=options, script=scripted or ()
         )
 
     if not json_output:
         ui.note(grading_note)
-        ui.console.print(ui.opening_panel(len(run.questions), run.per_question, run.total, chosen.name))
-    run.warm()
-    status: str | None = "completed"
-    try:
-        if interactive:
-            status = _ask(run, ui)
-        else:
-            _answer_from_script(run, scripted or [])
-    except (AnswerNotStored, Stopped):
-        status = None  # the database failed, or a signal came: stop at once, waiting on nothing
-        raise
-    finally:
-        _finish(run, status, show=not json_output)
+        ui.console.print(ui.opening_panel(count, limit, total, chosen.name))
+        if resume and interactive:
+            ui.note(ui.resuming(resumed.session_id, resumed.answered, count, resumed.time_left(), limit))
+    if scripted is None:
+        from interviewer.candidate import TerminalMock
+
+        ended = mock_interview(chosen, begin, TerminalMock())
+    else:
+        ended = mock_interview(chosen, begin, Script(scripted, ui.note))
+    if ended is None:
+        unchanged = f"Session {resumed.session_id} stays as it was." if resume else ""
+        ui.note(unchanged or "No interview was started, and nothing was saved.")
+        return
     from interviewer.summary import summarize
 
-    summary = summarize(store, store.session(run.session_id))
+    summary = summarize(store, store.session(ended.run.session_id))
     if json_output:
         _print_json(summary.to_json())
     else:
         ui.console.print(ui.summary_view(summary))
-        if status == "interrupted" and any(q.status == "not reached" for q in summary.questions):
+        _offline_hint(summary.session_id, [q.failure for q in summary.questions])
+        if ended.status == "interrupted" and any(q.status == "not reached" for q in summary.questions):
             ui.note(f"Continue it: interviewer mock --resume {summary.session_id}")
         ui.note(f"Export it: interviewer report {summary.session_id} --format md|html|json")
-    if status == "interrupted":
+    if ended.status == "interrupted":
         raise typer.Exit(ExitStatus.INTERRUPTED)
     if summary.unfinished:
         raise typer.Exit(ExitStatus.ERROR)
@@ -515,74 +473,6 @@ def _read_script(path: Path | None, planned: int) -> list[str]:
     if len(text) > most:
         raise UsageError(f"the answers run past {most:,} characters, too long for {planned} questions")
     return answers
-
-
-def _ask(run: Any, ui: Any) -> str:
-    """Ask each question in the terminal; returns the session's status."""
-    from interviewer.errors import Stopped
-    from interviewer.store import now
-
-    if run.answered == 0 and not ui.confirm("Ready? The clock starts when you press Enter.", default=True):
-        return "interrupted"
-    for turn in run.turns():
-        ui.console.print(ui.mock_question(turn.number, len(run.questions), turn.question))
-        started = now()
-        try:
-            answer = ui.timed_answer(
-                f"Q{turn.number}/{len(run.questions)} · {turn.question.topic}", turn.limit
-            )
-        except ui.AnswerCancelled as cancelled:
-            if cancelled.text.strip():
-                run.submit(turn, _cut_to_limit(cancelled.text), started=started, elapsed=0.0)
-            if cancelled.signal:
-                run.finish("interrupted")  # at once: no waiting for grades after a signal
-                raise Stopped(
-                    cancelled.signal,
-                    f"your answers are saved; `interviewer mock --resume {run.session_id}` continues",
-                ) from None
-            return "interrupted"
-        if answer.outcome == "timed_out":
-            ui.note("Time is up: what you typed is submitted.")
-        run.submit(
-            turn,
-            _cut_to_limit(answer.text),
-            started=started,
-            elapsed=answer.seconds,
-            timed_out=answer.outcome == "timed_out",
-            skipped=answer.outcome == "skipped",
-        )
-    if run.answered < len(run.questions):
-        ui.note(f"The interview's time is up: {len(run.questions) - run.answered} question(s) not reached.")
-    return "completed"
-
-
-def _answer_from_script(run: Any, answers: list[str]) -> None:
-    from interviewer.store import now
-
-    answers = answers + [""] * len(run.questions)
-    for index, turn in zip(range(len(answers)), run.turns(), strict=False):
-        text, unasked = answers[index], answers[index + 1 :]
-        run.submit(turn, text, started=now(), elapsed=0.0, skipped=not text.strip(), unasked=unasked)
-
-
-def _finish(run: Any, status: str | None, *, show: bool) -> None:
-    """Wait for the grades still running (with progress), then close the session (status None: the
-    database failed or a signal came; stop without waiting on anything)."""
-    from interviewer import ui
-
-    if status is None:
-        run.abandon()
-        return
-    try:
-        if run.pending() and show:
-            with ui.console.status("") as spinner:
-                run.wait(lambda done, total: spinner.update(f"Grading: {done}/{total} answers graded…"))
-        else:
-            run.wait()
-    except KeyboardInterrupt:
-        ui.note(f"Stopped waiting: `interviewer grade {run.session_id}` grades what is left.")
-        status = "interrupted"
-    run.finish(status)
 
 
 # --- reports ----------------------------------------------------------------------------------
@@ -696,7 +586,9 @@ def grade(
             }
         )
     elif not done:
-        ui.console.print(f"Nothing to grade in session {row.id}: every answer has a grade.")
+        skipped = sum(a.skipped for a in store.attempts(session_id=row.id))
+        but = f", but for {skipped} skipped (a skip counts as 0)" if skipped else ""
+        ui.console.print(f"Nothing to grade in session {row.id}: every answer has a grade{but}.")
     else:
         for attempt, result in done:
             ui.console.print(ui.attempt_line(attempt.question_id, result, attempt.position))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, as_completed
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +32,12 @@ def grade_safely(grader: Grader, question: Question, text: str) -> Grade:
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # a grader bug or an unreachable endpoint must not lose the answer
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return Grade.failed(grader.name, reason)
+        return Grade.failed(grader.name, _reason(exc))
+
+
+def _reason(exc: Exception) -> str:
+    """An exception as the one-line reason of a failed grade."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 class Practice:
@@ -129,13 +136,11 @@ class MockInterview:
         answered: int = 0,
         used: float = 0.0,
     ):
-        from concurrent.futures import ThreadPoolExecutor
-
         self.store, self.grader, self.session_id = store, grader, session_id
         self.questions, self.per_question, self.total = questions, per_question, total
         self.answered, self.used = answered, used
-        self._pool = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_GRADES, thread_name_prefix="grade")
-        self._futures: list[Any] = []
+        self._grading = BackgroundGrading(MAX_CONCURRENT_GRADES)
+        self.unstored: dict[int, str] = {}  # answer id -> why not even its failure could be stored
 
     @classmethod
     def start(
@@ -206,11 +211,12 @@ class MockInterview:
                 return
             yield Turn(self.answered + 1, self.questions[self.answered], limit)
 
-    def warm(self) -> None:
-        """Prepare the grader (import the LLM client, connect) while the first question is on screen."""
-        warm = getattr(self.grader, "warm", None)
-        if warm is not None:
-            self._futures.append(self._pool.submit(warm))
+    def warm(self) -> threading.Thread | None:
+        return warm(self.grader)
+
+    def time_left(self) -> float | None:
+        """Seconds left for the whole interview, when it has a clock for the whole."""
+        return None if self.total is None else max(0.0, self.total - self.used)
 
     def submit(
         self,
@@ -256,19 +262,85 @@ class MockInterview:
         return answer_id
 
     def _grade_in_background(self, answer_id: int, question: Question, text: str) -> None:
-        self._futures.append(self._pool.submit(self._grade, answer_id, question, text))
+        self._grading.submit(self._grade, answer_id, question, text)
 
     def _grade(self, answer_id: int, question: Question, text: str) -> None:
-        grade = grade_safely(self.grader, question, text)
-        self.store.add_grade(answer_id, grade.model_dump(mode="json"))
+        """Grade and store the grade. Whatever goes wrong (the store refuses the grade, a grader
+        returns nonsense) is stored as a failed grade with its reason; when even that cannot be
+        stored, the reason is kept in `unstored` for the candidate to be told."""
+        try:
+            grade = grade_safely(self.grader, question, text)
+            self.store.add_grade(answer_id, grade.model_dump(mode="json"))
+        except Exception as exc:
+            reason = _reason(exc)
+            try:
+                self.store.add_grade(answer_id, Grade.failed(self.grader.name, reason).model_dump(mode="json"))
+            except Exception:
+                self.unstored[answer_id] = reason
+
+    def pending(self) -> int:
+        return self._grading.pending()
+
+    def wait(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Block until every grade is in; `progress(done, total)` after each."""
+        self._grading.wait(progress)
+
+    def abandon(self) -> None:
+        """Stop at once (the database failed, a signal came, or the candidate stopped waiting):
+        grades not started are dropped, running ones end with the process, nothing is written."""
+        self._grading.cancel()
+
+    def finish(self, status: str = "completed") -> None:
+        self.store.set_status(self.session_id, status, ended=True)
+
+
+def warm(grader: Grader) -> threading.Thread | None:
+    """Prepare the grader (import the LLM client, connect) while the first question is on screen;
+    returns the thread doing it, if there is anything to do.
+
+    It runs beside the grading, not in one of its slots, and is no answer to wait for."""
+    work = getattr(grader, "warm", None)
+    if work is None:
+        return None
+    thread = threading.Thread(target=_quietly, args=(work,), daemon=True, name="warm")
+    thread.start()
+    return thread
+
+
+def _quietly(work: Callable[[], Any]) -> None:
+    """Run a warm-up: when it fails, the first grade meets the same failure and records it."""
+    with suppress(Exception):
+        work()
+
+
+class BackgroundGrading:
+    """At most `slots` grading calls at once, on daemon threads: a process that stops waiting for
+    grades (Ctrl-C, a signal) ends at once instead of joining calls that may take a minute."""
+
+    def __init__(self, slots: int):
+        self._slots = threading.BoundedSemaphore(slots)
+        self._futures: list[Future[None]] = []
+
+    def submit(self, work: Callable[..., None], *args: Any) -> None:
+        future: Future[None] = Future()
+
+        def run() -> None:
+            with self._slots:
+                if not future.set_running_or_notify_cancel():
+                    return
+                try:
+                    work(*args)
+                    future.set_result(None)
+                except BaseException as exc:
+                    future.set_exception(exc)
+
+        self._futures.append(future)
+        threading.Thread(target=run, daemon=True, name="grade").start()
 
     def pending(self) -> int:
         return sum(not f.done() for f in self._futures)
 
     def wait(self, progress: Callable[[int, int], None] | None = None) -> None:
-        """Block until every grade is in; `progress(done, total)` after each."""
-        from concurrent.futures import as_completed
-
         total = len(self._futures)
         done = total - self.pending()
         if progress:
@@ -278,13 +350,9 @@ class MockInterview:
             if progress:
                 progress(done, total)
 
-    def abandon(self) -> None:
-        """Stop after the database failed: grades not started are dropped, and nothing is written."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def finish(self, status: str = "completed") -> None:
-        self._pool.shutdown(wait=False, cancel_futures=False)
-        self.store.set_status(self.session_id, status, ended=True)
+    def cancel(self) -> None:
+        for future in self._futures:
+            future.cancel()
 
 
 def _unsaved(

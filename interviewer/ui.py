@@ -6,7 +6,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from interviewer.errors import UsageError
 from interviewer.formats import MARKS, VERDICT_BANDS, band, clock, countdown
 from interviewer.grading.model import Grade, Verdict
 from interviewer.inputs import MAX_ANSWER_CHARS, read_text
+from interviewer.interview import AnswerCancelled, Change, Reply
 from interviewer.terminal import visible
 
 if TYPE_CHECKING:
@@ -33,19 +33,9 @@ if TYPE_CHECKING:
 console = Console(highlight=False, markup=False, emoji=False)
 err_console = Console(stderr=True, highlight=False, markup=False, emoji=False)
 
-SUBMIT_HELP = "Esc then Enter, or Ctrl-D: submit · Ctrl-X Ctrl-E: open in $EDITOR · Ctrl-C: stop"
+SUBMIT_HELP = "Esc Enter or Ctrl-D: submit · Ctrl-X Ctrl-E: $EDITOR · Ctrl-C: stop"  # fits 80 columns
 COLOURS = {"good": "green", "fair": "yellow", "weak": "red"}  # a score's or verdict's band, on a terminal
 _MARK = {verdict: (MARKS[verdict.value], COLOURS[VERDICT_BANDS[verdict.value]]) for verdict in Verdict}
-
-
-class AnswerCancelled(Exception):
-    """The candidate pressed Ctrl-C in the editor, or a signal (`signal`: SIGTERM, SIGHUP) stopped
-    it; `text` is what they had typed."""
-
-    def __init__(self, text: str, signal: int | None = None):
-        super().__init__("cancelled")
-        self.text = text
-        self.signal = signal
 
 
 # Signals that would end the process while an answer is being typed: they stop the editor as
@@ -110,17 +100,87 @@ def edit_answer(
     def _cancel(event: Any) -> None:
         event.app.exit(exception=AnswerCancelled(event.current_buffer.text))
 
+    _ExternalEditor(keys)
     session: PromptSession[str] = PromptSession(
         multiline=True,
         key_bindings=keys,
         bottom_toolbar=toolbar,
-        enable_open_in_editor=True,
         prompt_continuation=lambda width, line, soft: "  ",
+        input_processors=[_word_wrap()],
         validator=_within_answer_limit(),
         input=input,
         output=output,
     )
     return session.prompt("› ", default=initial, pre_run=_stop_on_signals)
+
+
+class _ExternalEditor:
+    """Ctrl-X Ctrl-E: the answer opens in $VISUAL or $EDITOR, and what was written there comes back
+    to the answer box to be read over and submitted (prompt_toolkit's own binding submits it as
+    the editor closes). `on_closed(app)` runs once the text is back."""
+
+    def __init__(self, keys: Any, on_closed: Callable[[Any], None] | None = None):
+        self.open = False
+        self._on_closed = on_closed
+        keys.add("c-x", "c-e")(self._edit)
+
+    def _edit(self, event: Any) -> None:
+        if self.open:
+            return
+        self.open = True
+        app = event.app
+        task = event.current_buffer.open_in_editor(validate_and_handle=False)
+        task.add_done_callback(lambda _: self._closed(app))
+
+    def _closed(self, app: Any) -> None:
+        self.open = False
+        if self._on_closed is not None:
+            self._on_closed(app)
+
+
+PROMPT_WIDTH = 2  # "› " before the first line, and the two spaces before every other row
+
+
+def _word_wrap() -> Any:
+    """Lines wrapped at word boundaries: prompt_toolkit wraps at the last column, cutting words in
+    two ("act" at the end of one row, "ual" at the start of the next). A word that would cross the
+    right edge is moved to the next row by padding shown before it; the text itself is unchanged."""
+    from prompt_toolkit.layout.processors import Processor, Transformation
+    from prompt_toolkit.layout.utils import explode_text_fragments
+    from prompt_toolkit.utils import get_cwidth
+
+    class WordWrap(Processor):
+        def apply_transformation(self, ti: Any) -> Any:
+            row = ti.width - PROMPT_WIDTH
+            chars = explode_text_fragments(ti.fragments)
+            text = "".join(c for _, c, *_ in chars)
+            shown: list[Any] = []
+            to_display = []  # source position -> display position
+            column = position = 0
+            for i, fragment in enumerate(chars):
+                char = fragment[1]
+                if char != " " and (i == 0 or text[i - 1] == " ") and column and row > 0:
+                    end = text.find(" ", i)
+                    word = (end if end >= 0 else len(text)) - i
+                    fits = row if end < 0 else row - 1  # the space after a word stays on its row
+                    if column + word > fits and word <= fits:
+                        shown.append((fragment[0], " " * (row - column)))
+                        position += row - column
+                        column = 0
+                to_display.append(position)
+                shown.append(fragment)
+                position += 1
+                column += get_cwidth(char)
+                if row > 0 and column >= row:
+                    column -= row
+            to_display += [position, position + 1]  # the cursor may stand after the line's last character
+
+            def display_to_source(position: int) -> int:
+                return max((i for i, shown_at in enumerate(to_display) if shown_at <= position), default=0)
+
+            return Transformation(shown, lambda i: to_display[min(i, len(to_display) - 1)], display_to_source)
+
+    return WordWrap()
 
 
 def _within_answer_limit() -> Any:
@@ -142,14 +202,10 @@ def _within_answer_limit() -> Any:
 
 
 MOCK_KEYS = "Esc Enter or Ctrl-D: submit · Ctrl-N: skip · Ctrl-C: end the interview"
+MOCK_KEYS_SHORT = "Ctrl-D submit · Ctrl-N skip · Ctrl-C end"  # for a narrow terminal
 WARN_SECONDS, URGENT_SECONDS = 60, 15
 
 
-@dataclass(frozen=True)
-class TimedAnswer:
-    text: str
-    outcome: str  # submitted | timed_out | skipped
-    seconds: float
 
 
 def countdown_style(seconds_left: float) -> str:
@@ -166,67 +222,68 @@ def timed_answer(
     input: Any = None,
     output: Any = None,
     clock: Callable[[], float] = time.monotonic,
-) -> TimedAnswer:
+) -> Reply:
     """A multi-line answer under a countdown that stays visible while typing.
 
-    When time runs out, what was typed is submitted as timed out. Raises `AnswerCancelled` on Ctrl-C.
+    When time runs out, what was typed is submitted as timed out; when it runs out while the
+    answer is open in $EDITOR (the clock runs on there, as in an interview), what the editor
+    hands back is. Raises `AnswerCancelled` on Ctrl-C.
     """
     import asyncio
 
     from prompt_toolkit import PromptSession
     from prompt_toolkit.application import get_app
-    from prompt_toolkit.formatted_text import FormattedText
     from prompt_toolkit.key_binding import KeyBindings
     from prompt_toolkit.styles import Style
 
     started = clock()
     keys = KeyBindings()
+    out_of_time = False
 
-    def finish(event: Any, outcome: str) -> None:
-        event.app.exit(result=TimedAnswer(event.current_buffer.text, outcome, clock() - started))
+    def finish(app: Any, outcome: str) -> None:
+        if app.is_running and not app.is_done:
+            app.exit(result=Reply(app.current_buffer.text, outcome, clock() - started))
 
     @keys.add("c-d")
     @keys.add("escape", "enter")
     def _submit(event: Any) -> None:
         if event.current_buffer.validate(set_cursor=True):
-            finish(event, "submitted")
+            finish(event.app, "submitted")
 
     @keys.add("c-n")
     def _skip(event: Any) -> None:
-        finish(event, "skipped")
+        finish(event.app, "skipped")
 
     @keys.add("c-c")
     def _cancel(event: Any) -> None:
         event.app.exit(exception=AnswerCancelled(event.current_buffer.text))
 
-    def toolbar() -> FormattedText:
-        if limit is None:
-            return FormattedText(
-                [("class:clock", f" {countdown(clock() - started)} "), ("", f" {label} · {MOCK_KEYS}")]
-            )
-        left = limit - (clock() - started)
-        style = countdown_style(left)
-        return FormattedText([(style, f" {countdown(left)} left "), ("", f" {label} · {MOCK_KEYS}")])
+    def editor_closed(app: Any) -> None:
+        if out_of_time:
+            finish(app, "timed_out")
+
+    editor = _ExternalEditor(keys, on_closed=editor_closed)
+
+    def time_up() -> None:
+        nonlocal out_of_time
+        out_of_time = True
+        if not editor.open:  # else the text is taken when the editor hands it back
+            finish(get_app(), "timed_out")
 
     def pre_run() -> None:
         _stop_on_signals()
-        if limit is None:
-            return
-        app = get_app()
-
-        def time_up() -> None:
-            if app.is_running and not app.is_done:
-                app.exit(result=TimedAnswer(app.current_buffer.text, "timed_out", clock() - started))
-
-        asyncio.get_running_loop().call_later(max(0.0, limit - (clock() - started)), time_up)
+        if limit is not None:
+            asyncio.get_running_loop().call_later(max(0.0, limit - (clock() - started)), time_up)
 
     session: PromptSession[Any] = PromptSession(
         multiline=True,
         key_bindings=keys,
-        bottom_toolbar=toolbar,
+        bottom_toolbar=lambda: countdown_toolbar(
+            label, limit, clock() - started, get_app().output.get_size().columns
+        ),
         refresh_interval=0.5,
-        enable_open_in_editor=True,
         prompt_continuation=lambda width, line, soft: "  ",
+        input_processors=[_word_wrap()],
         validator=_within_answer_limit(),
         style=Style.from_dict(
             {
@@ -240,9 +297,31 @@ def timed_answer(
         output=output,
     )
     result = session.prompt("› ", pre_run=pre_run)
-    if isinstance(result, TimedAnswer):
+    if isinstance(result, Reply):
         return result
-    return TimedAnswer(str(result), "submitted", clock() - started)  # the default accept
+    return Reply(str(result), "submitted", clock() - started)  # the default accept
+
+
+def countdown_toolbar(label: str, limit: float | None, elapsed: float, columns: int) -> Any:
+    """The clock, then the question's label and the keys, cut to fit the terminal's width: the keys
+    shorten, then the label does, and the clock always shows."""
+    from prompt_toolkit.formatted_text import FormattedText
+
+    if limit is None:
+        clock = ("class:clock", f" {countdown(elapsed)} ")
+    else:
+        clock = (countdown_style(limit - elapsed), f" {countdown(limit - elapsed)} left ")
+    room = columns - len(clock[1]) - 1  # prompt_toolkit leaves the last column empty
+    short_label = label.split(" · ")[0]
+    for rest in (
+        f" {label} · {MOCK_KEYS}",
+        f" {label} · {MOCK_KEYS_SHORT}",
+        f" {short_label} · {MOCK_KEYS_SHORT}",
+        f" {short_label}",
+    ):
+        if len(rest) <= room:
+            break
+    return FormattedText([clock, ("", rest[: max(0, room)])])
 
 
 def read_piped_answer(max_chars: int) -> str:
@@ -328,6 +407,25 @@ def score_text(score: float | None, status: str = "graded") -> Text:
     if status == "pending" or score is None:
         return Text("pending", style="yellow")
     return Text(f"{score:g}/10", style=f"bold {COLOURS[band(score)]}")
+
+
+def change_view(since: Change) -> Text:
+    """What changed since the previous attempt: the score, the points newly covered, those still missing."""
+    delta = since.score_after - since.score_before
+    text = Text.assemble(
+        ("\nSince your last attempt: ", "bold"),
+        f"{since.score_before:g} → ",
+        score_text(since.score_after),
+        f" ({delta:+.1f})",
+    )
+    for title, points, style in (
+        ("Newly covered", since.newly_covered, "green"),
+        ("Still missing", since.still_missing, "red"),
+    ):
+        if points:
+            text.append(f"\n{title}: ", style=style)
+            text.append(plain("; ".join(points)))
+    return text
 
 
 def reference_panel(question: Question) -> Panel:
@@ -451,7 +549,7 @@ def history_table(attempts: Sequence[Attempt]) -> Table:
             plain(a.session_id),
             plain(a.mode),
             plain(a.question_id),
-            score_text(a.score, a.grade_status),
+            Text("skipped", style="dim") if a.skipped else score_text(a.score, a.grade_status),
             plain(grader_label(a.grader) if a.grader else ""),
         )
     return table
@@ -470,7 +568,7 @@ def opening_panel(count: int, per_question: float | None, total: float | None, g
     else:
         timing = "no time limit"
     body = Text.assemble(
-        (f"{count} questions", "bold"),
+        (_plural(count, "question"), "bold"),
         f", {timing}. Graded by ",
         plain(grader_label(grader), "bold"),
         ".\n",
@@ -522,16 +620,14 @@ def summary_view(summary: Summary) -> Group:
             plain(status, style="red" if r.status == "failed" else "dim"),
         )
     parts: list[Any] = [table]
-    total = Text.assemble(
-        ("Total ", "bold"),
-        score_text(summary.total) if summary.total is not None else Text("pending", style="yellow"),
-    )
+    pending = sum(r.status == "pending" for r in summary.unfinished)
+    failed = len(summary.unfinished) - pending
+    total = Text.assemble(("Total ", "bold"), _total_text(summary.total, pending))
     total.append(plain(f"   ({grader_label(summary.grader)})", style="dim"))
-    if summary.unfinished:
-        total.append(
-            f"\n{len(summary.unfinished)} answer(s) not graded yet: they are not in the total.",
-            style="yellow",
-        )
+    if pending:
+        total.append(f"\n{pending} answer(s) not graded yet: they are not in the total.", style="yellow")
+    if failed:
+        total.append(f"\n{failed} answer(s) could not be graded: they are not in the total.", style="red")
     parts.append(total)
     if summary.topics:
         parts.append(
@@ -585,6 +681,23 @@ _NO_FEEDBACK = {
     "pending": "Not graded yet: `interviewer grade {session}` grades it.",
     "not reached": "Not reached.",
 }
+
+
+def _total_text(total: float | None, pending: int) -> Text:
+    """The total score; without one, "pending" only while grades may still come."""
+    if total is not None:
+        return score_text(total)
+    return Text("pending", style="yellow") if pending else Text("none", style="red")
+
+
+def resuming(
+    session_id: str, answered: int, count: int, left: float | None, per_question: float | None
+) -> str:
+    """Where a resumed interview picks up, e.g. "2 of 5 answered, 7:30 left"."""
+    where = f"Resuming session {session_id}: {answered} of {count} answered"
+    if left is not None:
+        return f"{where}, {countdown(left)} left."
+    return f"{where}, up to {countdown(per_question)} a question." if per_question else f"{where}."
 
 
 def _plural(n: int, word: str) -> str:

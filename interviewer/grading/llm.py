@@ -32,7 +32,15 @@ from interviewer.config import Settings
 from interviewer.errors import UsageError
 from interviewer.grading import completion, evidence
 from interviewer.grading.injection import injection_phrase
-from interviewer.grading.model import Finding, Grade, PointVerdict, Usage, Verdict, compute_score
+from interviewer.grading.model import (
+    UNREACHABLE,
+    Finding,
+    Grade,
+    PointVerdict,
+    Usage,
+    Verdict,
+    compute_score,
+)
 from interviewer.redaction import Redactor
 
 if TYPE_CHECKING:
@@ -579,7 +587,7 @@ def _connection_failure(cause: BaseException | None, where: str) -> str:
             f"{where} took the connection but sent no valid HTTP reply: "
             "is the port right? (the server's log may say why)"
         )
-    return f"cannot connect to {where}: is the server running and the URL right?"
+    return f"{UNREACHABLE}{where}: is the server running and the URL right?"
 
 
 def _check_key(settings: Settings) -> None:

@@ -12,6 +12,15 @@ CREDIT = {"covered": 1.0, "partial": 0.5, "missing": 0.0}
 DEDUCTION = {"major": 2.0, "minor": 1.0}
 
 
+# How the reason of a grade failed for want of a connection to the endpoint begins.
+UNREACHABLE = "cannot connect to "
+
+
+def endpoint_unreachable(failure: str | None) -> bool:
+    """Whether a failed grade's reason says the grading endpoint could not be reached."""
+    return failure is not None and failure.startswith(UNREACHABLE)
+
+
 class Verdict(StrEnum):
     covered = "covered"
     partial = "partial"

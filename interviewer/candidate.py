@@ -1,0 +1,70 @@
+"""The candidate at the terminal, as the interview loops (`interviewer.interview`) see them: each
+question shown and answered in the editor, the feedback drawn, and progress while grades come in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+
+from interviewer import ui
+from interviewer.bank import Question
+from interviewer.interview import Change, Reply
+from interviewer.session import Graded, Turn
+
+
+class TerminalMock:
+    """A mock interview in the terminal: the countdown editor, no feedback until the end."""
+
+    def ready(self) -> bool:
+        return ui.confirm("Ready? The clock starts when you press Enter.", default=True)
+
+    def answer(self, turn: Turn, count: int) -> Reply:
+        ui.console.print(ui.mock_question(turn.number, count, turn.question))
+        return ui.timed_answer(f"Q{turn.number}/{count} · {turn.question.topic}", turn.limit)
+
+    def later_answers(self) -> Sequence[str]:
+        return ()
+
+    def note(self, message: str) -> None:
+        ui.note(message)
+
+    @contextmanager
+    def waiting(self) -> Iterator[Callable[[int, int], None]]:
+        with ui.console.status("") as spinner:
+            yield lambda done, total: spinner.update(f"Grading: {done}/{total} answers graded…")
+
+
+class TerminalPractice:
+    """Practice in the terminal: the editor, then the feedback; a retry starts on a clean screen with
+    the previous answer in the editor and the reference out of sight."""
+
+    def __init__(self) -> None:
+        self._attempts = 0
+
+    def answer(self, question: Question, draft: str) -> str:
+        if self._attempts:
+            ui.console.clear()
+        self._attempts += 1
+        ui.console.print(ui.question_panel(question, subtitle=ui.SUBMIT_HELP))
+        while True:
+            text = ui.edit_answer(initial=draft)
+            if text.strip():
+                return text
+            ui.note("The answer is empty. Type an answer, or press Ctrl-C to stop.")
+            draft = text
+
+    def grading(self, grader: str) -> AbstractContextManager[object]:
+        if grader == "offline":
+            return nullcontext()
+        return ui.console.status(ui.plain(f"Grading with {grader}…"))
+
+    def graded(self, result: Graded, since: Change | None) -> None:
+        if since is not None:
+            ui.console.print(ui.change_view(since))
+        ui.console.print(ui.grade_view(result.question, result.grade))
+
+    def again(self) -> bool:
+        return ui.confirm("Try again? (your answer stays in the editor)")
+
+    def note(self, message: str) -> None:
+        ui.note(message)

@@ -1,0 +1,299 @@
+"""The interview loops: a timed mock interview and a practice session, turn by turn.
+
+They decide what is asked next, when time is up, what is stored and graded, and the session's
+status; they talk to the candidate only through a `MockCandidate` or `PracticeCandidate` (the
+terminal in the CLI, given answers in a script, prompt_toolkit's pipe input in tests), so how
+anything is drawn is not their business.
+
+A question is asked in turns: today one per question, the answer to its prompt. `MockInterview.turns`
+yields them, so a question that grows a follow-up turn leaves this loop as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Protocol
+
+from interviewer.bank import Question
+from interviewer.errors import Stopped
+from interviewer.grading import Grader
+from interviewer.grading.model import Grade, Verdict
+from interviewer.inputs import MAX_ANSWER_CHARS
+from interviewer.session import Graded, MockInterview, Practice, Turn, warm
+from interviewer.store import now
+
+
+class AnswerCancelled(Exception):
+    """The candidate pressed Ctrl-C while answering, or a signal (`signal`: SIGTERM, SIGHUP) stopped
+    the editor; `text` is what they had typed."""
+
+    def __init__(self, text: str, signal: int | None = None):
+        super().__init__("cancelled")
+        self.text = text
+        self.signal = signal
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A turn's answer: its text, how it ended (submitted | timed_out | skipped), the seconds taken."""
+
+    text: str
+    outcome: str
+    seconds: float
+
+
+# --- the timed mock interview ---------------------------------------------------------------------
+
+
+class MockCandidate(Protocol):
+    def ready(self) -> bool:
+        """Whether to begin; a new interview's session is created only once they are."""
+
+    def answer(self, turn: Turn, count: int) -> Reply:
+        """The answer to `turn` (of `count` questions); raises `AnswerCancelled` when they stop."""
+
+    def later_answers(self) -> Sequence[str]:
+        """Answers given in advance to the questions after the current one (a script's; none typed)."""
+
+    def note(self, message: str) -> None: ...
+
+    def waiting(self) -> AbstractContextManager[Callable[[int, int], None] | None]:
+        """While the last grades come in: a progress callback `(done, total)`, or None."""
+
+
+@dataclass(frozen=True)
+class Ended:
+    run: MockInterview
+    status: str  # completed | interrupted
+
+
+def mock_interview(
+    grader: Grader, begin: Callable[[], MockInterview], candidate: MockCandidate
+) -> Ended | None:
+    """Run a mock interview to its end: `begin` creates (or resumes) its session once the candidate
+    is ready; None when they were not, and nothing is stored.
+
+    The status is `interrupted` unless every question is asked: whatever stops the loop (Ctrl-C in
+    the editor or anywhere else) leaves an interview that `mock --resume` continues.
+    """
+    warm(grader)  # while the candidate reads the opening and the first question
+    if not candidate.ready():
+        return None
+    run = begin()
+    status = "interrupted"
+    try:
+        status = _ask_every_turn(run, candidate)
+    except KeyboardInterrupt:
+        pass
+    except BaseException:  # the database failed, or a signal came: stop at once, waiting on nothing
+        run.abandon()
+        raise
+    if not _wait_for_grades(run, candidate):
+        status = "interrupted"
+    run.finish(status)
+    for answer_id, reason in run.unstored.items():
+        candidate.note(f"Answer {answer_id} could not be graded, and its failure not stored: {reason}")
+    return Ended(run, status)
+
+
+def _ask_every_turn(run: MockInterview, candidate: MockCandidate) -> str:
+    """Ask each turn still to ask; returns the session's status."""
+    for turn in run.turns():
+        started = now()
+        try:
+            reply = candidate.answer(turn, len(run.questions))
+        except AnswerCancelled as cancelled:
+            if cancelled.text.strip():
+                run.submit(turn, _within_limit(cancelled.text, candidate.note), started=started, elapsed=0.0)
+            if cancelled.signal:
+                run.finish("interrupted")  # at once: no waiting for grades after a signal
+                run.abandon()
+                raise Stopped(
+                    cancelled.signal,
+                    f"your answers are saved; `interviewer mock --resume {run.session_id}` continues",
+                ) from None
+            return "interrupted"
+        if reply.outcome == "timed_out":
+            candidate.note("Time is up: what you typed is submitted.")
+        run.submit(
+            turn,
+            _within_limit(reply.text, candidate.note),
+            started=started,
+            elapsed=reply.seconds,
+            timed_out=reply.outcome == "timed_out",
+            skipped=reply.outcome == "skipped",
+            unasked=candidate.later_answers(),
+        )
+    if run.answered < len(run.questions):
+        left = len(run.questions) - run.answered
+        candidate.note(f"The interview's time is up: {left} question(s) not reached.")
+    return "completed"
+
+
+def _wait_for_grades(run: MockInterview, candidate: MockCandidate) -> bool:
+    """Wait for the grades still running; False when the candidate stopped waiting (Ctrl-C): the
+    grades not in yet are left pending, and nothing holds the process any longer."""
+    try:
+        with candidate.waiting() as progress:
+            run.wait(progress)
+    except KeyboardInterrupt:
+        run.abandon()
+        candidate.note(f"Stopped waiting: `interviewer grade {run.session_id}` grades what is left.")
+        return False
+    return True
+
+
+class Script:
+    """A mock interview's answers given in advance (standard input, --answers): a blank one is a skip,
+    and questions past the last answer are skipped."""
+
+    def __init__(self, answers: Sequence[str], note: Callable[[str], None]):
+        self._answers = list(answers)
+        self._given = 0
+        self.note = note
+
+    def ready(self) -> bool:
+        return True
+
+    def answer(self, turn: Turn, count: int) -> Reply:
+        text = self._answers[self._given] if self._given < len(self._answers) else ""
+        self._given += 1
+        return Reply(text, "submitted" if text.strip() else "skipped", 0.0)
+
+    def later_answers(self) -> Sequence[str]:
+        return self._answers[self._given :]
+
+    def waiting(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+
+# --- practice ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changed since the previous attempt at a question: the score, the points newly covered, and
+    those missing both times."""
+
+    score_before: float
+    score_after: float
+    newly_covered: list[str]
+    still_missing: list[str]
+
+
+def change(before: Grade | None, after: Grade) -> Change | None:
+    if before is None or not before.ok or not after.ok or before.score is None or after.score is None:
+        return None
+    earlier = {kp.point: kp.verdict for kp in before.key_points}
+    return Change(
+        before.score,
+        after.score,
+        [
+            kp.point
+            for kp in after.key_points
+            if kp.verdict is Verdict.covered and earlier.get(kp.point) is not Verdict.covered
+        ],
+        [
+            kp.point
+            for kp in after.key_points
+            if kp.verdict is Verdict.missing and earlier.get(kp.point) is Verdict.missing
+        ],
+    )
+
+
+class PracticeCandidate(Protocol):
+    def answer(self, question: Question, draft: str) -> str:
+        """A non-empty answer, starting from `draft`; raises `AnswerCancelled` when they stop."""
+
+    def grading(self, grader: str) -> AbstractContextManager[object]:
+        """While the answer is graded."""
+
+    def graded(self, result: Graded, since: Change | None) -> None:
+        """Show the feedback, and what changed since the previous attempt."""
+
+    def again(self) -> bool:
+        """Whether to try the question again."""
+
+    def note(self, message: str) -> None: ...
+
+
+class GivenAnswer:
+    """One practice answer given at once (standard input, --answer-file): `read` returns it, or
+    raises `UsageError` for one that cannot be graded, or `AnswerCancelled` on Ctrl-C."""
+
+    def __init__(self, read: Callable[[], str], note: Callable[[str], None]):
+        self._read = read
+        self.note = note
+
+    def answer(self, question: Question, draft: str) -> str:
+        return self._read()
+
+    def grading(self, grader: str) -> AbstractContextManager[object]:
+        return nullcontext()
+
+    def graded(self, result: Graded, since: Change | None) -> None:
+        pass
+
+    def again(self) -> bool:
+        return False
+
+
+def practise(run: Practice, question: Question, candidate: PracticeCandidate) -> list[Graded]:
+    """Answer `question` until the candidate has had enough; every attempt is stored, then graded."""
+    attempts: list[Graded] = []
+    draft, previous = "", None
+    while True:
+        started = now()
+        try:
+            text = candidate.answer(question, draft)
+        except AnswerCancelled as cancelled:
+            _keep_unfinished(run, question, cancelled, started, candidate.note)
+        answer_id = run.submit(question, text, started)
+        try:
+            with candidate.grading(run.grader.name):
+                result = run.grade(answer_id, question, text)
+        except KeyboardInterrupt:
+            run.close("interrupted")
+            candidate.note(
+                f"Your answer is saved, not graded. `interviewer grade {run.session_id}` grades it."
+            )
+            raise
+        candidate.graded(result, change(previous, result.grade))
+        attempts.append(result)
+        if not candidate.again():
+            break
+        draft, previous = text, (result.grade if result.grade.ok else previous)
+    run.close()
+    return attempts
+
+
+def _keep_unfinished(
+    run: Practice, question: Question, cancelled: AnswerCancelled, started: str, note: Callable[[str], None]
+) -> None:
+    """On Ctrl-C, or a signal (SIGTERM, SIGHUP) while typing: save what was typed, ungraded, then stop."""
+    text = cancelled.text
+    if text.strip():
+        answer_id = run.submit(question, _within_limit(text, note), started)
+        run.close("interrupted")
+        note(
+            f"Saved your answer (attempt {answer_id}, not graded). `interviewer grade {run.session_id}` grades it."
+        )
+    if cancelled.signal:
+        raise Stopped(
+            cancelled.signal, "what you had typed is saved" if text.strip() else "nothing was typed"
+        )
+    raise KeyboardInterrupt
+
+
+def _within_limit(text: str, note: Callable[[str], None]) -> str:
+    """An answer kept as it stands though not submitted (the clock ran out, or Ctrl-C): cut to the
+    limit the editor holds a submitted one to, saying so."""
+    if len(text) <= MAX_ANSWER_CHARS:
+        return text
+    note(
+        f"Your answer has {len(text):,} characters: its first {MAX_ANSWER_CHARS:,} are kept, "
+        "the most an answer may have."
+    )
+    return text[:MAX_ANSWER_CHARS]
