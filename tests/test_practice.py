@@ -191,3 +191,13 @@ def test_stats_shows_progress_per_topic_weakest_and_improved(cli):
     assert qid == "regularization/dropout" and after > before
     assert stats["weakest"][0][0] == "regularization/dropout"  # its latest score is still below Adam's
     assert "Weakest questions" in cli("stats").stdout
+
+
+def test_an_evidence_quote_is_not_cut_at_an_abbreviation(cli):
+    answer = (
+        "Adam keeps an exponential moving average of the gradients w.r.t. each weight, like momentum, "
+        "and a moving average of the squared gradients, i.e. like RMSProp."
+    )
+    result = cli("practice", "optimization/adam", "--json", "--grader", "offline", input=answer)
+    quotes = [p["evidence"] for p in json.loads(result.stdout)["key_points"] if p["evidence"]]
+    assert quotes and all(q == answer for q in quotes)

@@ -506,7 +506,7 @@ def _glued(answer: str, sentences: list[text.Sentence]) -> bool:
 def _quote(sentence: text.Sentence | None) -> str | None:
     if sentence is None:
         return None
-    quote = sentence.text
+    quote = sentence.quote
     return quote if len(quote) <= EVIDENCE_CHARS else quote[: EVIDENCE_CHARS - 1].rstrip() + "…"
 
 
