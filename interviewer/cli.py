@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from interviewer import __version__
+from interviewer.defaults import DEFAULT_PER_QUESTION, DEFAULT_QUESTIONS
 from interviewer.errors import ExitStatus, InterviewerError, UsageError
 from interviewer.inputs import MAX_ANSWER_CHARS, read_text_file
 from interviewer.terminal import json_text, visible
@@ -330,7 +331,9 @@ def _keep_unfinished(run: Any, question: Any, text: str, started: str, signal: i
 
 @_command(app)
 def mock(
-    questions: Annotated[int, typer.Option("--questions", "-n", min=1, help="How many questions.")] = 5,
+    questions: Annotated[
+        int, typer.Option("--questions", "-n", min=1, help="How many questions.")
+    ] = DEFAULT_QUESTIONS,
     topic: TopicOption = None,
     difficulty: DifficultyOption = None,
     per_question: Annotated[
@@ -339,7 +342,7 @@ def mock(
             "--per-question",
             min=1,
             max=MAX_SECONDS_PER_QUESTION,
-            help="Seconds per question (default 300; none when only --minutes is given).",
+            help=f"Seconds per question (default {DEFAULT_PER_QUESTION:g}; none when only --minutes is given).",
             show_default=False,
         ),
     ] = None,
@@ -387,7 +390,7 @@ def mock(
     from interviewer import ui
     from interviewer.errors import Stopped
     from interviewer.recovery import AnswerNotStored
-    from interviewer.session import DEFAULT_PER_QUESTION, MockInterview
+    from interviewer.session import MockInterview
 
     if resume is not None and not resume.strip():
         raise UsageError("--resume needs a session id, or latest")

@@ -8,6 +8,7 @@ from typing import Any
 
 from interviewer import recovery
 from interviewer.bank import Question
+from interviewer.defaults import DEFAULT_PER_QUESTION
 from interviewer.errors import StoreError, UsageError
 from interviewer.grading import Grader
 from interviewer.grading.model import Grade
@@ -98,8 +99,6 @@ def grade_pending(
 
 # --- the timed mock interview -------------------------------------------------------------------
 
-DEFAULT_QUESTIONS = 5
-DEFAULT_PER_QUESTION = 300.0  # seconds: a conceptual question in a real interview gets 3-5 minutes
 MAX_CONCURRENT_GRADES = 5
 
 

@@ -83,10 +83,6 @@ def plain(value: str, style: str = "") -> Text:
     return Text(visible(value), style=style)
 
 
-def error(message: str) -> None:
-    err_console.print(Text("error: ", style="bold red") + plain(message))
-
-
 def note(message: str) -> None:
     err_console.print(plain(message, style="dim"))
 
