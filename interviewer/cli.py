@@ -19,6 +19,7 @@ from interviewer.defaults import DEFAULT_PER_QUESTION, DEFAULT_QUESTIONS
 from interviewer.errors import ExitStatus, InterviewerError, UsageError
 from interviewer.inputs import MAX_ANSWER_CHARS, read_text_file
 from interviewer.terminal import json_text, visible
+from interviewer.typer_help import Command, Group
 
 if TYPE_CHECKING:
     from interviewer.bank import Bank, Difficulty
@@ -27,11 +28,12 @@ app = typer.Typer(
     name="interviewer",
     help="Practise ML/DL engineering interviews: questions from a bank, answers graded by an LLM or offline.",
     no_args_is_help=True,
+    cls=Group,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",  # a docstring's paragraph rewraps as one (in "rich" mode its line breaks stay)
 )
-bank_app = typer.Typer(help="List, show and validate question banks.", no_args_is_help=True)
+bank_app = typer.Typer(help="List, show and validate question banks.", no_args_is_help=True, cls=Group)
 app.add_typer(bank_app, name="bank")
 
 
@@ -57,7 +59,7 @@ def _command(
                 print("\nStopped.", file=sys.stderr)
                 raise typer.Exit(ExitStatus.INTERRUPTED) from None
 
-        return group.command(name)(run)
+        return group.command(name, cls=Command)(run)
 
     return decorate
 
@@ -88,18 +90,19 @@ BankOption = Annotated[
     Optional[list[Path]],
     typer.Option(
         "--bank",
+        metavar="PATH",
         help="Another bank file or folder to use besides the built-in one (repeatable; also INTERVIEWER_BANK).",
         show_default=False,
     ),
 ]
 TopicOption = Annotated[
     Optional[list[str]],
-    typer.Option("--topic", "-t", help="Only questions of this topic (repeatable).", show_default=False),
+    typer.Option("--topic", "-t", metavar="TOPIC", help="Only questions of this topic (repeatable).", show_default=False),
 ]
 DifficultyOption = Annotated[
     Optional[str],
     typer.Option(
-        "--difficulty", help="Only questions of this difficulty: easy, medium or hard.", show_default=False
+        "--difficulty", metavar="LEVEL", help="Only questions of this difficulty: easy, medium or hard.", show_default=False
     ),
 ]
 JsonOption = Annotated[
@@ -109,18 +112,20 @@ GraderOption = Annotated[
     Optional[str],
     typer.Option(
         "--grader",
+        metavar="GRADER",
         help="auto (the default: the LLM when an endpoint is configured, else offline), llm or offline.",
         show_default=False,
     ),
 ]
 ModelOption = Annotated[
     Optional[str],
-    typer.Option("--model", help="The LLM to grade with (also INTERVIEWER_MODEL).", show_default=False),
+    typer.Option("--model", metavar="MODEL", help="The LLM to grade with (also INTERVIEWER_MODEL).", show_default=False),
 ]
 BaseUrlOption = Annotated[
     Optional[str],
     typer.Option(
         "--base-url",
+        metavar="URL",
         help="An OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 for Ollama (also OPENAI_BASE_URL).",
         show_default=False,
     ),
@@ -217,7 +222,9 @@ def practice(
     question_id: Annotated[
         Optional[str],
         typer.Argument(
-            help="The question's id (see `interviewer bank list`); random when left out.", show_default=False
+            metavar="ID",
+            help="The question's id (see `interviewer bank list`); random when left out.",
+            show_default=False,
         ),
     ] = None,
     topic: TopicOption = None,
@@ -225,7 +232,7 @@ def practice(
     answer_file: Annotated[
         Optional[Path],
         typer.Option(
-            "--answer-file", help="Read the answer from this file instead of asking.", show_default=False
+            "--answer-file", metavar="FILE", help="Read the answer from this file instead of asking.", show_default=False
         ),
     ] = None,
     json_output: JsonOption = False,
@@ -332,7 +339,7 @@ def _keep_unfinished(run: Any, question: Any, text: str, started: str, signal: i
 @_command(app)
 def mock(
     questions: Annotated[
-        int, typer.Option("--questions", "-n", min=1, help="How many questions.")
+        int, typer.Option("--questions", "-n", metavar="N", min=1, help="How many questions.")
     ] = DEFAULT_QUESTIONS,
     topic: TopicOption = None,
     difficulty: DifficultyOption = None,
@@ -340,6 +347,7 @@ def mock(
         Optional[float],
         typer.Option(
             "--per-question",
+            metavar="SECONDS",
             min=1,
             max=MAX_SECONDS_PER_QUESTION,
             help=f"Seconds per question (default {DEFAULT_PER_QUESTION:g}; none when only --minutes is given).",
@@ -350,6 +358,7 @@ def mock(
         Optional[float],
         typer.Option(
             "--minutes",
+            metavar="MINUTES",
             min=0.1,
             max=MAX_MINUTES,
             help="Minutes for the whole interview.",
@@ -359,13 +368,14 @@ def mock(
     seed: Annotated[
         Optional[int],
         typer.Option(
-            "--seed", min=0, max=MAX_SEED, help="Draw the same questions again.", show_default=False
+            "--seed", metavar="N", min=0, max=MAX_SEED, help="Draw the same questions again.", show_default=False
         ),
     ] = None,
     answers: Annotated[
         Optional[Path],
         typer.Option(
             "--answers",
+            metavar="FILE",
             help="Read the answers from this file, separated by lines of ---.",
             show_default=False,
         ),
@@ -373,7 +383,7 @@ def mock(
     resume: Annotated[
         Optional[str],
         typer.Option(
-            "--resume", help="Continue an interrupted interview (a session id or latest).", show_default=False
+            "--resume", metavar="SESSION", help="Continue an interrupted interview (a session id or latest).", show_default=False
         ),
     ] = None,
     json_output: JsonOption = False,
@@ -554,11 +564,11 @@ def _finish(run: Any, status: str | None, *, show: bool) -> None:
 
 @_command(app)
 def report(
-    session: Annotated[str, typer.Argument(help="A session id (or its start), or `latest`.")] = "latest",
-    fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or json.")] = "md",
+    session: Annotated[str, typer.Argument(metavar="SESSION", help="A session id (or its start), or `latest`.")] = "latest",
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="md, html or json.")] = "md",
     output: Annotated[
         Optional[Path],
-        typer.Option("--output", "-o", help="Write to this file instead of printing.", show_default=False),
+        typer.Option("--output", "-o", metavar="FILE", help="Write to this file instead of printing.", show_default=False),
     ] = None,
 ) -> None:
     """Export a session as a report: Markdown, a self-contained HTML page, or JSON for scripts."""
@@ -586,12 +596,12 @@ def report(
 def history(
     question: Annotated[
         Optional[str],
-        typer.Option("--question", "-q", help="Only attempts at this question.", show_default=False),
+        typer.Option("--question", "-q", metavar="ID", help="Only attempts at this question.", show_default=False),
     ] = None,
     limit: Annotated[
         int,
         typer.Option(
-            "--limit", "-n", min=1, max=MAX_HISTORY, help="How many attempts to show, newest first."
+            "--limit", "-n", metavar="N", min=1, max=MAX_HISTORY, help="How many attempts to show, newest first."
         ),
     ] = 20,
     json_output: JsonOption = False,
@@ -630,7 +640,7 @@ def stats(json_output: JsonOption = False) -> None:
 
 @_command(app)
 def grade(
-    session: Annotated[str, typer.Argument(help="A session id (or its start), or `latest`.")] = "latest",
+    session: Annotated[str, typer.Argument(metavar="SESSION", help="A session id (or its start), or `latest`.")] = "latest",
     regrade: Annotated[
         bool, typer.Option("--all", help="Grade every answer again, e.g. with an LLM after an offline run.")
     ] = False,
@@ -670,6 +680,7 @@ def recover(
     files: Annotated[
         Optional[list[Path]],
         typer.Argument(
+            metavar="FILE",
             help="Recovery files to store (default: every file in the home's recovery folder).",
             show_default=False,
         ),
@@ -749,6 +760,7 @@ def calibrate(
         Optional[list[Path]],
         typer.Option(
             "--set",
+            metavar="SET",
             help="A labelled set: CSV (with a header) or JSONL with question (an id or the prompt), answer, "
             "score and optional kind, or TOML as shipped; a shipped set's name also works (repeatable; "
             "default: every shipped set).",
@@ -758,13 +770,13 @@ def calibrate(
     scale: Annotated[
         float,
         typer.Option(
-            "--scale", help="The top of your sets' score range (0..MAX); scores are rescaled to 0-10."
+            "--scale", metavar="MAX", help="The top of your sets' score range (0..MAX); scores are rescaled to 0-10."
         ),
     ] = 10.0,
     repeat: Annotated[
         int,
         typer.Option(
-            "--repeat", min=1, max=20, help="Grade every answer N times, to measure run-to-run agreement."
+            "--repeat", metavar="N", min=1, max=20, help="Grade every answer N times, to measure run-to-run agreement."
         ),
     ] = 1,
     json_output: JsonOption = False,
@@ -853,7 +865,7 @@ def _print_questions(questions: list[Any]) -> None:
 
 @_command(bank_app, "show")
 def bank_show(
-    question_id: Annotated[str, typer.Argument(help="The question's id, e.g. optimization/adam.")],
+    question_id: Annotated[str, typer.Argument(metavar="ID", help="The question's id, e.g. optimization/adam.")],
     json_output: JsonOption = False,
     bank: BankOption = None,
 ) -> None:
@@ -871,7 +883,7 @@ def bank_show(
 
 @_command(bank_app, "validate")
 def bank_validate(
-    paths: Annotated[list[Path], typer.Argument(help="Bank files or folders to check.", show_default=False)],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Bank files or folders to check.", show_default=False)],
 ) -> None:
     """Check bank files: exit 0 when valid, else one line per problem (file, question id, field) and exit 2."""
     from interviewer import bank

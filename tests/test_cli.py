@@ -1,10 +1,12 @@
 """The command line as a whole: help, docs that cannot drift, start-up imports."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import typer.main
+from typer.testing import CliRunner
 
 from interviewer import __version__
 from interviewer.cli import app
@@ -35,6 +37,16 @@ def test_help_and_version(cli):
     assert cli("--version").stdout.strip() == f"interviewer {__version__}"
     for name, _ in _commands():
         assert cli(*name.split(), "--help").exit_code == 0, name
+
+
+def test_help_shows_metavars_and_no_types():
+    """`--topic TOPIC`, a bare `--json`, `ID`: no `<bool>` or `<str>` after a parameter."""
+    for name, _ in [("", None), *_commands()]:
+        shown = CliRunner().invoke(app, [*name.split(), "--help"]).stdout
+        assert not re.search(r"<(bool|str|int|float|path|list\[\w+\])>", shown), (name, shown)
+    mock = CliRunner().invoke(app, ["mock", "--help"]).stdout
+    assert re.search(r"--topic +-t +TOPIC ", mock) and re.search(r"--json +Print JSON", mock)
+    assert re.search(r"\* +ID +The question's id", CliRunner().invoke(app, ["bank", "show", "--help"]).stdout)
 
 
 def test_importing_the_cli_leaves_heavy_modules_out():
