@@ -866,10 +866,17 @@ def _print_questions(questions: list[Any]) -> None:
 @_command(bank_app, "show")
 def bank_show(
     question_id: Annotated[str, typer.Argument(metavar="ID", help="The question's id, e.g. optimization/adam.")],
+    terms: Annotated[
+        bool,
+        typer.Option(
+            "--terms",
+            help="For bank authors: also the words the offline grader matches and the follow-up questions.",
+        ),
+    ] = False,
     json_output: JsonOption = False,
     bank: BankOption = None,
 ) -> None:
-    """Show a question: prompt, reference answer, key points and what the offline grader matches."""
+    """Show a question: prompt, reference answer, key points and the misconceptions the grader flags."""
     questions = _load_bank(bank)
     question = questions.get(question_id)
     if json_output:
@@ -878,7 +885,7 @@ def bank_show(
     from interviewer import ui
 
     source = questions.sources.get(question.id)
-    ui.console.print(ui.question_detail(question, str(source) if source else None))
+    ui.console.print(ui.question_detail(question, str(source) if source else None, author=terms))
 
 
 @_command(bank_app, "validate")

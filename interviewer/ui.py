@@ -371,13 +371,17 @@ def grade_view(question: Question, grade: Grade, *, show_reference: bool = True)
 # --- lists ------------------------------------------------------------------------------------
 
 
-def question_detail(question: Question, source: str | None) -> Group:
+def question_detail(question: Question, source: str | None, *, author: bool = False) -> Group:
+    """A question to study: the reference, its key points, the misconceptions it flags. With
+    `author`, for bank authors, also the words the offline grader matches (a guide to gaming it, and
+    noise to a candidate) and the follow-up questions (a candidate should meet them when asked)."""
     points = Table(header_style="bold", show_edge=False)
     points.add_column("weight", justify="right")
     points.add_column("key point")
-    points.add_column("offline grader matches", style="dim")
+    if author:
+        points.add_column("offline grader matches", style="dim")
     for kp in question.key_points:
-        points.add_row(f"{kp.weight:g}", plain(kp.point), plain("  +  ".join(kp.terms)))
+        points.add_row(f"{kp.weight:g}", plain(kp.point), *([plain("  +  ".join(kp.terms))] if author else []))
     parts: list[Any] = [
         question_panel(question),
         Text.assemble(
@@ -401,6 +405,12 @@ def question_detail(question: Question, source: str | None) -> Group:
             if m.why:
                 line.append(plain(f"\n  {m.why}", style="dim"))
             parts.append(line)
+    if author and question.follow_ups:
+        parts.append(Text("Follow-up questions", style="bold"))
+        for f in question.follow_ups:
+            numbers = " and ".join(map(str, f.probes))
+            aim = f"after a gap in key point{'s' if len(f.probes) > 1 else ''} {numbers}" if f.probes else "to go deeper"
+            parts.append(plain(f"• {f.prompt}").append(plain(f"\n  asked {aim}", style="dim")))
     return Group(*parts)
 
 

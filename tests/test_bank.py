@@ -215,6 +215,18 @@ def test_bank_show_prints_reference_key_points_and_note(cli, builtin_bank):
     assert "Note:" in result.stdout
 
 
+def test_bank_show_keeps_the_graders_words_and_the_follow_ups_for_authors(cli, builtin_bank):
+    q = builtin_bank.get("classical-ml/linear-regression")
+    term = q.key_points[0].terms[0].split("|")[0].strip()
+    candidate = cli("bank", "show", q.id).stdout
+    assert q.key_points[0].point[:40] in candidate
+    assert "offline grader matches" not in candidate and term not in candidate
+    assert not any(f.prompt[:40] in candidate for f in q.follow_ups)
+    author = cli("bank", "show", q.id, "--terms").stdout
+    assert "offline grader matches" in author and term in author
+    assert all(f.prompt[:40] in author for f in q.follow_ups) and "after a gap in key point 5" in author
+
+
 def test_bank_show_of_an_unknown_id_suggests_close_ones(cli):
     result = cli("bank", "show", "adam")
     assert result.exit_code == 2
