@@ -414,11 +414,21 @@ def question_detail(question: Question, source: str | None, *, author: bool = Fa
     return Group(*parts)
 
 
+def local_time(stamp: str) -> str:
+    """A stored UTC time as the candidate's clock shows it: "2026-12-02 16:05"."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:  # not a time we wrote: show it as it is
+        return stamp
+
+
 def history_table(attempts: Sequence[Attempt]) -> Table:
     from rich import box
 
     table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("when (UTC)", no_wrap=True)
+    table.add_column("when", no_wrap=True)
     table.add_column("session", no_wrap=True)
     table.add_column("mode", no_wrap=True)
     # The question may wrap or shorten, never the score: in 80 columns the score was squeezed out.
@@ -427,7 +437,7 @@ def history_table(attempts: Sequence[Attempt]) -> Table:
     table.add_column("grader", overflow="fold")
     for a in attempts:
         table.add_row(
-            plain(a.submitted_at.replace("T", " ")[:16]),
+            plain(local_time(a.submitted_at)),
             plain(a.session_id),
             plain(a.mode),
             plain(a.question_id),

@@ -1,7 +1,10 @@
 """Single-question practice through the real CLI, with the real SQLite file."""
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 
 from interviewer import bank
 from interviewer.grading.offline import OfflineGrader
@@ -93,6 +96,19 @@ def test_history_lists_attempts_newest_first(cli):
     assert "optimization/adam" in table and "offline estimate" in table
     only = json.loads(cli("history", "--question", "optimization/adam", "--json").stdout)
     assert [r["question_id"] for r in only] == ["optimization/adam"]
+
+
+def test_history_shows_times_on_the_local_clock(cli, home):
+    from datetime import datetime, timedelta
+
+    cli("practice", "optimization/adam", input=GOOD_ADAM)
+    [stored] = [r["submitted_at"] for r in json.loads(cli("history", "--json").stdout)]
+    kolkata = (datetime.fromisoformat(stored) + timedelta(hours=5, minutes=30)).strftime("%Y-%m-%d %H:%M")
+    env = {**os.environ, "INTERVIEWER_HOME": str(home), "TZ": "Asia/Kolkata", "COLUMNS": "120"}
+    shown = subprocess.run(
+        [sys.executable, "-m", "interviewer", "history"], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert kolkata in shown, shown
 
 
 def test_history_is_friendly_when_empty(cli):
