@@ -1,10 +1,9 @@
 """The `interviewer` command: parse options, call the core, render the result.
 
 Imports of anything heavy (pydantic models, rich, prompt_toolkit, the graders) happen inside the
-commands, so `interviewer --help` stays fast.
+commands, so `interviewer --help` stays fast. No `from __future__ import annotations`: typer reads
+every command's signature at start-up, and evaluating them as strings cost ~10 ms of it.
 """
-
-from __future__ import annotations
 
 import functools
 import sys
@@ -97,7 +96,8 @@ BankOption = Annotated[
 ]
 TopicOption = Annotated[
     Optional[list[str]],
-    typer.Option("--topic", "-t", metavar="TOPIC", help="Only questions of this topic (repeatable).", show_default=False),
+    typer.Option(
+        "--topic", "-t", metavar="TOPIC", help="Only questions of this topic (repeatable).", show_default=False),
 ]
 DifficultyOption = Annotated[
     Optional[str],
@@ -132,7 +132,7 @@ BaseUrlOption = Annotated[
 ]
 
 
-def _load_bank(extra: list[Path] | None) -> Bank:
+def _load_bank(extra: list[Path] | None) -> "Bank":
     from interviewer import bank, config
 
     return bank.load([*bank.paths_from_env(), *(extra or [])], cache_dir=config.cache_dir() / "bank")
@@ -208,7 +208,7 @@ def _cut_to_limit(text: str) -> str:
     return text[:MAX_ANSWER_CHARS]
 
 
-def _difficulty(value: str | None) -> Difficulty | None:
+def _difficulty(value: str | None) -> "Difficulty | None":
     from interviewer.bank import Difficulty
 
     try:
@@ -824,17 +824,21 @@ def calibrate(
 @_command(bank_app, "list")
 def bank_list(topic: TopicOption = None, json_output: JsonOption = False, bank: BankOption = None) -> None:
     """List the questions: id, difficulty and prompt."""
-    questions = _load_bank(bank)
-    chosen = questions.select(topic or ())
+    from interviewer import bank_cache
+
+    listed = _listing(bank)
+    known = list(dict.fromkeys(q.topic for q in listed))
+    bank_cache.check_topics(topic or (), known)
+    chosen = [q for q in listed if not topic or q.topic in topic]
     if json_output:
         _print_json(
             [
                 {
                     "id": q.id,
                     "topic": q.topic,
-                    "difficulty": q.difficulty.value,
+                    "difficulty": q.difficulty,
                     "prompt": q.prompt,
-                    "key_points": len(q.key_points),
+                    "key_points": q.key_points,
                     "hash": q.content_hash,
                 }
                 for q in chosen
@@ -842,6 +846,15 @@ def bank_list(topic: TopicOption = None, json_output: JsonOption = False, bank: 
         )
         return
     _print_questions(chosen)
+
+
+def _listing(extra: list[Path] | None) -> list[Any]:
+    """The bank as `bank list` shows it: from the cache when it holds every file as it is now
+    (no pydantic model built), else loaded, validated and cached."""
+    from interviewer import bank_cache, config
+
+    paths = [*bank_cache.paths_from_env(), *(extra or [])]
+    return bank_cache.listing(paths, config.cache_dir() / "bank") or _load_bank(extra).listing()
 
 
 def _print_questions(questions: list[Any]) -> None:
@@ -857,7 +870,7 @@ def _print_questions(questions: list[Any]) -> None:
     for topic, group in topics.items():
         lines.append(f"{topic} ({len(group)})")
         for q in group:
-            line = visible(f"  {q.id:<{id_width}}  {q.difficulty.value:<6}  {q.prompt}")
+            line = visible(f"  {q.id:<{id_width}}  {q.difficulty:<6}  {q.prompt}")
             lines.append(line if len(line) <= width else line[: width - 1] + "…")
     lines.append(f"{len(questions)} questions in {len(topics)} topics. `interviewer bank show ID` shows one.")
     print("\n".join(lines))

@@ -1,7 +1,10 @@
 """The question bank: the built-in one, and the errors a user's bank file gets."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -247,3 +250,16 @@ def test_the_cache_of_validated_files_follows_edits_and_survives_corruption(cli,
     for file in cached:
         file.write_text("{not json")
     assert cli("bank", "list").exit_code == 0
+
+
+def test_bank_list_from_a_warm_cache_builds_no_question_model(cli, home):
+    """`bank list` runs often: from the cache's listing it needs no model class (see bank_cache)."""
+    code = (
+        "import sys\nfrom interviewer.cli import main\nsys.argv = ['interviewer', 'bank', 'list']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\nprint('interviewer.bank' in sys.modules)"
+    )
+    env = {**os.environ, "INTERVIEWER_HOME": str(home)}
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True) for _ in "ab"]
+    listed = [re.search(r"\d+ questions in \d+ topics", run.stdout) for run in runs]
+    assert listed[0] and listed[1] and listed[0].group() == listed[1].group()
+    assert [run.stdout.split()[-1] for run in runs] == ["True", "False"]  # cold, then from the listing

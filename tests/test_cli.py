@@ -77,3 +77,4 @@ def test_paths_shows_where_things_live(cli, home, tmp_path):
     assert where["database"] == str(home / "interviewer.db")
     assert where["extra_banks"] == [str(tmp_path)]
     assert Path(where["builtin_bank"], "01-fundamentals.toml").is_file()
+
