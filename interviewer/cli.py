@@ -28,7 +28,7 @@ app = typer.Typer(
     help="Practise ML/DL engineering interviews: questions from a bank, answers graded by an LLM or offline.",
     no_args_is_help=True,
     cls=Group,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",  # a docstring's paragraph rewraps as one (in "rich" mode its line breaks stay)
 )
@@ -85,6 +85,23 @@ MAX_MINUTES = 24 * 60
 MAX_SEED = 2**32 - 1
 MAX_HISTORY = 1_000_000
 
+def _complete_ids(incomplete: str) -> list[str]:
+    """Question ids for shell completion (from the bank's cached listing: a TAB must be quick)."""
+    return [q.id for q in _listing_or_none() if q.id.startswith(incomplete)]
+
+
+def _complete_topics(incomplete: str) -> list[str]:
+    topics = dict.fromkeys(q.topic for q in _listing_or_none())
+    return [t for t in topics if t.startswith(incomplete)]
+
+
+def _listing_or_none() -> list[Any]:
+    try:
+        return _listing(None)
+    except InterviewerError:  # a broken bank completes nothing; the command itself will say why
+        return []
+
+
 BankOption = Annotated[
     Optional[list[Path]],
     typer.Option(
@@ -97,7 +114,7 @@ BankOption = Annotated[
 TopicOption = Annotated[
     Optional[list[str]],
     typer.Option(
-        "--topic", "-t", metavar="TOPIC", help="Only questions of this topic (repeatable).", show_default=False),
+        "--topic", "-t", metavar="TOPIC", autocompletion=_complete_topics, help="Only questions of this topic (repeatable).", show_default=False),
 ]
 DifficultyOption = Annotated[
     Optional[str],
@@ -223,6 +240,7 @@ def practice(
         Optional[str],
         typer.Argument(
             metavar="ID",
+            autocompletion=_complete_ids,
             help="The question's id (see `interviewer bank list`); random when left out.",
             show_default=False,
         ),
@@ -596,7 +614,7 @@ def report(
 def history(
     question: Annotated[
         Optional[str],
-        typer.Option("--question", "-q", metavar="ID", help="Only attempts at this question.", show_default=False),
+        typer.Option("--question", "-q", metavar="ID", autocompletion=_complete_ids, help="Only attempts at this question.", show_default=False),
     ] = None,
     limit: Annotated[
         int,
@@ -878,7 +896,7 @@ def _print_questions(questions: list[Any]) -> None:
 
 @_command(bank_app, "show")
 def bank_show(
-    question_id: Annotated[str, typer.Argument(metavar="ID", help="The question's id, e.g. optimization/adam.")],
+    question_id: Annotated[str, typer.Argument(metavar="ID", autocompletion=_complete_ids, help="The question's id, e.g. optimization/adam.")],
     terms: Annotated[
         bool,
         typer.Option(

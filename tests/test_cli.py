@@ -1,5 +1,6 @@
 """The command line as a whole: help, docs that cannot drift, start-up imports."""
 
+import os
 import re
 import subprocess
 import sys
@@ -78,3 +79,22 @@ def test_paths_shows_where_things_live(cli, home, tmp_path):
     assert where["extra_banks"] == [str(tmp_path)]
     assert Path(where["builtin_bank"], "01-fundamentals.toml").is_file()
 
+
+def _installed(*args, **env):
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "interviewer"), *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_shell_completion_offers_commands_question_ids_and_topics():
+    shown = _installed("--show-completion", "bash", _TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION="1")
+    assert shown.returncode == 0 and "_interviewer_completion" in shown.stdout
+    ids = _installed(
+        _INTERVIEWER_COMPLETE="complete_bash", COMP_WORDS="interviewer bank show optimization/ad", COMP_CWORD="3"
+    )
+    assert ids.stdout.split() == ["optimization/adam"]
+    topics = _installed(_INTERVIEWER_COMPLETE="complete_bash", COMP_WORDS="interviewer mock -t stat", COMP_CWORD="3")
+    assert topics.stdout.split() == ["statistics"]
