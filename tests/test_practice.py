@@ -6,7 +6,7 @@ import sqlite3
 import subprocess
 import sys
 
-from interviewer import bank
+from interviewer import bank, resources
 from interviewer.grading.offline import OfflineGrader
 from interviewer.session import Practice, grade_pending
 from interviewer.store import Store
@@ -152,7 +152,7 @@ def test_grade_pending_grades_an_answer_saved_without_a_grade(home, builtin_bank
 
 def test_an_answer_keeps_the_question_as_it_was_asked(cli, home, tmp_path):
     custom = tmp_path / "custom.toml"
-    source = bank.resources.bank_dir() / "02-optimization.toml"
+    source = resources.bank_dir() / "02-optimization.toml"
     custom.write_text(
         source.read_text()
         .replace('topic = "optimization"', 'topic = "mine"')
