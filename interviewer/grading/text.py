@@ -53,7 +53,7 @@ _TRANSPARENT = frozenset(
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # Abbreviations whose full stop ends no sentence: "the gradient w.r.t. the weights", "e.g. Adam".
 # ("etc." is left out: it ends as many sentences as it continues.)
-ABBREVIATIONS = ("e.g.", "i.e.", "w.r.t.", "vs.", "approx.", "cf.", "resp.", "et al.", "viz.", "a.k.a.", "incl.")
+ABBREVIATIONS = (*"e.g. i.e. w.r.t. vs. approx. cf. resp. viz. a.k.a. incl.".split(), "et al.")
 _ABBREVIATED = "|".join(rf"(?<=(?i:\b{re.escape(a)}))" for a in ABBREVIATIONS)
 _NOT_ABBREVIATED = "".join(rf"(?<!(?i:\b{re.escape(a)}))" for a in ABBREVIATIONS)
 _SENTENCE_END = re.compile(
