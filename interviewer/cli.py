@@ -85,6 +85,7 @@ MAX_MINUTES = 24 * 60
 MAX_SEED = 2**32 - 1
 MAX_HISTORY = 1_000_000
 
+
 def _complete_ids(incomplete: str) -> list[str]:
     """Question ids for shell completion (from the bank's cached listing: a TAB must be quick)."""
     return [q.id for q in _listing_or_none() if q.id.startswith(incomplete)]
@@ -114,12 +115,21 @@ BankOption = Annotated[
 TopicOption = Annotated[
     Optional[list[str]],
     typer.Option(
-        "--topic", "-t", metavar="TOPIC", autocompletion=_complete_topics, help="Only questions of this topic (repeatable).", show_default=False),
+        "--topic",
+        "-t",
+        metavar="TOPIC",
+        autocompletion=_complete_topics,
+        help="Only questions of this topic (repeatable).",
+        show_default=False,
+    ),
 ]
 DifficultyOption = Annotated[
     Optional[str],
     typer.Option(
-        "--difficulty", metavar="LEVEL", help="Only questions of this difficulty: easy, medium or hard.", show_default=False
+        "--difficulty",
+        metavar="LEVEL",
+        help="Only questions of this difficulty: easy, medium or hard.",
+        show_default=False,
     ),
 ]
 JsonOption = Annotated[
@@ -136,7 +146,9 @@ GraderOption = Annotated[
 ]
 ModelOption = Annotated[
     Optional[str],
-    typer.Option("--model", metavar="MODEL", help="The LLM to grade with (also INTERVIEWER_MODEL).", show_default=False),
+    typer.Option(
+        "--model", metavar="MODEL", help="The LLM to grade with (also INTERVIEWER_MODEL).", show_default=False
+    ),
 ]
 BaseUrlOption = Annotated[
     Optional[str],
@@ -250,7 +262,10 @@ def practice(
     answer_file: Annotated[
         Optional[Path],
         typer.Option(
-            "--answer-file", metavar="FILE", help="Read the answer from this file instead of asking.", show_default=False
+            "--answer-file",
+            metavar="FILE",
+            help="Read the answer from this file instead of asking.",
+            show_default=False,
         ),
     ] = None,
     json_output: JsonOption = False,
@@ -386,7 +401,12 @@ def mock(
     seed: Annotated[
         Optional[int],
         typer.Option(
-            "--seed", metavar="N", min=0, max=MAX_SEED, help="Draw the same questions again.", show_default=False
+            "--seed",
+            metavar="N",
+            min=0,
+            max=MAX_SEED,
+            help="Draw the same questions again.",
+            show_default=False,
         ),
     ] = None,
     answers: Annotated[
@@ -401,7 +421,10 @@ def mock(
     resume: Annotated[
         Optional[str],
         typer.Option(
-            "--resume", metavar="SESSION", help="Continue an interrupted interview (a session id or latest).", show_default=False
+            "--resume",
+            metavar="SESSION",
+            help="Continue an interrupted interview (a session id or latest).",
+            show_default=False,
         ),
     ] = None,
     json_output: JsonOption = False,
@@ -582,11 +605,19 @@ def _finish(run: Any, status: str | None, *, show: bool) -> None:
 
 @_command(app)
 def report(
-    session: Annotated[str, typer.Argument(metavar="SESSION", help="A session id (or its start), or `latest`.")] = "latest",
+    session: Annotated[
+        str, typer.Argument(metavar="SESSION", help="A session id (or its start), or `latest`.")
+    ] = "latest",
     fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="md, html or json.")] = "md",
     output: Annotated[
         Optional[Path],
-        typer.Option("--output", "-o", metavar="FILE", help="Write to this file instead of printing.", show_default=False),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write to this file instead of printing.",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Export a session as a report: Markdown, a self-contained HTML page, or JSON for scripts."""
@@ -614,12 +645,24 @@ def report(
 def history(
     question: Annotated[
         Optional[str],
-        typer.Option("--question", "-q", metavar="ID", autocompletion=_complete_ids, help="Only attempts at this question.", show_default=False),
+        typer.Option(
+            "--question",
+            "-q",
+            metavar="ID",
+            autocompletion=_complete_ids,
+            help="Only attempts at this question.",
+            show_default=False,
+        ),
     ] = None,
     limit: Annotated[
         int,
         typer.Option(
-            "--limit", "-n", metavar="N", min=1, max=MAX_HISTORY, help="How many attempts to show, newest first."
+            "--limit",
+            "-n",
+            metavar="N",
+            min=1,
+            max=MAX_HISTORY,
+            help="How many attempts to show, newest first.",
         ),
     ] = 20,
     json_output: JsonOption = False,
@@ -658,7 +701,9 @@ def stats(json_output: JsonOption = False) -> None:
 
 @_command(app)
 def grade(
-    session: Annotated[str, typer.Argument(metavar="SESSION", help="A session id (or its start), or `latest`.")] = "latest",
+    session: Annotated[
+        str, typer.Argument(metavar="SESSION", help="A session id (or its start), or `latest`.")
+    ] = "latest",
     regrade: Annotated[
         bool, typer.Option("--all", help="Grade every answer again, e.g. with an LLM after an offline run.")
     ] = False,
@@ -788,13 +833,19 @@ def calibrate(
     scale: Annotated[
         float,
         typer.Option(
-            "--scale", metavar="MAX", help="The top of your sets' score range (0..MAX); scores are rescaled to 0-10."
+            "--scale",
+            metavar="MAX",
+            help="The top of your sets' score range (0..MAX); scores are rescaled to 0-10.",
         ),
     ] = 10.0,
     repeat: Annotated[
         int,
         typer.Option(
-            "--repeat", metavar="N", min=1, max=20, help="Grade every answer N times, to measure run-to-run agreement."
+            "--repeat",
+            metavar="N",
+            min=1,
+            max=20,
+            help="Grade every answer N times, to measure run-to-run agreement.",
         ),
     ] = 1,
     json_output: JsonOption = False,
@@ -896,7 +947,12 @@ def _print_questions(questions: list[Any]) -> None:
 
 @_command(bank_app, "show")
 def bank_show(
-    question_id: Annotated[str, typer.Argument(metavar="ID", autocompletion=_complete_ids, help="The question's id, e.g. optimization/adam.")],
+    question_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID", autocompletion=_complete_ids, help="The question's id, e.g. optimization/adam."
+        ),
+    ],
     terms: Annotated[
         bool,
         typer.Option(
@@ -921,7 +977,9 @@ def bank_show(
 
 @_command(bank_app, "validate")
 def bank_validate(
-    paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Bank files or folders to check.", show_default=False)],
+    paths: Annotated[
+        list[Path], typer.Argument(metavar="PATH", help="Bank files or folders to check.", show_default=False)
+    ],
 ) -> None:
     """Check bank files: exit 0 when valid, else one line per problem (file, question id, field) and exit 2."""
     from interviewer import bank

@@ -381,7 +381,9 @@ def question_detail(question: Question, source: str | None, *, author: bool = Fa
     if author:
         points.add_column("offline grader matches", style="dim")
     for kp in question.key_points:
-        points.add_row(f"{kp.weight:g}", plain(kp.point), *([plain("  +  ".join(kp.terms))] if author else []))
+        points.add_row(
+            f"{kp.weight:g}", plain(kp.point), *([plain("  +  ".join(kp.terms))] if author else [])
+        )
     parts: list[Any] = [
         question_panel(question),
         Text.assemble(
@@ -409,7 +411,11 @@ def question_detail(question: Question, source: str | None, *, author: bool = Fa
         parts.append(Text("Follow-up questions", style="bold"))
         for f in question.follow_ups:
             numbers = " and ".join(map(str, f.probes))
-            aim = f"after a gap in key point{'s' if len(f.probes) > 1 else ''} {numbers}" if f.probes else "to go deeper"
+            aim = (
+                f"after a gap in key point{'s' if len(f.probes) > 1 else ''} {numbers}"
+                if f.probes
+                else "to go deeper"
+            )
             parts.append(plain(f"• {f.prompt}").append(plain(f"\n  asked {aim}", style="dim")))
     return Group(*parts)
 

@@ -259,7 +259,9 @@ def test_bank_list_from_a_warm_cache_builds_no_question_model(cli, home):
         "try:\n    main()\nexcept SystemExit:\n    pass\nprint('interviewer.bank' in sys.modules)"
     )
     env = {**os.environ, "INTERVIEWER_HOME": str(home)}
-    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True) for _ in "ab"]
+    runs = [
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True) for _ in "ab"
+    ]
     listed = [re.search(r"\d+ questions in \d+ topics", run.stdout) for run in runs]
     assert listed[0] and listed[1] and listed[0].group() == listed[1].group()
     assert [run.stdout.split()[-1] for run in runs] == ["True", "False"]  # cold, then from the listing

@@ -93,8 +93,12 @@ def test_shell_completion_offers_commands_question_ids_and_topics():
     shown = _installed("--show-completion", "bash", _TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION="1")
     assert shown.returncode == 0 and "_interviewer_completion" in shown.stdout
     ids = _installed(
-        _INTERVIEWER_COMPLETE="complete_bash", COMP_WORDS="interviewer bank show optimization/ad", COMP_CWORD="3"
+        _INTERVIEWER_COMPLETE="complete_bash",
+        COMP_WORDS="interviewer bank show optimization/ad",
+        COMP_CWORD="3",
     )
     assert ids.stdout.split() == ["optimization/adam"]
-    topics = _installed(_INTERVIEWER_COMPLETE="complete_bash", COMP_WORDS="interviewer mock -t stat", COMP_CWORD="3")
+    topics = _installed(
+        _INTERVIEWER_COMPLETE="complete_bash", COMP_WORDS="interviewer mock -t stat", COMP_CWORD="3"
+    )
     assert topics.stdout.split() == ["statistics"]

@@ -56,9 +56,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 ABBREVIATIONS = (*"e.g. i.e. w.r.t. vs. approx. cf. resp. viz. a.k.a. incl.".split(), "et al.")
 _ABBREVIATED = "|".join(rf"(?<=(?i:\b{re.escape(a)}))" for a in ABBREVIATIONS)
 _NOT_ABBREVIATED = "".join(rf"(?<!(?i:\b{re.escape(a)}))" for a in ABBREVIATIONS)
-_SENTENCE_END = re.compile(
-    rf"(?<=[.!?]){_NOT_ABBREVIATED}\s+|\n\s*\n\s*|\n(?=\s*(?:[-*•·]|\d+[.)]|[A-Z]))"
-)
+_SENTENCE_END = re.compile(rf"(?<=[.!?]){_NOT_ABBREVIATED}\s+|\n\s*\n\s*|\n(?=\s*(?:[-*•·]|\d+[.)]|[A-Z]))")
 _AFTER_ABBREVIATION = re.compile(rf"(?:{_ABBREVIATED})\s+")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+")
 _CLAUSE_WORDS = frozenset({"and", "but", "while", "whereas", "although", "though", "however"})
