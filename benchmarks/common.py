@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,12 @@ def interviewer_command() -> list[str]:
         return [str(script)]
     found = shutil.which("interviewer")
     return [found] if found else [sys.executable, "-m", "interviewer"]
+
+
+def children_cpu() -> float:
+    """CPU seconds (user and system) used so far by the processes this one waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def wall(cmd: list[str], env: dict[str, str]) -> float:

@@ -22,12 +22,13 @@ from pydantic import (
     model_validator,
 )
 
-from interviewer import __version__, resources
+from interviewer import bank_cache
+from interviewer.bank_cache import BANK_ENV, Listed, bank_files, check_topics, paths_from_env
 from interviewer.errors import BankError, UsageError
 from interviewer.inputs import read_toml
 
+__all__ = ["BANK_ENV", "Bank", "Difficulty", "Question", "bank_files", "load", "paths_from_env"]
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*$"
-BANK_ENV = "INTERVIEWER_BANK"
 
 
 class Difficulty(StrEnum):
@@ -153,7 +154,12 @@ class Question(_Strict):
         # the reader; they change no grade.
         payload = self.model_dump(
             mode="json",
-            exclude={"note": True, "follow_ups": True, "derived": True, "misconceptions": {"__all__": {"why"}}},
+            exclude={
+                "note": True,
+                "follow_ups": True,
+                "derived": True,
+                "misconceptions": {"__all__": {"why"}},
+            },
         )
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
@@ -195,9 +201,7 @@ class Bank:
         topics: Sequence[str] = (),
         difficulty: Difficulty | None = None,
     ) -> list[Question]:
-        unknown = [t for t in topics if t not in self.topics]
-        if unknown:
-            raise UsageError(f"unknown topic {unknown[0]!r}; topics are: {', '.join(self.topics)}")
+        check_topics(topics, self.topics)
         chosen = [
             q
             for q in self.questions
@@ -206,6 +210,10 @@ class Bank:
         if not chosen:
             raise UsageError("no question matches that topic and difficulty")
         return chosen
+
+    def listing(self) -> list[Listed]:
+        """The questions as `bank list` shows them."""
+        return [_listed(q) for q in self.questions]
 
     def pick(
         self,
@@ -293,31 +301,7 @@ def load_file(path: Path) -> tuple[list[Question], list[str]]:
     return questions, problems
 
 
-def bank_files(path: Path) -> list[Path]:
-    if path.is_dir():
-        # A symbolic link that leads nowhere is listed too, so that `load` reports it.
-        return sorted(p for p in path.rglob("*.toml") if p.is_file() or p.is_symlink())
-    if path.is_file():
-        return [path]
-    raise BankError(f"{path}: no such bank file or folder")
-
-
-# --- a cache of validated files -------------------------------------------------------------------
-# Parsing and validating the built-in bank costs ~20 ms, a fifth of the CLI's start-up. A file's
-# validated questions are cached as JSON, keyed by its path, size, modification time and this
-# module's version of the format, like Python's own bytecode cache. Any problem with the cache
-# only means it is not used.
-# Bump it when the cached shape changes, or the derivation of key points (derive.py) does.
-CACHE_FORMAT = 4
-
-
-def _cache_file(cache_dir: Path, path: Path) -> Path:
-    return cache_dir / f"{hashlib.sha256(str(path).encode()).hexdigest()[:24]}.json"
-
-
-def _cache_key(path: Path) -> list:
-    stat = path.stat()
-    return [CACHE_FORMAT, __version__, str(path), stat.st_size, stat.st_mtime_ns]
+# --- the cache of validated files (see bank_cache) --------------------------------------------------
 
 
 _T = TypeVar("_T", bound=BaseModel)
@@ -350,25 +334,21 @@ def _construct(data: dict) -> Question:
 
 
 def _cached(cache_dir: Path, path: Path) -> list[Question] | None:
+    data = bank_cache.read(cache_dir, path, bank_cache.QUESTIONS)
     try:
-        entry = json.loads(_cache_file(cache_dir, path).read_text(encoding="utf-8"))
-        if entry["key"] != _cache_key(path):
-            return None
-        return [_construct(q) for q in entry["questions"]]
-    except (OSError, ValueError, KeyError, TypeError):
+        return None if data is None else [_construct(q) for q in data]
+    except (ValueError, KeyError, TypeError):
         return None
 
 
+def _listed(q: Question) -> Listed:
+    return Listed(q.id, q.topic, q.difficulty.value, q.prompt, len(q.key_points), q.content_hash)
+
+
 def _store(cache_dir: Path, path: Path, questions: list[Question]) -> None:
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        target = _cache_file(cache_dir, path)
-        tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        entry = {"key": _cache_key(path), "questions": [q.model_dump(mode="json") for q in questions]}
-        tmp.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError:
-        pass
+    bank_cache.write(
+        cache_dir, path, [q.model_dump(mode="json") for q in questions], [_listed(q) for q in questions]
+    )
 
 
 def load(paths: Sequence[Path] = (), *, builtin: bool = True, cache_dir: Path | None = None) -> Bank:
@@ -377,7 +357,7 @@ def load(paths: Sequence[Path] = (), *, builtin: bool = True, cache_dir: Path | 
     Raises `BankError` carrying one line per problem; nothing half-valid is returned. With
     `cache_dir`, files validated before and unchanged since are read from the cache there.
     """
-    roots = ([resources.bank_dir()] if builtin else []) + list(paths)
+    roots = bank_cache.roots(paths, builtin)
     questions: list[Question] = []
     sources: dict[str, Path] = {}
     problems: list[str] = []
@@ -405,9 +385,3 @@ def load(paths: Sequence[Path] = (), *, builtin: bool = True, cache_dir: Path | 
     if not questions:
         raise BankError("the bank is empty: no questions found in " + ", ".join(map(str, roots)))
     return Bank(questions, sources)
-
-
-def paths_from_env(value: str | None = None) -> list[Path]:
-    """Extra bank paths named by INTERVIEWER_BANK (separated like PATH)."""
-    value = os.environ.get(BANK_ENV, "") if value is None else value
-    return [Path(p).expanduser() for p in value.split(os.pathsep) if p.strip()]

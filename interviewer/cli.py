@@ -1,10 +1,9 @@
 """The `interviewer` command: parse options, call the core, render the result.
 
 Imports of anything heavy (pydantic models, rich, prompt_toolkit, the graders) happen inside the
-commands, so `interviewer --help` stays fast.
+commands, so `interviewer --help` stays fast. No `from __future__ import annotations`: typer reads
+every command's signature at start-up, and evaluating them as strings cost ~10 ms of it.
 """
-
-from __future__ import annotations
 
 import functools
 import sys
@@ -13,18 +12,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from typer.core import TyperGroup
 
 from interviewer import __version__
+from interviewer.defaults import DEFAULT_PER_QUESTION, DEFAULT_QUESTIONS
 from interviewer.errors import ExitStatus, InterviewerError, UsageError
 from interviewer.inputs import MAX_ANSWER_CHARS, read_text_file
 from interviewer.terminal import json_text, visible
+from interviewer.typer_help import Command, Group
 
 if TYPE_CHECKING:
     from interviewer.bank import Bank, Difficulty
 
 
-class _OneLineErrors(TyperGroup):
+class _OneLineErrors(Group):
     """Usage errors (an unknown option, a value out of range) as one line and exit 2, like every
     other error of the command, instead of typer's boxed panel."""
 
@@ -56,11 +56,11 @@ class _OneLineErrors(TyperGroup):
 
 
 app = typer.Typer(
-    cls=_OneLineErrors,
     name="interviewer",
     help="Practise ML/DL engineering interviews: questions from a bank, answers graded by an LLM or offline.",
     no_args_is_help=True,
-    add_completion=False,
+    cls=_OneLineErrors,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",  # a docstring's paragraph rewraps as one (in "rich" mode its line breaks stay)
 )
@@ -92,7 +92,7 @@ def _command(
                 print("\nStopped.", file=sys.stderr)
                 raise typer.Exit(ExitStatus.INTERRUPTED) from None
 
-        return group.command(name)(run)
+        return group.command(name, cls=Command)(run)
 
     return decorate
 
@@ -119,22 +119,51 @@ MAX_MINUTES = 24 * 60
 MAX_SEED = 2**32 - 1
 MAX_HISTORY = 1_000_000
 
+
+def _complete_ids(incomplete: str) -> list[str]:
+    """Question ids for shell completion (from the bank's cached listing: a TAB must be quick)."""
+    return [q.id for q in _listing_or_none() if q.id.startswith(incomplete)]
+
+
+def _complete_topics(incomplete: str) -> list[str]:
+    topics = dict.fromkeys(q.topic for q in _listing_or_none())
+    return [t for t in topics if t.startswith(incomplete)]
+
+
+def _listing_or_none() -> list[Any]:
+    try:
+        return _listing(None)
+    except InterviewerError:  # a broken bank completes nothing; the command itself will say why
+        return []
+
+
 BankOption = Annotated[
     Optional[list[Path]],
     typer.Option(
         "--bank",
+        metavar="PATH",
         help="Another bank file or folder to use besides the built-in one (repeatable; also INTERVIEWER_BANK).",
         show_default=False,
     ),
 ]
 TopicOption = Annotated[
     Optional[list[str]],
-    typer.Option("--topic", "-t", help="Only questions of this topic (repeatable).", show_default=False),
+    typer.Option(
+        "--topic",
+        "-t",
+        metavar="TOPIC",
+        autocompletion=_complete_topics,
+        help="Only questions of this topic (repeatable).",
+        show_default=False,
+    ),
 ]
 DifficultyOption = Annotated[
     Optional[str],
     typer.Option(
-        "--difficulty", help="Only questions of this difficulty: easy, medium or hard.", show_default=False
+        "--difficulty",
+        metavar="LEVEL",
+        help="Only questions of this difficulty: easy, medium or hard.",
+        show_default=False,
     ),
 ]
 JsonOption = Annotated[
@@ -144,25 +173,29 @@ GraderOption = Annotated[
     Optional[str],
     typer.Option(
         "--grader",
+        metavar="GRADER",
         help="auto (the default: the LLM when an endpoint is configured, else offline), llm or offline.",
         show_default=False,
     ),
 ]
 ModelOption = Annotated[
     Optional[str],
-    typer.Option("--model", help="The LLM to grade with (also INTERVIEWER_MODEL).", show_default=False),
+    typer.Option(
+        "--model", metavar="MODEL", help="The LLM to grade with (also INTERVIEWER_MODEL).", show_default=False
+    ),
 ]
 BaseUrlOption = Annotated[
     Optional[str],
     typer.Option(
         "--base-url",
+        metavar="URL",
         help="An OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 for Ollama (also OPENAI_BASE_URL).",
         show_default=False,
     ),
 ]
 
 
-def _load_bank(extra: list[Path] | None) -> Bank:
+def _load_bank(extra: list[Path] | None) -> "Bank":
     from interviewer import bank, config
 
     return bank.load([*bank.paths_from_env(), *(extra or [])], cache_dir=config.cache_dir() / "bank")
@@ -225,7 +258,7 @@ def _check_length(text: str, label: str) -> None:
         )
 
 
-def _difficulty(value: str | None) -> Difficulty | None:
+def _difficulty(value: str | None) -> "Difficulty | None":
     from interviewer.bank import Difficulty
 
     try:
@@ -239,7 +272,10 @@ def practice(
     question_id: Annotated[
         Optional[str],
         typer.Argument(
-            help="The question's id (see `interviewer bank list`); random when left out.", show_default=False
+            metavar="ID",
+            autocompletion=_complete_ids,
+            help="The question's id (see `interviewer bank list`); random when left out.",
+            show_default=False,
         ),
     ] = None,
     topic: TopicOption = None,
@@ -247,7 +283,10 @@ def practice(
     answer_file: Annotated[
         Optional[Path],
         typer.Option(
-            "--answer-file", help="Read the answer from this file instead of asking.", show_default=False
+            "--answer-file",
+            metavar="FILE",
+            help="Read the answer from this file instead of asking.",
+            show_default=False,
         ),
     ] = None,
     json_output: JsonOption = False,
@@ -327,16 +366,19 @@ def _given_answer(question: Any, answer_file: Path | None, grading_note: str) ->
 
 @_command(app)
 def mock(
-    questions: Annotated[int, typer.Option("--questions", "-n", min=1, help="How many questions.")] = 5,
+    questions: Annotated[
+        int, typer.Option("--questions", "-n", metavar="N", min=1, help="How many questions.")
+    ] = DEFAULT_QUESTIONS,
     topic: TopicOption = None,
     difficulty: DifficultyOption = None,
     per_question: Annotated[
         Optional[float],
         typer.Option(
             "--per-question",
+            metavar="SECONDS",
             min=1,
             max=MAX_SECONDS_PER_QUESTION,
-            help="Seconds per question (default 300; none when only --minutes is given).",
+            help=f"Seconds per question (default {DEFAULT_PER_QUESTION:g}; none when only --minutes is given).",
             show_default=False,
         ),
     ] = None,
@@ -344,6 +386,7 @@ def mock(
         Optional[float],
         typer.Option(
             "--minutes",
+            metavar="MINUTES",
             min=0.1,
             max=MAX_MINUTES,
             help="Minutes for the whole interview.",
@@ -353,13 +396,19 @@ def mock(
     seed: Annotated[
         Optional[int],
         typer.Option(
-            "--seed", min=0, max=MAX_SEED, help="Draw the same questions again.", show_default=False
+            "--seed",
+            metavar="N",
+            min=0,
+            max=MAX_SEED,
+            help="Draw the same questions again.",
+            show_default=False,
         ),
     ] = None,
     answers: Annotated[
         Optional[Path],
         typer.Option(
             "--answers",
+            metavar="FILE",
             help="Read the answers from this file, separated by lines of ---.",
             show_default=False,
         ),
@@ -367,7 +416,10 @@ def mock(
     resume: Annotated[
         Optional[str],
         typer.Option(
-            "--resume", help="Continue an interrupted interview (a session id or latest).", show_default=False
+            "--resume",
+            metavar="SESSION",
+            help="Continue an interrupted interview (a session id or latest).",
+            show_default=False,
         ),
     ] = None,
     json_output: JsonOption = False,
@@ -383,7 +435,7 @@ def mock(
     """
     from interviewer import ui
     from interviewer.interview import Script, mock_interview
-    from interviewer.session import DEFAULT_PER_QUESTION, MockInterview
+    from interviewer.session import MockInterview
 
     if resume is not None and not resume.strip():
         raise UsageError("--resume needs a session id, or latest")
@@ -480,11 +532,19 @@ def _read_script(path: Path | None, planned: int) -> list[str]:
 
 @_command(app)
 def report(
-    session: Annotated[str, typer.Argument(help="A session id (or its start), or `latest`.")] = "latest",
-    fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or json.")] = "md",
+    session: Annotated[
+        str, typer.Argument(metavar="SESSION", help="A session id (or its start), or `latest`.")
+    ] = "latest",
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="md, html or json.")] = "md",
     output: Annotated[
         Optional[Path],
-        typer.Option("--output", "-o", help="Write to this file instead of printing.", show_default=False),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write to this file instead of printing.",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Export a session as a report: Markdown, a self-contained HTML page, or JSON for scripts."""
@@ -512,12 +572,24 @@ def report(
 def history(
     question: Annotated[
         Optional[str],
-        typer.Option("--question", "-q", help="Only attempts at this question.", show_default=False),
+        typer.Option(
+            "--question",
+            "-q",
+            metavar="ID",
+            autocompletion=_complete_ids,
+            help="Only attempts at this question.",
+            show_default=False,
+        ),
     ] = None,
     limit: Annotated[
         int,
         typer.Option(
-            "--limit", "-n", min=1, max=MAX_HISTORY, help="How many attempts to show, newest first."
+            "--limit",
+            "-n",
+            metavar="N",
+            min=1,
+            max=MAX_HISTORY,
+            help="How many attempts to show, newest first.",
         ),
     ] = 20,
     json_output: JsonOption = False,
@@ -556,7 +628,9 @@ def stats(json_output: JsonOption = False) -> None:
 
 @_command(app)
 def grade(
-    session: Annotated[str, typer.Argument(help="A session id (or its start), or `latest`.")] = "latest",
+    session: Annotated[
+        str, typer.Argument(metavar="SESSION", help="A session id (or its start), or `latest`.")
+    ] = "latest",
     regrade: Annotated[
         bool, typer.Option("--all", help="Grade every answer again, e.g. with an LLM after an offline run.")
     ] = False,
@@ -644,6 +718,7 @@ def recover(
     files: Annotated[
         Optional[list[Path]],
         typer.Argument(
+            metavar="FILE",
             help="Recovery files to store (default: every file in the home's recovery folder).",
             show_default=False,
         ),
@@ -770,6 +845,7 @@ def calibrate(
         Optional[list[Path]],
         typer.Option(
             "--set",
+            metavar="SET",
             help="A labelled set: CSV (with a header) or JSONL with question (an id or the prompt), answer, "
             "score and optional kind, or TOML as shipped; a shipped set's name also works (repeatable; "
             "default: every shipped set).",
@@ -779,13 +855,19 @@ def calibrate(
     scale: Annotated[
         float,
         typer.Option(
-            "--scale", help="The top of your sets' score range (0..MAX); scores are rescaled to 0-10."
+            "--scale",
+            metavar="MAX",
+            help="The top of your sets' score range (0..MAX); scores are rescaled to 0-10.",
         ),
     ] = 10.0,
     repeat: Annotated[
         int,
         typer.Option(
-            "--repeat", min=1, max=20, help="Grade every answer N times, to measure run-to-run agreement."
+            "--repeat",
+            metavar="N",
+            min=1,
+            max=20,
+            help="Grade every answer N times, to measure run-to-run agreement.",
         ),
     ] = 1,
     json_output: JsonOption = False,
@@ -833,8 +915,12 @@ def calibrate(
 @_command(bank_app, "list")
 def bank_list(topic: TopicOption = None, json_output: JsonOption = False, bank: BankOption = None) -> None:
     """List the questions: id, difficulty and prompt."""
-    questions = _load_bank(bank)
-    chosen = questions.select(topic or ())
+    from interviewer import bank_cache
+
+    listed = _listing(bank)
+    known = list(dict.fromkeys(q.topic for q in listed))
+    bank_cache.check_topics(topic or (), known)
+    chosen = [q for q in listed if not topic or q.topic in topic]
     if json_output:
         _print_json(
             {
@@ -842,9 +928,9 @@ def bank_list(topic: TopicOption = None, json_output: JsonOption = False, bank: 
                     {
                         "id": q.id,
                         "topic": q.topic,
-                        "difficulty": q.difficulty.value,
+                        "difficulty": q.difficulty,
                         "prompt": q.prompt,
-                        "key_points": len(q.key_points),
+                        "key_points": q.key_points,
                         "hash": q.content_hash,
                     }
                     for q in chosen
@@ -853,6 +939,15 @@ def bank_list(topic: TopicOption = None, json_output: JsonOption = False, bank: 
         )
         return
     _print_questions(chosen)
+
+
+def _listing(extra: list[Path] | None) -> list[Any]:
+    """The bank as `bank list` shows it: from the cache when it holds every file as it is now
+    (no pydantic model built), else loaded, validated and cached."""
+    from interviewer import bank_cache, config
+
+    paths = [*bank_cache.paths_from_env(), *(extra or [])]
+    return bank_cache.listing(paths, config.cache_dir() / "bank") or _load_bank(extra).listing()
 
 
 def _print_questions(questions: list[Any]) -> None:
@@ -868,7 +963,7 @@ def _print_questions(questions: list[Any]) -> None:
     for topic, group in topics.items():
         lines.append(f"{topic} ({len(group)})")
         for q in group:
-            line = visible(f"  {q.id:<{id_width}}  {q.difficulty.value:<6}  {q.prompt}")
+            line = visible(f"  {q.id:<{id_width}}  {q.difficulty:<6}  {q.prompt}")
             lines.append(line if len(line) <= width else line[: width - 1] + "…")
     lines.append(f"{len(questions)} questions in {len(topics)} topics. `interviewer bank show ID` shows one.")
     print("\n".join(lines))
@@ -876,11 +971,23 @@ def _print_questions(questions: list[Any]) -> None:
 
 @_command(bank_app, "show")
 def bank_show(
-    question_id: Annotated[str, typer.Argument(help="The question's id, e.g. optimization/adam.")],
+    question_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID", autocompletion=_complete_ids, help="The question's id, e.g. optimization/adam."
+        ),
+    ],
+    terms: Annotated[
+        bool,
+        typer.Option(
+            "--terms",
+            help="For bank authors: also the words the offline grader matches and the follow-up questions.",
+        ),
+    ] = False,
     json_output: JsonOption = False,
     bank: BankOption = None,
 ) -> None:
-    """Show a question: prompt, reference answer, key points and what the offline grader matches."""
+    """Show a question: prompt, reference answer, key points and the misconceptions the grader flags."""
     questions = _load_bank(bank)
     question = questions.get(question_id)
     if json_output:
@@ -889,12 +996,14 @@ def bank_show(
     from interviewer import ui
 
     source = questions.sources.get(question.id)
-    ui.console.print(ui.question_detail(question, str(source) if source else None))
+    ui.console.print(ui.question_detail(question, str(source) if source else None, author=terms))
 
 
 @_command(bank_app, "validate")
 def bank_validate(
-    paths: Annotated[list[Path], typer.Argument(help="Bank files or folders to check.", show_default=False)],
+    paths: Annotated[
+        list[Path], typer.Argument(metavar="PATH", help="Bank files or folders to check.", show_default=False)
+    ],
 ) -> None:
     """Check bank files: exit 0 when valid, else one line per problem (file, question id, field) and exit 2."""
     from interviewer import bank
@@ -910,7 +1019,9 @@ def bank_validate(
 def bank_import(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Text, Markdown, CSV or JSONL files of questions with answers.", show_default=False),
+        typer.Argument(
+            help="Text, Markdown, CSV or JSONL files of questions with answers.", show_default=False
+        ),
     ],
     output: Annotated[
         Optional[Path],
@@ -923,12 +1034,19 @@ def bank_import(
     ] = None,
     topic: Annotated[
         Optional[str],
-        typer.Option("--topic", help="Put every question in this topic (default: the file's headings or topic column, else its name).", show_default=False),
+        typer.Option(
+            "--topic",
+            help="Put every question in this topic (default: the file's headings or topic column, else its name).",
+            show_default=False,
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace bank files that exist.")] = False,
     with_llm: Annotated[
         bool,
-        typer.Option("--with-llm", help="Ask the configured LLM to write key points, terms and misconceptions, for you to review."),
+        typer.Option(
+            "--with-llm",
+            help="Ask the configured LLM to write key points, terms and misconceptions, for you to review.",
+        ),
     ] = False,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
@@ -951,7 +1069,9 @@ def bank_import(
     taken = importer.taken_ids(_load_bank(bank), output, folder)
     result = importer.plan([importer.read(p) for p in paths], taken=taken, topic=topic)
     if not len(result):
-        raise UsageError(f"no questions with answers found in {', '.join(map(str, paths))}{_skipped_lines(result)}")
+        raise UsageError(
+            f"no questions with answers found in {', '.join(map(str, paths))}{_skipped_lines(result)}"
+        )
     notes = _enrich(enricher, [q for qs in result.questions.values() for q in qs]) if enricher else []
     files = importer.files(result, output, folder, paths)
     bank_toml.write_all(files, replace=force)
@@ -961,7 +1081,9 @@ def bank_import(
 
 @_command(bank_app, "enrich")
 def bank_enrich(
-    path: Annotated[Path, typer.Argument(help="The bank file to enrich (it is rewritten; comments are not kept).")],
+    path: Annotated[
+        Path, typer.Argument(help="The bank file to enrich (it is rewritten; comments are not kept).")
+    ],
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
 ) -> None:
@@ -976,7 +1098,9 @@ def bank_enrich(
     data = read_toml(path)
     enricher = _enricher(model, base_url)
     notes = _enrich(enricher, data["questions"])
-    comment = f"Key points marked `derived` were proposed by {enricher.name}: review them, then delete that line."
+    comment = (
+        f"Key points marked `derived` were proposed by {enricher.name}: review them, then delete that line."
+    )
     content = bank_toml.render(data["topic"], data["questions"], data.get("title"), comment)
     bank_toml.write_all({path: content}, replace=True)
     _print_enriched(enricher, notes)
@@ -1023,7 +1147,10 @@ def _print_import(result: Any, files: dict[Path, str]) -> None:
     names = list(files) * len(topics) if len(files) == 1 else list(files)
     width = max(len(t) for t in topics)
     lines = [f"Imported {len(result)} questions in {len(topics)} topics:"]
-    lines += [f"  {t:<{width}}  {len(qs):>4}  -> {path}" for (t, qs), path in zip(topics.items(), names, strict=True)]
+    lines += [
+        f"  {t:<{width}}  {len(qs):>4}  -> {path}"
+        for (t, qs), path in zip(topics.items(), names, strict=True)
+    ]
     if result.skipped:
         lines.append(f"Skipped {len(result.skipped)}:")
         lines += [f"  {s}" for s in result.skipped]

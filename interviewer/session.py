@@ -11,6 +11,7 @@ from typing import Any
 
 from interviewer import recovery
 from interviewer.bank import Question
+from interviewer.defaults import DEFAULT_PER_QUESTION
 from interviewer.errors import StoreError, UsageError
 from interviewer.grading import Grader
 from interviewer.grading.model import Grade
@@ -105,8 +106,6 @@ def grade_pending(
 
 # --- the timed mock interview -------------------------------------------------------------------
 
-DEFAULT_QUESTIONS = 5
-DEFAULT_PER_QUESTION = 300.0  # seconds: a conceptual question in a real interview gets 3-5 minutes
 MAX_CONCURRENT_GRADES = 5
 
 
@@ -274,7 +273,9 @@ class MockInterview:
         except Exception as exc:
             reason = _reason(exc)
             try:
-                self.store.add_grade(answer_id, Grade.failed(self.grader.name, reason).model_dump(mode="json"))
+                self.store.add_grade(
+                    answer_id, Grade.failed(self.grader.name, reason).model_dump(mode="json")
+                )
             except Exception:
                 self.unstored[answer_id] = reason
 

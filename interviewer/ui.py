@@ -71,10 +71,6 @@ def plain(value: str, style: str = "") -> Text:
     return Text(visible(value), style=style)
 
 
-def error(message: str) -> None:
-    err_console.print(Text("error: ", style="bold red") + plain(message))
-
-
 def note(message: str) -> None:
     err_console.print(plain(message, style="dim"))
 
@@ -204,8 +200,6 @@ def _within_answer_limit() -> Any:
 MOCK_KEYS = "Esc Enter or Ctrl-D: submit · Ctrl-N: skip · Ctrl-C: end the interview"
 MOCK_KEYS_SHORT = "Ctrl-D submit · Ctrl-N skip · Ctrl-C end"  # for a narrow terminal
 WARN_SECONDS, URGENT_SECONDS = 60, 15
-
-
 
 
 def countdown_style(seconds_left: float) -> str:
@@ -491,13 +485,19 @@ def grade_view(question: Question, grade: Grade, *, show_reference: bool = True)
 # --- lists ------------------------------------------------------------------------------------
 
 
-def question_detail(question: Question, source: str | None) -> Group:
+def question_detail(question: Question, source: str | None, *, author: bool = False) -> Group:
+    """A question to study: the reference, its key points, the misconceptions it flags. With
+    `author`, for bank authors, also the words the offline grader matches (a guide to gaming it, and
+    noise to a candidate) and the follow-up questions (a candidate should meet them when asked)."""
     points = Table(header_style="bold", show_edge=False)
     points.add_column("weight", justify="right")
     points.add_column("key point")
-    points.add_column("offline grader matches", style="dim")
+    if author:
+        points.add_column("offline grader matches", style="dim")
     for kp in question.key_points:
-        points.add_row(f"{kp.weight:g}", plain(kp.point), plain("  +  ".join(kp.terms)))
+        points.add_row(
+            f"{kp.weight:g}", plain(kp.point), *([plain("  +  ".join(kp.terms))] if author else [])
+        )
     parts: list[Any] = [
         question_panel(question),
         Text.assemble(
@@ -523,20 +523,42 @@ def question_detail(question: Question, source: str | None) -> Group:
             if m.why:
                 line.append(plain(f"\n  {m.why}", style="dim"))
             parts.append(line)
+    if author and question.follow_ups:
+        parts.append(Text("Follow-up questions", style="bold"))
+        for f in question.follow_ups:
+            numbers = " and ".join(map(str, f.probes))
+            aim = (
+                f"after a gap in key point{'s' if len(f.probes) > 1 else ''} {numbers}"
+                if f.probes
+                else "to go deeper"
+            )
+            parts.append(plain(f"• {f.prompt}").append(plain(f"\n  asked {aim}", style="dim")))
     return Group(*parts)
 
 
 def _derived_note(derived: str) -> str:
     if derived == "offline":
-        return "Key points derived offline from the reference (no author wrote them): review or write your own."
+        return (
+            "Key points derived offline from the reference (no author wrote them): review or write your own."
+        )
     return f"Key points proposed by {derived} at import: review them."
+
+
+def local_time(stamp: str) -> str:
+    """A stored UTC time as the candidate's clock shows it: "2026-12-02 16:05"."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:  # not a time we wrote: show it as it is
+        return stamp
 
 
 def history_table(attempts: Sequence[Attempt]) -> Table:
     from rich import box
 
     table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("when (UTC)", no_wrap=True)
+    table.add_column("when", no_wrap=True)
     table.add_column("session", no_wrap=True)
     table.add_column("mode", no_wrap=True)
     # The question may wrap or shorten, never the score: in 80 columns the score was squeezed out.
@@ -545,7 +567,7 @@ def history_table(attempts: Sequence[Attempt]) -> Table:
     table.add_column("grader", overflow="fold")
     for a in attempts:
         table.add_row(
-            plain(a.submitted_at.replace("T", " ")[:16]),
+            plain(local_time(a.submitted_at)),
             plain(a.session_id),
             plain(a.mode),
             plain(a.question_id),

@@ -1,7 +1,10 @@
 """The question bank: the built-in one, and the errors a user's bank file gets."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -175,7 +178,9 @@ def test_a_bad_extra_bank_stops_practice_before_anything_is_asked(cli, tmp_path,
 def test_extra_banks_come_from_the_flag_and_the_environment(cli, tmp_path, builtin_bank):
     path = _write(tmp_path, VALID)
     by_flag = json.loads(cli("bank", "list", "--json", "--bank", str(path)).stdout)["questions"]
-    by_env = json.loads(cli("bank", "list", "--json", env={"INTERVIEWER_BANK": str(path)}).stdout)["questions"]
+    by_env = json.loads(cli("bank", "list", "--json", env={"INTERVIEWER_BANK": str(path)}).stdout)[
+        "questions"
+    ]
     assert len(by_flag) == len(by_env) == len(builtin_bank) + 1
     assert {"custom/kv-cache"} <= {q["id"] for q in by_flag} & {q["id"] for q in by_env}
 
@@ -215,6 +220,18 @@ def test_bank_show_prints_reference_key_points_and_note(cli, builtin_bank):
     assert "Note:" in result.stdout
 
 
+def test_bank_show_keeps_the_graders_words_and_the_follow_ups_for_authors(cli, builtin_bank):
+    q = builtin_bank.get("classical-ml/linear-regression")
+    term = q.key_points[0].terms[0].split("|")[0].strip()
+    candidate = cli("bank", "show", q.id).stdout
+    assert q.key_points[0].point[:40] in candidate
+    assert "offline grader matches" not in candidate and term not in candidate
+    assert not any(f.prompt[:40] in candidate for f in q.follow_ups)
+    author = cli("bank", "show", q.id, "--terms").stdout
+    assert "offline grader matches" in author and term in author
+    assert all(f.prompt[:40] in author for f in q.follow_ups) and "after a gap in key point 5" in author
+
+
 def test_bank_show_of_an_unknown_id_suggests_close_ones(cli):
     result = cli("bank", "show", "adam")
     assert result.exit_code == 2
@@ -235,3 +252,18 @@ def test_the_cache_of_validated_files_follows_edits_and_survives_corruption(cli,
     for file in cached:
         file.write_text("{not json")
     assert cli("bank", "list").exit_code == 0
+
+
+def test_bank_list_from_a_warm_cache_builds_no_question_model(cli, home):
+    """`bank list` runs often: from the cache's listing it needs no model class (see bank_cache)."""
+    code = (
+        "import sys\nfrom interviewer.cli import main\nsys.argv = ['interviewer', 'bank', 'list']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\nprint('interviewer.bank' in sys.modules)"
+    )
+    env = {**os.environ, "INTERVIEWER_HOME": str(home)}
+    runs = [
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True) for _ in "ab"
+    ]
+    listed = [re.search(r"\d+ questions in \d+ topics", run.stdout) for run in runs]
+    assert listed[0] and listed[1] and listed[0].group() == listed[1].group()
+    assert [run.stdout.split()[-1] for run in runs] == ["True", "False"]  # cold, then from the listing

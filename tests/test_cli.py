@@ -1,11 +1,14 @@
 """The command line as a whole: help, docs that cannot drift, start-up imports."""
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import typer.main
+from typer.testing import CliRunner
 
 from interviewer import __version__
 from interviewer.cli import app
@@ -36,6 +39,16 @@ def test_help_and_version(cli):
     assert cli("--version").stdout.strip() == f"interviewer {__version__}"
     for name, _ in _commands():
         assert cli(*name.split(), "--help").exit_code == 0, name
+
+
+def test_help_shows_metavars_and_no_types():
+    """`--topic TOPIC`, a bare `--json`, `ID`: no `<bool>` or `<str>` after a parameter."""
+    for name, _ in [("", None), *_commands()]:
+        shown = CliRunner().invoke(app, [*name.split(), "--help"]).stdout
+        assert not re.search(r"<(bool|str|int|float|path|list\[\w+\])>", shown), (name, shown)
+    mock = CliRunner().invoke(app, ["mock", "--help"]).stdout
+    assert re.search(r"--topic +-t +TOPIC ", mock) and re.search(r"--json +Print JSON", mock)
+    assert re.search(r"\* +ID +The question's id", CliRunner().invoke(app, ["bank", "show", "--help"]).stdout)
 
 
 def test_importing_the_cli_leaves_heavy_modules_out():
@@ -82,3 +95,27 @@ def test_paths_shows_where_things_live(cli, home, tmp_path):
     assert where["database"] == str(home / "interviewer.db")
     assert where["extra_banks"] == [str(tmp_path)]
     assert Path(where["builtin_bank"], "01-fundamentals.toml").is_file()
+
+
+def _installed(*args, **env):
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "interviewer"), *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_shell_completion_offers_commands_question_ids_and_topics():
+    shown = _installed("--show-completion", "bash", _TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION="1")
+    assert shown.returncode == 0 and "_interviewer_completion" in shown.stdout
+    ids = _installed(
+        _INTERVIEWER_COMPLETE="complete_bash",
+        COMP_WORDS="interviewer bank show optimization/ad",
+        COMP_CWORD="3",
+    )
+    assert ids.stdout.split() == ["optimization/adam"]
+    topics = _installed(
+        _INTERVIEWER_COMPLETE="complete_bash", COMP_WORDS="interviewer mock -t stat", COMP_CWORD="3"
+    )
+    assert topics.stdout.split() == ["statistics"]

@@ -207,3 +207,13 @@ def test_a_quote_of_common_words_over_the_longest_answer_is_checked_in_linear_ti
     assert evidence.problem("the ... the ... zzz", answer, SUPPORTS) == "does not occur in the answer"
     assert evidence.problem("the ... the ... the", answer, SUPPORTS).startswith("is too short")
     assert time.perf_counter() - started < 2.0  # ~60 ms here: the margin is for a loaded machine
+
+
+def test_a_long_quote_is_cut_to_the_length_the_prompt_asks_for(cli, endpoint):
+    quotes = list(QUOTES)
+    quotes[1] = ANSWER[: ANSWER.index("Both averages")].strip()  # a true quote of ~250 characters
+    endpoint.mock(return_value=completion(reply(evidence=quotes)))
+    _, grade = practice_json(cli)
+    shown = grade["key_points"][1]["evidence"]
+    assert len(quotes[1]) > 200 and len(shown) == 200 and shown.endswith("\u2026")
+    assert "at most 200 characters" in sent(endpoint)["messages"][0]["content"]

@@ -1,9 +1,12 @@
 """Single-question practice through the real CLI, with the real SQLite file."""
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 
-from interviewer import bank
+from interviewer import bank, resources
 from interviewer.grading.offline import OfflineGrader
 from interviewer.session import Practice, grade_pending
 from interviewer.store import Store
@@ -95,6 +98,19 @@ def test_history_lists_attempts_newest_first(cli):
     assert [r["question_id"] for r in only] == ["optimization/adam"]
 
 
+def test_history_shows_times_on_the_local_clock(cli, home):
+    from datetime import datetime, timedelta
+
+    cli("practice", "optimization/adam", input=GOOD_ADAM)
+    [stored] = [r["submitted_at"] for r in json.loads(cli("history", "--json").stdout)]
+    kolkata = (datetime.fromisoformat(stored) + timedelta(hours=5, minutes=30)).strftime("%Y-%m-%d %H:%M")
+    env = {**os.environ, "INTERVIEWER_HOME": str(home), "TZ": "Asia/Kolkata", "COLUMNS": "120"}
+    shown = subprocess.run(
+        [sys.executable, "-m", "interviewer", "history"], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert kolkata in shown, shown
+
+
 def test_history_is_friendly_when_empty(cli):
     assert "No attempts yet" in cli("history").stdout
 
@@ -136,7 +152,7 @@ def test_grade_pending_grades_an_answer_saved_without_a_grade(home, builtin_bank
 
 def test_an_answer_keeps_the_question_as_it_was_asked(cli, home, tmp_path):
     custom = tmp_path / "custom.toml"
-    source = bank.resources.bank_dir() / "02-optimization.toml"
+    source = resources.bank_dir() / "02-optimization.toml"
     custom.write_text(
         source.read_text()
         .replace('topic = "optimization"', 'topic = "mine"')
@@ -191,3 +207,13 @@ def test_stats_shows_progress_per_topic_weakest_and_improved(cli):
     assert qid == "regularization/dropout" and after > before
     assert stats["weakest"][0][0] == "regularization/dropout"  # its latest score is still below Adam's
     assert "Weakest questions" in cli("stats").stdout
+
+
+def test_an_evidence_quote_is_not_cut_at_an_abbreviation(cli):
+    answer = (
+        "Adam keeps an exponential moving average of the gradients w.r.t. each weight, like momentum, "
+        "and a moving average of the squared gradients, i.e. like RMSProp."
+    )
+    result = cli("practice", "optimization/adam", "--json", "--grader", "offline", input=answer)
+    quotes = [p["evidence"] for p in json.loads(result.stdout)["key_points"] if p["evidence"]]
+    assert quotes and all(q == answer for q in quotes)

@@ -87,7 +87,9 @@ def test_html_report_shows_hostile_text_as_text(cli, tmp_path):
 
 def test_markdown_report_shows_hostile_text_as_text(cli, tmp_path):
     _session_with_hostile_text(cli, tmp_path)
-    sessions = {a["question_id"]: a["session_id"] for a in json.loads(cli("history", "--json").stdout)["attempts"]}
+    sessions = {
+        a["question_id"]: a["session_id"] for a in json.loads(cli("history", "--json").stdout)["attempts"]
+    }
     md = cli("report", sessions["regularization/dropout"]).stdout
     # The answer is kept verbatim inside a fence longer than any backtick run in it.
     assert "````text\n" + HOSTILE_ANSWER + "\n````" in md

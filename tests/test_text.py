@@ -137,3 +137,18 @@ def test_nothing_to_do_with_denies_but_is_no_phrase_of_the_bank():
     s = text.split_sentences("It has nothing to do with co-adaptation.")[0]
     words = [w for c in s.clauses for w in c]
     assert words[0].negator and words[0].key != text.NOT  # "not co-adapt" in a bank must not match it
+
+
+@pytest.mark.parametrize("abbreviation", ["w.r.t.", "e.g.", "i.e.", "vs.", "approx.", "E.g."])
+def test_a_quote_runs_on_past_an_abbreviation(abbreviation):
+    sentence = f"Take the gradient {abbreviation} the weights of the model. Then step."
+    quotes = [s.quote for s in text.split_sentences(sentence)]
+    assert quotes[0] == f"Take the gradient {abbreviation} the weights of the model."
+    assert quotes[-1] == "Then step."
+
+
+def test_a_full_stop_that_ends_a_sentence_still_ends_it():
+    assert [s.quote for s in text.split_sentences("The answer is no. It is not.")] == [
+        "The answer is no.",
+        "It is not.",
+    ]

@@ -33,6 +33,7 @@ from interviewer.errors import UsageError
 from interviewer.grading import completion, evidence
 from interviewer.grading.injection import injection_phrase
 from interviewer.grading.model import (
+    EVIDENCE_CHARS,
     UNREACHABLE,
     Finding,
     Grade,
@@ -40,6 +41,7 @@ from interviewer.grading.model import (
     Usage,
     Verdict,
     compute_score,
+    shorten_quote,
 )
 from interviewer.redaction import Redactor
 
@@ -49,7 +51,6 @@ if TYPE_CHECKING:
 SEED = 7
 MAX_TOKENS = 4096  # reasoning models spend part of it thinking
 INJECTION_CAP = 3.0
-EVIDENCE_CHARS = 300
 # The request-shape ladder: strict structured output, then JSON mode (llama-cpp-python's server
 # refuses a JSON schema), then JSON asked for in the prompt only (LM Studio refuses JSON mode; older
 # Ollama ignores response_format, and its prose is parsed and validated like any reply).
@@ -123,7 +124,10 @@ class Shape:
         elif self.mode == "json_object":
             # The schema rides along: llama-cpp-python's server turns it into a grammar the model
             # must follow; servers that do not know the key ignore it.
-            kwargs["response_format"] = {"type": "json_object", "schema": output[1] if output else _reply_schema()}
+            kwargs["response_format"] = {
+                "type": "json_object",
+                "schema": output[1] if output else _reply_schema(),
+            }
         return kwargs
 
 
@@ -196,7 +200,7 @@ def messages(question: Question, answer: str, nonce: str | None = None) -> list[
     """The chat messages for one grading call: static system part first, the answer last."""
     system, user, _ = _templates()
     return [
-        {"role": "system", "content": system.render()},
+        {"role": "system", "content": system.render(evidence_chars=EVIDENCE_CHARS)},
         {
             "role": "user",
             "content": user.render(
@@ -275,9 +279,9 @@ def _judge(
             overturned.reasons[judgement.index] = reason
             why = f"not credited: the grader said {verdict.value}, but {reason}"
             verdict, quote = Verdict.missing, ""
-    if len(quote) > EVIDENCE_CHARS:
-        quote = quote[: EVIDENCE_CHARS - 1] + "\u2026"
-    return PointVerdict(point=kp.point, weight=kp.weight, verdict=verdict, evidence=quote or None, why=why)
+    return PointVerdict(
+        point=kp.point, weight=kp.weight, verdict=verdict, evidence=shorten_quote(quote) or None, why=why
+    )
 
 
 def to_grade(reply: Reply, question: Question, answer: str, grader: str) -> Grade:

@@ -10,6 +10,13 @@ from pydantic import BaseModel, Field
 # Credit per verdict and deduction per error: the whole scoring rubric, in one place.
 CREDIT = {"covered": 1.0, "partial": 0.5, "missing": 0.0}
 DEDUCTION = {"major": 2.0, "minor": 1.0}
+# The longest evidence quote kept, for both graders; the grading prompt asks the model for no more.
+EVIDENCE_CHARS = 200
+
+
+def shorten_quote(quote: str) -> str:
+    """A quote cut to EVIDENCE_CHARS, its end marked by an ellipsis."""
+    return quote if len(quote) <= EVIDENCE_CHARS else quote[: EVIDENCE_CHARS - 1].rstrip() + "\u2026"
 
 
 # How the reason of a grade failed for want of a connection to the endpoint begins.

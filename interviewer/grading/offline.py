@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 
 from interviewer.bank import KeyPoint, Misconception, Question
 from interviewer.grading import text
-from interviewer.grading.model import Finding, Grade, PointVerdict, Verdict, compute_score
+from interviewer.grading.model import Finding, Grade, PointVerdict, Verdict, compute_score, shorten_quote
 
 NAME = "offline"
-EVIDENCE_CHARS = 200
 # A "bare list of terms": less than this share of the words explain anything (text.explained_share).
 LIST_EXPLAINED_SHARE = 0.15
 # Terms chained into sentences with glue words ("The bias-variance trade-off is underfitting and
@@ -506,8 +505,7 @@ def _glued(answer: str, sentences: list[text.Sentence]) -> bool:
 def _quote(sentence: text.Sentence | None) -> str | None:
     if sentence is None:
         return None
-    quote = sentence.text
-    return quote if len(quote) <= EVIDENCE_CHARS else quote[: EVIDENCE_CHARS - 1].rstrip() + "…"
+    return shorten_quote(sentence.quote)
 
 
 def _overlap(a: _Match, b: _Match) -> bool:

@@ -51,7 +51,13 @@ _TRANSPARENT = frozenset(
 )
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n\s*|\n(?=\s*(?:[-*•·]|\d+[.)]|[A-Z]))")
+# Abbreviations whose full stop ends no sentence: "the gradient w.r.t. the weights", "e.g. Adam".
+# ("etc." is left out: it ends as many sentences as it continues.)
+ABBREVIATIONS = (*"e.g. i.e. w.r.t. vs. approx. cf. resp. viz. a.k.a. incl.".split(), "et al.")
+_ABBREVIATED = "|".join(rf"(?<=(?i:\b{re.escape(a)}))" for a in ABBREVIATIONS)
+_NOT_ABBREVIATED = "".join(rf"(?<!(?i:\b{re.escape(a)}))" for a in ABBREVIATIONS)
+_SENTENCE_END = re.compile(rf"(?<=[.!?]){_NOT_ABBREVIATED}\s+|\n\s*\n\s*|\n(?=\s*(?:[-*•·]|\d+[.)]|[A-Z]))")
+_AFTER_ABBREVIATION = re.compile(rf"(?:{_ABBREVIATED})\s+")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+")
 _CLAUSE_WORDS = frozenset({"and", "but", "while", "whereas", "although", "though", "however"})
 # A clause ends at a comma, semicolon, colon, line break or a dash set off by spaces (not at the
@@ -123,6 +129,9 @@ class Sentence:
     # Per clause, whether "and" joined it to the one before ("the mean and the variance of the test
     # batch") rather than a comma, a semicolon or a contrast ("but", "while"): a softer break.
     joined: tuple[bool, ...] = ()
+    # The whole sentence the candidate wrote, to quote: `text` is the piece of it up to or after an
+    # abbreviation (see split_sentences).
+    quote: str = ""
 
     def groups(self) -> list[tuple[int, int]]:
         """Runs of clauses joined by "and", as (first, end) clause indexes."""
@@ -172,21 +181,35 @@ def _words(text: str, soft: set[int] | None = None) -> tuple[Word, ...]:
 
 
 def split_sentences(text: str) -> list[Sentence]:
+    """The answer's sentences, as the grader reads them.
+
+    A sentence that holds an abbreviation ("e.g. scatter_add", "w.r.t. the weights") is read in
+    pieces, split after it, each quoting the whole sentence. Reading it whole was measured to cost
+    the offline grader agreement on the calibration sets (a long sentence more often both says and
+    denies a point's concept, which earns nothing); a quote cut at "e.g." only misleads the reader.
+    """
     sentences = []
-    for chunk in _SENTENCE_END.split(text):
-        chunk = _BULLET.sub("", chunk).strip()
-        soft: set[int] = set()
-        words = _words(chunk, soft)
-        clauses: dict[int, list[Word]] = {}
-        for w in words:
-            if w.plain not in FILLERS:
-                clauses.setdefault(w.clause, []).append(w)
-        if not clauses:
-            continue
-        # Clauses are renumbered without the empty ones; a clause is joined when "and" started it.
-        joined = tuple(number in soft for number in clauses)
-        sentences.append(Sentence(chunk, words, tuple(tuple(c) for c in clauses.values()), joined))
+    for whole in _SENTENCE_END.split(text):
+        quote = _BULLET.sub("", whole).strip()
+        for chunk in _AFTER_ABBREVIATION.split(quote):
+            if sentence := _sentence(chunk.strip(), quote):
+                sentences.append(sentence)
     return sentences
+
+
+def _sentence(chunk: str, quote: str) -> Sentence | None:
+    """One sentence (None when it holds no word that carries meaning)."""
+    soft: set[int] = set()
+    words = _words(chunk, soft)
+    clauses: dict[int, list[Word]] = {}
+    for w in words:
+        if w.plain not in FILLERS:
+            clauses.setdefault(w.clause, []).append(w)
+    if not clauses:
+        return None
+    # Clauses are renumbered without the empty ones; a clause is joined when "and" started it.
+    joined = tuple(number in soft for number in clauses)
+    return Sentence(chunk, words, tuple(tuple(c) for c in clauses.values()), joined, quote)
 
 
 def phrase_keys(phrase: str) -> tuple[str, ...]:
