@@ -1020,7 +1020,9 @@ def bank_import(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help="Text, Markdown, CSV or JSONL files of questions with answers.", show_default=False
+            metavar="FILE",
+            help="Text, Markdown, CSV or JSONL files of questions with answers.",
+            show_default=False,
         ),
     ],
     output: Annotated[
@@ -1028,6 +1030,7 @@ def bank_import(
         typer.Option(
             "--output",
             "-o",
+            metavar="FILE",
             help="Write every question into this one bank file (default: one file per topic, named by it, in the current folder).",
             show_default=False,
         ),
@@ -1036,6 +1039,7 @@ def bank_import(
         Optional[str],
         typer.Option(
             "--topic",
+            metavar="TOPIC",
             help="Put every question in this topic (default: the file's headings or topic column, else its name).",
             show_default=False,
         ),
@@ -1082,7 +1086,10 @@ def bank_import(
 @_command(bank_app, "enrich")
 def bank_enrich(
     path: Annotated[
-        Path, typer.Argument(help="The bank file to enrich (it is rewritten; comments are not kept).")
+        Path,
+        typer.Argument(
+            metavar="FILE", help="The bank file to enrich (it is rewritten; comments are not kept)."
+        ),
     ],
     model: ModelOption = None,
     base_url: BaseUrlOption = None,

@@ -77,7 +77,7 @@ def test_the_installed_command_runs_as_a_subprocess(tmp_path):
         (("practice", "--bogus"), "error: No such option: --bogus (see `interviewer practice --help`)"),
         (("mock", "--per-question", "inf"), "error: Invalid value for '--per-question': "),
         (("history", "--limit", "99999999999999999999"), "error: Invalid value for '--limit' / '-n': "),
-        (("bank", "show"), "error: Missing argument 'question_id'. (see `interviewer bank show --help`)"),
+        (("bank", "show"), "error: Missing argument 'ID'. (see `interviewer bank show --help`)"),
         (("nonsense",), "error: No such command 'nonsense'."),
     ],
 )

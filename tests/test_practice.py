@@ -102,7 +102,7 @@ def test_history_shows_times_on_the_local_clock(cli, home):
     from datetime import datetime, timedelta
 
     cli("practice", "optimization/adam", input=GOOD_ADAM)
-    [stored] = [r["submitted_at"] for r in json.loads(cli("history", "--json").stdout)]
+    [stored] = [r["submitted_at"] for r in json.loads(cli("history", "--json").stdout)["attempts"]]
     kolkata = (datetime.fromisoformat(stored) + timedelta(hours=5, minutes=30)).strftime("%Y-%m-%d %H:%M")
     env = {**os.environ, "INTERVIEWER_HOME": str(home), "TZ": "Asia/Kolkata", "COLUMNS": "120"}
     shown = subprocess.run(
