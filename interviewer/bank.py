@@ -345,10 +345,13 @@ def _listed(q: Question) -> Listed:
     return Listed(q.id, q.topic, q.difficulty.value, q.prompt, len(q.key_points), q.content_hash)
 
 
+def cache_entries(questions: list[Question]) -> tuple[list[dict], list[Listed]]:
+    """A file's validated questions as the cache keeps them: dumped whole, and as `bank list` lists them."""
+    return [q.model_dump(mode="json") for q in questions], [_listed(q) for q in questions]
+
+
 def _store(cache_dir: Path, path: Path, questions: list[Question]) -> None:
-    bank_cache.write(
-        cache_dir, path, [q.model_dump(mode="json") for q in questions], [_listed(q) for q in questions]
-    )
+    bank_cache.write(cache_dir, path, *cache_entries(questions))
 
 
 def load(paths: Sequence[Path] = (), *, builtin: bool = True, cache_dir: Path | None = None) -> Bank:

@@ -8,10 +8,16 @@ means it is not used.
 Beside them, each file's listing: per question the id, topic, difficulty, prompt, number of key
 points and hash, all that `bank list` shows. `bank list` runs often, and read from the listing it
 builds no model and imports no model class (together ~15 ms of its ~20 ms own time).
+
+A wheel ships the same two for its built-in bank, made when the wheel is built (see
+`build_index` and the build hook in `_wheel_hook.py`): parsing the bank's TOML alone takes as long
+as the whole start-up of a bare Typer app, and without them the first run after installing would
+pay it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -75,8 +81,50 @@ def _cache_key(path: Path) -> list:
     return [CACHE_FORMAT, __version__, str(path), stat.st_size, stat.st_mtime_ns]
 
 
+# The built-in bank's index, inside an installed wheel: per kind, per file name, its size and data.
+SHIPPED = Path(__file__).resolve().parent / "bank-index"
+
+
+def build_index(
+    files: Sequence[Path], questions: Sequence[list[dict]], listings: Sequence[list[Listed]]
+) -> dict:
+    """The index of the built-in bank's files that a wheel ships, one JSON document per kind."""
+    index: dict[str, dict] = {QUESTIONS: {}, LISTING: {}}
+    for file, dumped, listed in zip(files, questions, listings, strict=True):
+        size = file.stat().st_size
+        index[QUESTIONS][file.name] = {"size": size, "data": dumped}
+        index[LISTING][file.name] = {"size": size, "data": [astuple(q) for q in listed]}
+    return {kind: {"key": [CACHE_FORMAT, __version__], "files": files_} for kind, files_ in index.items()}
+
+
+@functools.cache
+def _index(kind: str) -> dict | None:
+    """The shipped index of one kind, read once; None outside a wheel (a checkout, an editable install)."""
+    try:
+        index = json.loads((SHIPPED / f"index.{kind}").read_text(encoding="utf-8"))
+        return index["files"] if index["key"] == [CACHE_FORMAT, __version__] else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _shipped(path: Path, kind: str) -> Any:
+    """What the wheel ships for a built-in bank file, if it is the file the wheel was built with."""
+    index = _index(kind)
+    if index is None or path.parent != resources.bank_dir().resolve():
+        return None
+    try:
+        entry = index[path.name]
+        return entry["data"] if entry["size"] == path.stat().st_size else None
+    except (OSError, KeyError, TypeError):
+        return None
+
+
 def read(cache_dir: Path, path: Path, kind: str) -> Any:
-    """What was cached for the bank file at `path` (resolved) as it is now, or None."""
+    """What was cached for the bank file at `path` (resolved) as it is now, or None: from the
+    index a wheel ships for its built-in bank, else from the cache in `cache_dir`."""
+    shipped = _shipped(path, kind)
+    if shipped is not None:
+        return shipped
     try:
         entry = json.loads(_cache_file(cache_dir, path, kind).read_text(encoding="utf-8"))
         return entry["data"] if entry["key"] == _cache_key(path) else None

@@ -267,3 +267,48 @@ def test_bank_list_from_a_warm_cache_builds_no_question_model(cli, home):
     listed = [re.search(r"\d+ questions in \d+ topics", run.stdout) for run in runs]
     assert listed[0] and listed[1] and listed[0].group() == listed[1].group()
     assert [run.stdout.split()[-1] for run in runs] == ["True", "False"]  # cold, then from the listing
+
+
+def _ship_index(directory, files):
+    """The index a wheel's build hook writes (interviewer/_wheel_hook.py), written into `directory`."""
+    from interviewer import bank_cache
+
+    entries = [bank.cache_entries(bank.load_file(file)[0]) for file in files]
+    index = bank_cache.build_index(files, [d for d, _ in entries], [listed for _, listed in entries])
+    directory.mkdir()
+    for kind, document in index.items():
+        (directory / f"index.{kind}").write_text(json.dumps(document), encoding="utf-8")
+
+
+def test_a_wheels_shipped_index_stands_in_for_the_first_validation(tmp_path, monkeypatch, builtin_bank):
+    from interviewer import bank_cache, resources
+
+    files = bank_cache.bank_files(resources.bank_dir())
+    _ship_index(tmp_path / "index", files)
+    monkeypatch.setattr(bank_cache, "SHIPPED", tmp_path / "index")
+    bank_cache._index.cache_clear()
+    monkeypatch.setattr(bank, "load_file", lambda path: pytest.fail(f"{path} was parsed"))
+    try:
+        shipped = bank.load(cache_dir=tmp_path / "cache")
+        listed = bank_cache.listing([], tmp_path / "cache")
+    finally:
+        bank_cache._index.cache_clear()
+    assert [q.model_dump() for q in shipped.questions] == [q.model_dump() for q in builtin_bank.questions]
+    assert [q.id for q in listed or []] == [q.id for q in builtin_bank.questions]
+    assert not (tmp_path / "cache").exists()  # nothing to cache: the wheel brought it
+
+
+def test_a_shipped_index_that_no_longer_fits_its_file_is_not_used(tmp_path, monkeypatch):
+    from interviewer import bank_cache, resources
+
+    _ship_index(tmp_path / "index", bank_cache.bank_files(resources.bank_dir()))
+    listing = json.loads((tmp_path / "index" / "index.list.json").read_text())
+    first = next(iter(listing["files"]))
+    listing["files"][first]["size"] += 1  # the bank file was edited after the wheel was built
+    (tmp_path / "index" / "index.list.json").write_text(json.dumps(listing))
+    monkeypatch.setattr(bank_cache, "SHIPPED", tmp_path / "index")
+    bank_cache._index.cache_clear()
+    try:
+        assert bank_cache.listing([], tmp_path / "cache") is None  # so bank.load validates that file
+    finally:
+        bank_cache._index.cache_clear()
