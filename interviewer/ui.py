@@ -626,8 +626,6 @@ def summary_view(summary: Summary) -> Group:
         status = {"graded": "", "skipped": "skipped"}.get(r.status, r.status)
         if r.timed_out:
             status = (status + ", " if status else "") + "timed out"
-        if r.failure:
-            status += f": {r.failure}"
         score = (
             score_text(r.score, r.status)
             if r.status not in {"skipped", "not reached"}
@@ -651,6 +649,8 @@ def summary_view(summary: Summary) -> Group:
     if failed:
         total.append(f"\n{failed} answer(s) could not be graded: they are not in the total.", style="red")
     parts.append(total)
+    # Below the table, not in it: a reason is a sentence, and in a column it wrapped into many rows.
+    parts += [plain(f"  {r.number}. {r.failure}", style="red") for r in summary.questions if r.failure]
     if summary.topics:
         parts.append(
             Text("Per topic: ", style="bold")

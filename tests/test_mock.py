@@ -253,3 +253,21 @@ def test_resume_after_a_kill_grades_the_answers_left_pending(cli, home, builtin_
     result, summary = _mock(cli, "--resume", run.session_id, input="Second.\n---\nThird.")
     assert result.exit_code == 0, result.stderr
     assert [q["status"] for q in summary["questions"]] == ["graded"] * 3
+
+
+def test_a_failure_reason_reads_as_one_line_under_the_summary_table(cli, llm):
+    """In the table's status column a reason wrapped into a row a word at 80 columns."""
+    llm.mock(
+        side_effect=lambda request: (
+            httpx.Response(500, json={})
+            if "Second answer" in request.content.decode()
+            else _reply_for(request)
+        )
+    )
+    result = cli("mock", "-n", "3", "--seed", "4", input=ANSWERS, env={"COLUMNS": "80"})
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    row = next(line for line in lines if line.startswith("│ 2 "))
+    assert "failed" in row and "HTTP" not in row
+    [reason] = [line for line in lines if line.startswith("  2. ")]
+    assert "HTTP 500" in reason
