@@ -218,6 +218,31 @@ def test_a_stream_that_stalls_ends_at_the_follow_up_deadline(home):
     assert follow_ups.last_failure == f"no follow-up from {server.url} within 0.5 s"
 
 
+def test_a_stream_broken_off_gives_way_to_the_fallback_with_a_reason_a_user_can_act_on(home):
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    event = sse("What could go ").split("\n\n")[0].encode() + b"\n\n"
+    server = FaultyServer(lambda connection: connection.send(head + b"%x\r\n" % len(event) + event + b"\r\n"))
+    try:
+        follow_ups = source(base=server.url)
+        text, shown = ask(follow_ups)
+    finally:
+        server.stop()
+    assert text == BANKS and shown == ["What could go", BANKS]
+    assert (
+        follow_ups.last_failure
+        == f"{server.url} closed the connection before its reply was complete: "
+        + ("try again, and look in the server's log if it keeps happening")
+    )
+
+
+def test_streaming_can_be_turned_off_for_servers_that_fail_on_it(endpoint):
+    endpoint.mock(return_value=completion(GOOD))
+    follow_ups = source()
+    follow_ups.stream = False
+    assert ask(follow_ups) == (GOOD, [GOOD])
+    assert sent(endpoint)["stream"] is False
+
+
 # --- the rules, one by one ----------------------------------------------------------------------
 
 

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from interviewer.bank import Question
 from interviewer.grading import completion
 from interviewer.grading.injection import injection_phrase
-from interviewer.grading.llm import LLMGrader, explain, not_an_api, prompt_environment, question_message
+from interviewer.grading.llm import (
+    LLMGrader,
+    _connection_failure,
+    explain,
+    not_an_api,
+    prompt_environment,
+    question_message,
+)
 from interviewer.grading.text import phrase_keys, split_sentences
 
 if TYPE_CHECKING:
@@ -178,10 +185,18 @@ class LLMFollowUps:
     follow-ups, or None) answers whenever the model's follow-up cannot be had."""
 
     def __init__(
-        self, grader: LLMGrader, fallback: FollowUpSource | None = None, *, timeout: float = TIMEOUT
+        self,
+        grader: LLMGrader,
+        fallback: FollowUpSource | None = None,
+        *,
+        timeout: float = TIMEOUT,
+        stream: bool = True,
     ):
         self.grader = grader
         self.fallback = fallback
+        # Off for servers that fail on a streamed request: llama-cpp-python's server (0.3.x) crashes
+        # and refuses every later connection (abetlen/llama-cpp-python#1861).
+        self.stream = stream
         self.timeout = min(timeout, grader.settings.timeout)
         self.last_failure: str | None = None  # why the last follow-up came from the fallback, in one line
         self._client: openai.OpenAI | None = None
@@ -241,7 +256,7 @@ class LLMFollowUps:
         return {
             **shape.request(self.grader.settings.model, chat),
             shape.tokens_param: MAX_TOKENS,
-            "stream": True,
+            "stream": self.stream,
         }
 
     def _reason(self, exc: Exception) -> str:
@@ -254,6 +269,8 @@ class LLMFollowUps:
             return not_an_api(self.grader.settings.shown_endpoint, str(exc))
         if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):  # also while it streamed
             return f"no follow-up from {self.grader.settings.shown_endpoint} within {self.timeout:g} s"
+        if isinstance(exc, httpx2.TransportError):  # the connection failed while the reply streamed
+            return _connection_failure(exc, self.grader.settings.shown_endpoint)
         return explain(exc, self.grader.settings, retries=0)  # redacted: no key in it
 
     def _fall_back(self, question: Question, answer: str, shown: _Shown) -> str | None:
