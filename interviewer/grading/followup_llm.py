@@ -194,8 +194,8 @@ class LLMFollowUps:
     ):
         self.grader = grader
         self.fallback = fallback
-        # Off for servers that fail on a streamed request: llama-cpp-python's server (0.3.x) crashes
-        # and refuses every later connection (abetlen/llama-cpp-python#1861).
+        # Off for a server that mishandles streamed requests (llama-cpp-python's server has had a
+        # crash on them, abetlen/llama-cpp-python#1861): the reply then comes whole.
         self.stream = stream
         self.timeout = min(timeout, grader.settings.timeout)
         self.last_failure: str | None = None  # why the last follow-up came from the fallback, in one line
