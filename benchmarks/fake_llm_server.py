@@ -1,6 +1,7 @@
 """A loopback OpenAI-compatible server that grades like a (lenient) model, for benchmarks and manual runs.
 
     python benchmarks/fake_llm_server.py [--port 8765] [--latency 1.0] [--no-schema | --llama-cpp] [--fail-every N]
+        [--no-stream]
 
 Then: OPENAI_BASE_URL=http://127.0.0.1:8765/v1 interviewer practice --model fake-grader
 
@@ -8,7 +9,10 @@ It implements GET /v1/models and POST /v1/chat/completions. Each reply judges th
 in the prompt: "covered", quoting the answer's sentence that shares the most words with the point,
 or "missing" when none shares two. `--no-schema` refuses any response_format with HTTP 400;
 `--llama-cpp` refuses a JSON schema with HTTP 500, as llama-cpp-python's server does, and takes
-JSON mode. Every reply carries `x-server-ms`, the time the server spent (latency included), so a
+JSON mode. A follow-up prompt (its system message asks for a follow-up question) gets one short
+question aimed at the first key point the answer misses; asked with `stream: true`, it is streamed
+as server-sent events, a word at a time, the first after a fifth of the latency and the last at the
+end of it, as a model's tokens arrive (`--no-stream` sends it whole). Every reply carries `x-server-ms`, the time the server spent (latency included), so a
 client can subtract it and measure its own overhead. Standard library only.
 """
 
@@ -72,11 +76,36 @@ def judge(user_message: str) -> dict:
     }
 
 
+FOLLOW_UP_GAP = (
+    "What did your answer leave out that an interviewer would expect here, and why does it matter?"
+)
+FOLLOW_UP_DEEPER = "How would you explain this with one concrete example from a project you know?"
+FIRST_TOKEN_SHARE = 0.2  # of the latency: the prompt is read before the first token comes
+
+
+def follow_up(user_message: str) -> str:
+    """A follow-up question: about the gap when the answer misses a key point, else a deeper one."""
+    complete = all(point["evidence"] for point in judge(user_message)["key_points"])
+    return FOLLOW_UP_DEEPER if complete else FOLLOW_UP_GAP
+
+
+def _chunk(number: int, delta: dict, finish: str | None = None) -> bytes:
+    choice = {"index": 0, "delta": delta, "finish_reason": finish}
+    body = {
+        "id": f"chatcmpl-{number}",
+        "object": "chat.completion.chunk",
+        "model": MODEL,
+        "choices": [choice],
+    }
+    return f"data: {json.dumps(body)}\n\n".encode()
+
+
 class Handler(BaseHTTPRequestHandler):
     server_version = "fake-openai/1"
     latency = 0.0
     schema = True
     llama_cpp = False
+    stream = True
     fail_every = 0
     calls = 0
     lock = threading.Lock()
@@ -97,6 +126,25 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _stream(self, content: str, started: float) -> None:
+        """The completion as server-sent events, a word at a time, spread over the latency."""
+        words = content.split(" ")
+        first = self.latency * FIRST_TOKEN_SHARE
+        time.sleep(first)
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("connection", "close")
+        self.end_headers()
+        for i, word in enumerate(words):
+            if i:
+                time.sleep((self.latency - first) / max(1, len(words) - 1))
+            self.wfile.write(_chunk(Handler.calls, {"content": word if i == 0 else " " + word}))
+            self.wfile.flush()
+        self.wfile.write(_chunk(Handler.calls, {}, "stop") + b"data: [DONE]\n\n")
+        with Handler.lock:
+            Handler.timings.append(time.perf_counter() - started)
+        self.close_connection = True
+
     def do_GET(self) -> None:
         started = time.perf_counter()
         if self.path.rstrip("/").endswith("/models"):
@@ -114,6 +162,10 @@ class Handler(BaseHTTPRequestHandler):
         with Handler.lock:
             Handler.calls += 1
             failing = Handler.fail_every and Handler.calls % Handler.fail_every == 0
+        messages = body.get("messages", [])
+        asking = any(m["role"] == "system" and "follow-up question" in m["content"] for m in messages)
+        if asking and not failing and self.stream and body.get("stream"):
+            return self._stream(follow_up(messages[-1]["content"]), started)
         time.sleep(self.latency)
         if failing:
             return self._send(503, {"error": {"message": "overloaded"}}, started)
@@ -124,7 +176,7 @@ class Handler(BaseHTTPRequestHandler):
         user = next(
             (m["content"] for m in reversed(body.get("messages", [])) if "## Key points" in m["content"]), ""
         )
-        content = json.dumps(judge(user))
+        content = follow_up(user) if asking else json.dumps(judge(user))
         prompt_chars = sum(len(m["content"]) for m in body.get("messages", []))
         self._send(
             200,
@@ -152,11 +204,16 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def serve(
-    port: int = 0, latency: float = 0.0, schema: bool = True, fail_every: int = 0, llama_cpp: bool = False
+    port: int = 0,
+    latency: float = 0.0,
+    schema: bool = True,
+    fail_every: int = 0,
+    llama_cpp: bool = False,
+    stream: bool = True,
 ) -> ThreadingHTTPServer:
     """Start the server on 127.0.0.1 in a background thread; returns it (its port is server_port)."""
     Handler.latency, Handler.schema, Handler.fail_every = latency, schema, fail_every
-    Handler.llama_cpp = llama_cpp
+    Handler.llama_cpp, Handler.stream = llama_cpp, stream
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -174,8 +231,13 @@ def main() -> None:
         "--llama-cpp", action="store_true", help="refuse a JSON schema with HTTP 500, like llama-cpp-python"
     )
     parser.add_argument("--fail-every", type=int, default=0, help="answer every Nth completion with HTTP 503")
+    parser.add_argument(
+        "--no-stream", action="store_true", help="send follow-ups whole, even when asked to stream"
+    )
     args = parser.parse_args()
-    server = serve(args.port, args.latency, not args.no_schema, args.fail_every, args.llama_cpp)
+    server = serve(
+        args.port, args.latency, not args.no_schema, args.fail_every, args.llama_cpp, not args.no_stream
+    )
     print(
         f"fake OpenAI-compatible server on http://127.0.0.1:{server.server_port}/v1 (model {MODEL})",
         flush=True,

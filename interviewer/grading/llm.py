@@ -198,22 +198,24 @@ def _fence_safe(answer: str) -> str:
 
 def messages(question: Question, answer: str, nonce: str | None = None) -> list[dict[str, str]]:
     """The chat messages for one grading call: static system part first, the answer last."""
-    system, user, _ = _templates()
+    system = _templates()[0]
     return [
         {"role": "system", "content": system.render(evidence_chars=EVIDENCE_CHARS)},
-        {
-            "role": "user",
-            "content": user.render(
-                topic=question.topic,
-                difficulty=question.difficulty.value,
-                prompt=question.prompt,
-                reference=question.reference.strip(),
-                key_points=[kp.point for kp in question.key_points],
-                nonce=nonce or secrets.token_hex(8),
-                answer=_fence_safe(answer),
-            ),
-        },
+        {"role": "user", "content": question_message(question, answer, nonce)},
     ]
+
+
+def question_message(question: Question, answer: str, nonce: str | None = None) -> str:
+    """The question, its reference and key points, then the answer fenced as untrusted data."""
+    return _templates()[1].render(
+        topic=question.topic,
+        difficulty=question.difficulty.value,
+        prompt=question.prompt,
+        reference=question.reference.strip(),
+        key_points=[kp.point for kp in question.key_points],
+        nonce=nonce or secrets.token_hex(8),
+        answer=_fence_safe(answer),
+    )
 
 
 # --- checking a reply ---------------------------------------------------------------------------

@@ -5,14 +5,17 @@ times out; and it keeps a whole reply in memory, however large (or however well 
 every connect, write and read of a request gets only what is left of that request's deadline, and
 a reply's body stops at MAX_REPLY_BYTES once decompressed. The openai client reads every reply it
 does not stream in full anyway, and grading never streams, so the body is read here, inside the
-transport, where both bounds can be kept.
+transport, where both bounds can be kept. A streamed reply (server-sent events, as a follow-up
+question is asked for) is handed on as it arrives, under the same size bound; its reads keep to
+the deadline of whoever reads it, set with `deadline()` around the request and the reading.
 """
 
 from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -116,6 +119,8 @@ class BoundedTransport(httpx2.BaseTransport):
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         response = self._transport.handle_request(request)
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            return _streamed(response, request)
         try:
             body = _read_body(response, request)
         finally:
@@ -143,6 +148,47 @@ def _read_body(response: httpx2.Response, request: httpx2.Request) -> bytes:
     return b"".join(chunks)
 
 
+class _BoundedStream(httpx2.SyncByteStream):
+    """A streamed body handed on chunk by chunk, cut off past MAX_REPLY_BYTES."""
+
+    def __init__(self, response: httpx2.Response, request: httpx2.Request):
+        self._response, self._request = response, request
+
+    def __iter__(self) -> Iterator[bytes]:
+        size = 0
+        try:
+            for chunk in self._response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_REPLY_BYTES:
+                    raise ReplyTooLarge(f"the reply is larger than {MAX_REPLY_BYTES // 2**20} MB")
+                yield chunk
+        except (httpx2.ReadError, httpx2.RemoteProtocolError) as exc:
+            raise ReplyCutOff(str(exc), request=self._request) from exc
+
+    def close(self) -> None:
+        self._response.close()
+
+
+def _streamed(response: httpx2.Response, request: httpx2.Request) -> httpx2.Response:
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _WIRE_HEADERS]
+    return httpx2.Response(
+        response.status_code,
+        headers=headers,
+        stream=_BoundedStream(response, request),
+        extensions=response.extensions,
+    )
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Every request sent and every reply read in this block ends within `seconds` from now."""
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
 class BoundedClient(openai.DefaultHttpxClient):
     """The openai client's own HTTP client (its limits, redirects, proxies from the environment),
     with bounded transports, and in which no request, redirects included, lasts longer than `seconds`."""
@@ -152,7 +198,9 @@ class BoundedClient(openai.DefaultHttpxClient):
         super().__init__()
 
     def send(self, request: httpx2.Request, **kwargs: Any) -> httpx2.Response:
-        token = _deadline.set(time.monotonic() + self._seconds)
+        ends = time.monotonic() + self._seconds
+        outer = _deadline.get()  # a `deadline()` block around the request may end sooner
+        token = _deadline.set(ends if outer is None else min(ends, outer))
         try:
             return super().send(request, **kwargs)
         finally:
