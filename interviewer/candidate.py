@@ -19,6 +19,9 @@ class TerminalMock:
         return ui.confirm("Ready? The clock starts when you press Enter.", default=True)
 
     def answer(self, turn: Turn, count: int) -> Reply:
+        if turn.follow_up is not None:
+            ui.console.print(ui.follow_up_panel(turn.number, count, turn.follow_up))
+            return ui.timed_answer(f"Q{turn.number}/{count} · follow-up", turn.limit)
         ui.console.print(ui.mock_question(turn.number, count, turn.question))
         return ui.timed_answer(f"Q{turn.number}/{count} · {turn.question.topic}", turn.limit)
 

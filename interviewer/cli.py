@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from interviewer import __version__
-from interviewer.defaults import DEFAULT_PER_QUESTION, DEFAULT_QUESTIONS
+from interviewer.defaults import DEFAULT_FOLLOW_UPS, DEFAULT_PER_QUESTION, DEFAULT_QUESTIONS
 from interviewer.errors import ExitStatus, InterviewerError, UsageError
 from interviewer.inputs import MAX_ANSWER_CHARS, read_text_file
 from interviewer.terminal import json_text, visible
@@ -117,6 +117,7 @@ def _root(
 MAX_SECONDS_PER_QUESTION = 24 * 3600
 MAX_MINUTES = 24 * 60
 MAX_SEED = 2**32 - 1
+MAX_FOLLOW_UPS = 3
 MAX_HISTORY = 1_000_000
 
 
@@ -422,6 +423,21 @@ def mock(
             show_default=False,
         ),
     ] = None,
+    follow_ups: Annotated[
+        Optional[int],
+        typer.Option(
+            "--follow-ups",
+            metavar="N",
+            min=0,
+            max=MAX_FOLLOW_UPS,
+            help=f"Follow-ups asked at most per question (default {DEFAULT_FOLLOW_UPS} in a terminal; "
+            "none with scripted answers unless given).",
+            show_default=False,
+        ),
+    ] = None,
+    no_follow_ups: Annotated[
+        bool, typer.Option("--no-follow-ups", help="Ask no follow-up questions.")
+    ] = False,
     json_output: JsonOption = False,
     bank: BankOption = None,
     grader: GraderOption = None,
@@ -430,8 +446,11 @@ def mock(
 ) -> None:
     """Run a timed mock interview: questions under a clock, no feedback until a scored summary at the end.
 
-    In a terminal each answer is typed in an editor with a countdown. Without one, the answers come
-    from standard input or --answers, separated by lines holding only ---.
+    After a weak answer the interviewer asks a follow-up (the deeper one after a complete answer), and
+    the question is graded over both turns. In a terminal each answer is typed in an editor with a
+    countdown. Without one, the answers come from standard input or --answers, separated by lines
+    holding only ---; there a follow-up's answer is the next block, and follow-ups are asked only
+    when --follow-ups is given.
     """
     from interviewer import ui
     from interviewer.interview import Script, mock_interview
@@ -439,11 +458,19 @@ def mock(
 
     if resume is not None and not resume.strip():
         raise UsageError("--resume needs a session id, or latest")
+    from interviewer.followups import make_source
+
+    if no_follow_ups and follow_ups:
+        raise UsageError("--no-follow-ups and --follow-ups contradict each other; give one")
     chosen, grading_note = _grader(grader, model, base_url)
     store = _open_store()
     interactive = answers is None and _interactive() and not json_output
+    most_follow_ups = _follow_ups_asked(follow_ups, no_follow_ups, interactive)
+    source = make_source(chosen)
     if resume:
-        resumed = MockInterview.resume(store, chosen, resume)
+        # A resumed interview asks as many follow-ups as it did, unless told otherwise.
+        told = 0 if no_follow_ups else follow_ups
+        resumed = MockInterview.resume(store, chosen, resume, source, told)
         count, limit, total = len(resumed.questions), resumed.per_question, resumed.total
         planned = count - resumed.answered
     else:
@@ -451,14 +478,23 @@ def mock(
         count = planned = len(picked)
         limit = per_question if per_question is not None else (None if minutes else DEFAULT_PER_QUESTION)
         total = minutes * 60 if minutes else None
-    scripted = None if interactive else _read_script(answers, planned)
+    blocks = planned * (1 + (resumed.most_follow_ups if resume else most_follow_ups))
+    scripted = None if interactive else _read_script(answers, blocks)
 
     def begin() -> MockInterview:
         if resume:
             return resumed
         options = {"topics": topic or [], "difficulty": difficulty, "seed": seed}
         return MockInterview.start(
-            store, chosen, picked, per_question=limit, total=total, options=options, script=scripted or ()
+            store,
+            chosen,
+            picked,
+            per_question=limit,
+            total=total,
+            options=options,
+            script=scripted or (),
+            follow_ups=source,
+            most_follow_ups=most_follow_ups,
         )
 
     if not json_output:
@@ -491,6 +527,16 @@ def mock(
         raise typer.Exit(ExitStatus.INTERRUPTED)
     if summary.unfinished:
         raise typer.Exit(ExitStatus.ERROR)
+
+
+def _follow_ups_asked(given: int | None, none: bool, interactive: bool) -> int:
+    """How many follow-ups a new interview asks at most per question. Scripted answers get none unless
+    --follow-ups is given: a script written with one block per question keeps its meaning."""
+    if none:
+        return 0
+    if given is not None:
+        return given
+    return DEFAULT_FOLLOW_UPS if interactive else 0
 
 
 SCRIPT_ROOM = 1_000  # characters per answer for separators and blank lines, in a script of answers

@@ -5,8 +5,8 @@ status; they talk to the candidate only through a `MockCandidate` or `PracticeCa
 terminal in the CLI, given answers in a script, prompt_toolkit's pipe input in tests), so how
 anything is drawn is not their business.
 
-A question is asked in turns: today one per question, the answer to its prompt. `MockInterview.turns`
-yields them, so a question that grows a follow-up turn leaves this loop as it is.
+A question is asked in turns: the answer to its prompt, then the follow-ups the interviewer asks
+about it. `MockInterview.turns` yields them all, so this loop treats every turn alike.
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ def mock_interview(
     except BaseException:  # the database failed, or a signal came: stop at once, waiting on nothing
         run.abandon()
         raise
+    run.settle()  # a question stopped in its follow-ups is graded on what it has
     if not _wait_for_grades(run, candidate):
         status = "interrupted"
     run.finish(status)

@@ -613,6 +613,12 @@ def mock_question(number: int, count: int, question: Question) -> Panel:
     return Panel(plain(question.prompt, style="bold"), title=title, title_align="left")
 
 
+def follow_up_panel(number: int, count: int, prompt: str) -> Panel:
+    """The interviewer's follow-up to question `number`: the same question, one more turn."""
+    title = f"[bold]Question {number}/{count}[/] · follow-up"
+    return Panel(plain(prompt, style="bold"), title=title, title_align="left", border_style="magenta")
+
+
 def summary_view(summary: Summary) -> Group:
     table = Table(header_style="bold", title=None)
     table.add_column("#", justify="right")

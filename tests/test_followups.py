@@ -1,0 +1,152 @@
+"""Follow-up questions in a mock interview: which one the bank gives, how the turns are asked, stored,
+graded together and resumed, through the real CLI (scripted, and a terminal over prompt_toolkit's pipe)."""
+
+import json
+import sqlite3
+
+import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from interviewer import cli as cli_module
+from interviewer import store as store_module
+
+TOY_BANK = """
+topic = "toy"
+
+[[questions]]
+id = "toy/dropout"
+difficulty = "easy"
+prompt = "What does dropout do?"
+reference = "Dropout zeroes random units during training, and at inference all units are kept with activations scaled."
+
+[[questions.key_points]]
+point = "Zeroes random units during training"
+terms = ["zeroes | drops | removes", "random units | random neurons"]
+
+[[questions.key_points]]
+point = "At inference every unit is kept, activations scaled"
+terms = ["inference | test time", "scaled | scales | rescaled"]
+
+[[questions.follow_ups]]
+prompt = "What changes at inference time?"
+probes = [2]
+
+[[questions.follow_ups]]
+prompt = "How does dropout relate to ensembles?"
+probes = []
+"""
+
+HALF = "Dropout zeroes random units during training."
+REST = "At inference time nothing is dropped and the activations are scaled."
+PROBE, DEEPER = "What changes at inference time?", "How does dropout relate to ensembles?"
+
+
+@pytest.fixture
+def toy(tmp_path):
+    path = tmp_path / "toy.toml"
+    path.write_text(TOY_BANK)
+    return ["--bank", str(path), "--topic", "toy", "-n", "1", "--grader", "offline"]
+
+
+def _rows(home, sql):
+    return sqlite3.connect(home / "interviewer.db").execute(sql).fetchall()
+
+
+def _grade(home):
+    [(grade,)] = _rows(home, "SELECT grade FROM grades ORDER BY id DESC LIMIT 1")
+    return json.loads(grade)
+
+
+def test_a_missed_point_gets_its_follow_up_and_is_recovered_for_reduced_credit(cli, home, toy):
+    result = cli("mock", *toy, "--follow-ups", "1", input=f"{HALF}\n---\n{REST}")
+    assert result.exit_code == 0, result.stderr
+    assert _rows(home, "SELECT number, prompt, text, skipped FROM turns") == [(2, PROBE, REST, 0)]
+    grade = _grade(home)
+    verdicts = [(kp["verdict"], kp["recovered"]) for kp in grade["key_points"]]
+    assert verdicts == [("covered", False), ("partial", True)]
+    assert grade["score"] == 7.5  # the recovered point earns half: an interviewer had to ask for it
+
+
+def test_a_complete_answer_gets_the_deeper_follow_up(cli, home, toy):
+    result = cli(
+        "mock", *toy, "--follow-ups", "1", input=f"{HALF} {REST}\n---\nEach mask is a thinned network."
+    )
+    assert result.exit_code == 0, result.stderr
+    assert _rows(home, "SELECT prompt FROM turns") == [(DEEPER,)]
+    assert _grade(home)["score"] == 10
+
+
+def test_scripted_answers_get_no_follow_up_unless_asked(cli, home, toy):
+    result = cli("mock", *toy, input=HALF)
+    assert result.exit_code == 0, result.stderr
+    assert _rows(home, "SELECT count(*) FROM turns") == [(0,)]
+    both = cli("mock", *toy, "--no-follow-ups", "--follow-ups", "2", input=HALF)
+    assert both.exit_code == 2 and "contradict" in both.stderr
+
+
+@pytest.fixture
+def terminal(cli, monkeypatch):
+    monkeypatch.setattr(cli_module, "_interactive", lambda: True)
+
+    def run(keys: str, *args: str):
+        with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+            pipe.send_text(keys)
+            return cli(*args)
+
+    return run
+
+
+def test_a_terminal_interview_asks_a_follow_up_by_default(terminal, home, toy):
+    result = terminal("\r" + HALF + "\x04" + REST + "\x04", "mock", *toy)
+    assert result.exit_code == 0, result.stderr
+    assert _rows(home, "SELECT prompt, text FROM turns") == [(PROBE, REST)]
+    assert [kp["recovered"] for kp in _grade(home)["key_points"]] == [False, True]
+
+
+def test_ctrl_n_skips_a_follow_up(terminal, home, toy):
+    result = terminal("\r" + HALF + "\x04" + "\x0e", "mock", *toy)
+    assert result.exit_code == 0, result.stderr
+    assert _rows(home, "SELECT prompt, text, skipped FROM turns") == [(PROBE, "", 1)]
+    assert _grade(home)["score"] == 5
+
+
+def test_an_interview_stopped_during_a_follow_up_resumes_there(terminal, home, toy):
+    stopped = terminal("\r" + HALF + "\x04" + "\x03", "mock", *toy)
+    assert stopped.exit_code == 130
+    [(session,)] = _rows(home, "SELECT id FROM sessions")
+    assert _rows(home, "SELECT prompt, text FROM turns") == [(PROBE, None)]
+    assert _rows(home, "SELECT count(*) FROM grades") == [(0,)]  # graded once its turns are in
+
+    resumed = terminal("\r" + REST + "\x04", "mock", "--resume", session, "--grader", "offline")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert _rows(home, "SELECT prompt, text FROM turns") == [(PROBE, REST)]
+    assert _rows(home, "SELECT text FROM answers") == [(HALF,)]
+    assert [kp["recovered"] for kp in _grade(home)["key_points"]] == [False, True]
+    assert _rows(home, "SELECT status FROM sessions") == [("completed",)]
+
+
+def test_a_database_of_the_first_schema_is_upgraded_in_place(cli, home):
+    home.mkdir(parents=True)
+    db = sqlite3.connect(home / "interviewer.db")
+    db.executescript(store_module.MIGRATIONS[0])
+    db.execute("PRAGMA user_version = 1")
+    db.execute(
+        "INSERT INTO sessions VALUES ('abcd1234', 'practice', 'completed', 'offline', '{}', '2026-01-01T10:00:00+00:00', NULL)"
+    )
+    question = {"id": "toy/q", "topic": "toy", "prompt": "Q?", "reference": "R.", "content_hash": "h"}
+    db.execute(
+        "INSERT INTO answers (session_id, position, question_id, question_hash, question, text, started_at, submitted_at)"
+        " VALUES ('abcd1234', 1, 'toy/q', 'h', ?, 'An old answer.', '2026-01-01T10:00:00+00:00', '2026-01-01T10:01:00+00:00')",
+        (json.dumps(question),),
+    )
+    db.commit()
+    db.close()
+
+    result = cli("history", "--json")
+    assert result.exit_code == 0, result.stderr
+    [attempt] = json.loads(result.stdout)["attempts"]
+    assert attempt["text"] == "An old answer." and attempt["session_id"] == "abcd1234"
+    assert _rows(home, "PRAGMA user_version") == [(2,)]
+    assert _rows(home, "SELECT count(*) FROM turns") == [(0,)]
