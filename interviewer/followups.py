@@ -124,6 +124,4 @@ def _after(verdict: PointVerdict, text: str, first_end: int) -> bool:
 
 
 def _recovered(verdict: PointVerdict) -> PointVerdict:
-    return verdict.model_copy(
-        update={"verdict": Verdict.partial, "recovered": True, "why": verdict.why or "said after a follow-up"}
-    )
+    return verdict.model_copy(update={"verdict": Verdict.partial, "recovered": True})

@@ -150,3 +150,19 @@ def test_a_database_of_the_first_schema_is_upgraded_in_place(cli, home):
     assert attempt["text"] == "An old answer." and attempt["session_id"] == "abcd1234"
     assert _rows(home, "PRAGMA user_version") == [(2,)]
     assert _rows(home, "SELECT count(*) FROM turns") == [(0,)]
+
+
+def test_the_reports_show_each_turn_and_the_recovered_point(cli, home, toy):
+    cli("mock", *toy, "--follow-ups", "1", input=f"{HALF}\n---\n{REST}")
+    doc = json.loads(cli("report", "latest", "--format", "json").stdout)
+    assert doc["schema_version"] == 2
+    [question] = doc["questions"]
+    assert [(t["prompt"], t["follow_up"], t["answer"]) for t in question["turns"]] == [
+        ("What does dropout do?", False, HALF),
+        (PROBE, True, REST),
+    ]
+    assert [kp["recovered"] for kp in question["grade"]["key_points"]] == [False, True]
+    md = cli("report", "latest").stdout
+    assert f"**Follow-up:** {PROBE}" in md and REST in md and "_recovered after the follow-up_" in md
+    html = cli("report", "latest", "--format", "html").stdout
+    assert f"<strong>Follow-up:</strong> {PROBE}" in html and "recovered after the follow-up" in html
