@@ -755,6 +755,7 @@ def show(
                 question_of(attempt) if attempt else None,
                 attempt.text if attempt else None,
                 Grade.model_validate(attempt.grade) if attempt and attempt.grade else None,
+                attempt.follow_ups if attempt else (),
             )
         )
 

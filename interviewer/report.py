@@ -79,7 +79,7 @@ def build(store: Store, ref: str) -> dict[str, Any]:
                 "note": snapshot.get("note"),
                 "question_hash": snapshot.get("content_hash"),
                 "answer": attempt.text if attempt else None,
-                "turns": _turns(attempt, result.prompt, result.seconds) if attempt else [],
+                "turns": _turns(attempt, result.prompt) if attempt else [],
                 "status": result.status,
                 "score": result.score,
                 "time_used": result.seconds,
@@ -118,7 +118,7 @@ def build(store: Store, ref: str) -> dict[str, Any]:
     }
 
 
-def _turns(attempt: Attempt, prompt: str, seconds: float | None) -> list[dict[str, Any]]:
+def _turns(attempt: Attempt, prompt: str) -> list[dict[str, Any]]:
     """A question's turns: its prompt and the first answer, then each follow-up and its answer."""
     from interviewer.formats import elapsed
 
@@ -126,7 +126,7 @@ def _turns(attempt: Attempt, prompt: str, seconds: float | None) -> list[dict[st
         "prompt": prompt,
         "follow_up": False,
         "answer": attempt.text,
-        "time_used": seconds,
+        "time_used": elapsed(attempt.started_at, attempt.submitted_at),
         "time_limit": stored_limit(attempt.time_limit),
         "timed_out": attempt.timed_out,
         "skipped": attempt.skipped,

@@ -166,3 +166,18 @@ def test_the_reports_show_each_turn_and_the_recovered_point(cli, home, toy):
     assert f"**Follow-up:** {PROBE}" in md and REST in md and "_recovered after the follow-up_" in md
     html = cli("report", "latest", "--format", "html").stdout
     assert f"<strong>Follow-up:</strong> {PROBE}" in html and "recovered after the follow-up" in html
+
+
+def test_the_summary_show_and_history_show_the_follow_up(cli, home, toy):
+    mock = cli("mock", *toy, "--follow-ups", "1", input=f"{HALF}\n---\n{REST}")
+    assert "+1 follow-up" in mock.stdout
+    assert (
+        json.loads(cli("mock", *toy, "--follow-ups", "1", "--json", input=HALF).stdout)["questions"][0][
+            "follow_ups"
+        ]
+        == 1
+    )
+    show = cli("show", mock.stdout.split("Session ")[1].split()[0])
+    assert f"Follow-up: {PROBE}" in show.stdout and REST in show.stdout
+    assert "recovered after the follow-up" in show.stdout
+    assert "toy/dropout (+1 follow-up)" in cli("history").stdout
