@@ -290,6 +290,13 @@ def practice(
             show_default=False,
         ),
     ] = None,
+    follow_up: Annotated[
+        bool,
+        typer.Option(
+            "--follow-up",
+            help="Ask a follow-up after the first answer, graded with it (given answers: the block after ---).",
+        ),
+    ] = False,
     json_output: JsonOption = False,
     bank: BankOption = None,
     grader: GraderOption = None,
@@ -299,9 +306,11 @@ def practice(
     """Practise one question: answer it, get graded feedback and the reference answer, try again.
 
     In a terminal the answer is typed in an editor (Esc then Enter, or Ctrl-D, submits); otherwise it
-    is read from standard input or --answer-file.
+    is read from standard input or --answer-file. With --follow-up the interviewer asks one follow-up
+    after the first answer; given answers then hold the follow-up's answer after a line of ---.
     """
     from interviewer import ui
+    from interviewer.followups import make_source
     from interviewer.interview import practise
     from interviewer.session import Practice
 
@@ -314,16 +323,17 @@ def practice(
 
     chosen, grading_note = _grader(grader, model, base_url)
     run = Practice(_open_store(), chosen, {"question": question.id})
+    source = make_source(chosen) if follow_up else None
     if answer_file is None and _interactive() and not json_output:
         from interviewer.candidate import TerminalPractice
 
         ui.note(grading_note)
-        attempts = practise(run, question, TerminalPractice())
+        attempts = practise(run, question, TerminalPractice(), source)
         _offline_hint(attempts[-1].session_id, [a.grade.failure for a in attempts])
         ui.note(f"Session {run.session_id} saved. `interviewer history` lists your attempts.")
         return
 
-    [result] = practise(run, question, _given_answer(question, answer_file, grading_note))
+    [result] = practise(run, question, _given_answer(question, answer_file, grading_note, follow_up), source)
     if json_output:
         _print_json(
             {
@@ -342,7 +352,7 @@ def practice(
         raise typer.Exit(ExitStatus.ERROR)
 
 
-def _given_answer(question: Any, answer_file: Path | None, grading_note: str) -> Any:
+def _given_answer(question: Any, answer_file: Path | None, grading_note: str, follow_up: bool) -> Any:
     """The practice answer from --answer-file or standard input, refused when it cannot be graded;
     once it is read, the line saying which grader grades it."""
     from interviewer import ui
@@ -359,7 +369,7 @@ def _given_answer(question: Any, answer_file: Path | None, grading_note: str) ->
         ui.note(grading_note)
         return text
 
-    return GivenAnswer(read, ui.note)
+    return GivenAnswer(read, ui.note, follow_up=follow_up)
 
 
 # --- the mock interview -------------------------------------------------------------------------

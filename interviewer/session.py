@@ -65,8 +65,10 @@ class Practice:
             )
             raise recovery.keep(self.store.path.parent, [unsaved], exc) from None
 
-    def grade(self, answer_id: int, question: Question, text: str) -> Graded:
-        grade = grade_safely(self.grader, question, text)
+    def grade(
+        self, answer_id: int, question: Question, text: str, follow_up_answers: Sequence[str] = ()
+    ) -> Graded:
+        grade = grade_turns(self.grader, question, text, follow_up_answers)
         assert self.session_id is not None
         try:
             self.store.add_grade(answer_id, grade.model_dump(mode="json"))
@@ -75,6 +77,10 @@ class Practice:
                 f"{exc}\nyour answer is saved; `interviewer grade {self.session_id}` grades it later"
             ) from None
         return Graded(self.session_id, answer_id, question, grade)
+
+    def follow_up(self, answer_id: int, prompt: str) -> int:
+        """Store a follow-up as asked after an answer; its turn id."""
+        return self.store.ask_follow_up(answer_id, 2, prompt, started_at=now(), time_limit=None)
 
     def answer(self, question: Question, text: str, started_at: str | None = None) -> Graded:
         return self.grade(self.submit(question, text, started_at), question, text)

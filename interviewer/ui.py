@@ -615,10 +615,9 @@ def mock_question(number: int, count: int, question: Question) -> Panel:
     return Panel(plain(question.prompt, style="bold"), title=title, title_align="left")
 
 
-def follow_up_panel(number: int, count: int, prompt: str) -> Panel:
-    """The interviewer's follow-up to question `number`: the same question, one more turn."""
-    title = f"[bold]Question {number}/{count}[/] · follow-up"
-    return Panel(plain(prompt, style="bold"), title=title, title_align="left", border_style="magenta")
+def follow_up_panel(prompt: str, title: str) -> Panel:
+    """The interviewer's follow-up: the same question, one more turn."""
+    return Panel(plain(prompt, style="bold"), title=plain(title), title_align="left", border_style="magenta")
 
 
 def summary_view(summary: Summary) -> Group:

@@ -181,3 +181,30 @@ def test_the_summary_show_and_history_show_the_follow_up(cli, home, toy):
     assert f"Follow-up: {PROBE}" in show.stdout and REST in show.stdout
     assert "recovered after the follow-up" in show.stdout
     assert "toy/dropout (+1 follow-up)" in cli("history").stdout
+
+
+def test_practice_with_follow_up_asks_one_after_the_first_answer(cli, home, toy):
+    bank = toy[:2]
+    result = cli(
+        "practice",
+        "toy/dropout",
+        *bank,
+        "--grader",
+        "offline",
+        "--follow-up",
+        "--json",
+        input=f"{HALF}\n---\n{REST}",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert [kp["recovered"] for kp in json.loads(result.stdout)["key_points"]] == [False, True]
+    assert _rows(home, "SELECT prompt, text FROM turns") == [(PROBE, REST)]
+    assert _rows(home, "SELECT text FROM answers") == [(HALF,)]
+
+
+def test_practice_in_a_terminal_asks_the_follow_up(terminal, home, toy):
+    bank = toy[:2]
+    keys = HALF + "\x04" + REST + "\x04" + "n\r"
+    result = terminal(keys, "practice", "toy/dropout", *bank, "--grader", "offline", "--follow-up")
+    assert result.exit_code == 0, result.stderr
+    assert PROBE in result.stdout and "recovered after the follow-up" in result.stdout
+    assert _rows(home, "SELECT prompt, text FROM turns") == [(PROBE, REST)]
