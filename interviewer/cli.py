@@ -488,8 +488,9 @@ def mock(
         count = planned = len(picked)
         limit = per_question if per_question is not None else (None if minutes else DEFAULT_PER_QUESTION)
         total = minutes * 60 if minutes else None
-    blocks = planned * (1 + (resumed.most_follow_ups if resume else most_follow_ups))
-    scripted = None if interactive else _read_script(answers, blocks)
+    each = resumed.most_follow_ups if resume else most_follow_ups
+    blocks = planned * (1 + each) + (1 if resume and resumed.follow_up_pending else 0)
+    scripted = None if interactive else _read_script(answers, blocks, each)
 
     def begin() -> MockInterview:
         if resume:
@@ -530,7 +531,7 @@ def mock(
     else:
         ui.console.print(ui.summary_view(summary))
         _offline_hint(summary.session_id, [q.failure for q in summary.questions])
-        if ended.status == "interrupted" and any(q.status == "not reached" for q in summary.questions):
+        if ended.status == "interrupted" and _left_to_ask(store, summary):
             ui.note(f"Continue it: interviewer mock --resume {summary.session_id}")
         ui.note(f"Export it: interviewer report {summary.session_id} --format md|html|json")
     if ended.status == "interrupted":
@@ -549,10 +550,17 @@ def _follow_ups_asked(given: int | None, none: bool, interactive: bool) -> int:
     return DEFAULT_FOLLOW_UPS if interactive else 0
 
 
+def _left_to_ask(store: Any, summary: Any) -> bool:
+    """Whether an interrupted interview has anything left to ask: a question, or a follow-up."""
+    if any(q.status == "not reached" for q in summary.questions):
+        return True
+    return any(a.open_follow_up for a in store.attempts(session_id=summary.session_id))
+
+
 SCRIPT_ROOM = 1_000  # characters per answer for separators and blank lines, in a script of answers
 
 
-def _read_script(path: Path | None, planned: int) -> list[str]:
+def _read_script(path: Path | None, planned: int, follow_ups: int = 0) -> list[str]:
     """The answers of a scripted interview, from `path` or standard input, separated by lines of ---.
 
     Reading stops past what `planned` answers of the longest length can fill, so an endless stream
@@ -576,7 +584,9 @@ def _read_script(path: Path | None, planned: int) -> list[str]:
         _check_length(answer, f"answer {number}")
     if len(answers) > planned:
         raise UsageError(
-            f"{len(answers)} answers given for {planned} questions (answers are separated by lines holding only ---)"
+            f"{len(answers)} answers given for {planned} "
+            + ("questions" if not follow_ups else f"questions and follow-ups (up to {follow_ups} a question)")
+            + " (answers are separated by lines holding only ---)"
         )
     if len(text) > most:
         raise UsageError(f"the answers run past {most:,} characters, too long for {planned} questions")

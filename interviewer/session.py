@@ -275,6 +275,11 @@ class MockInterview:
                 return
             yield Turn(self.answered + 1, self.questions[self.answered], limit)
 
+    @property
+    def follow_up_pending(self) -> bool:
+        """Whether the interview stopped during a follow-up, which it asks first when resumed."""
+        return self._asking is not None and self._asking.unanswered is not None
+
     def _limit(self) -> float | None:
         limits = [x for x in (self.per_question, self.total and self.total - self.used) if x is not None]
         return min(limits) if limits else None

@@ -115,6 +115,7 @@ def test_ctrl_n_skips_a_follow_up(terminal, home, toy):
 def test_an_interview_stopped_during_a_follow_up_resumes_there(terminal, home, toy):
     stopped = terminal("\r" + HALF + "\x04" + "\x03", "mock", *toy)
     assert stopped.exit_code == 130
+    assert "Continue it: interviewer mock --resume" in stopped.stderr
     [(session,)] = _rows(home, "SELECT id FROM sessions")
     assert _rows(home, "SELECT prompt, text FROM turns") == [(PROBE, None)]
     assert _rows(home, "SELECT count(*) FROM grades") == [(0,)]  # graded once its turns are in
@@ -208,3 +209,11 @@ def test_practice_in_a_terminal_asks_the_follow_up(terminal, home, toy):
     assert result.exit_code == 0, result.stderr
     assert PROBE in result.stdout and "recovered after the follow-up" in result.stdout
     assert _rows(home, "SELECT prompt, text FROM turns") == [(PROBE, REST)]
+
+
+def test_a_scripted_resume_answers_the_follow_up_it_stopped_in(terminal, cli, home, toy):
+    terminal("\r" + HALF + "\x04" + "\x03", "mock", *toy)
+    resumed = cli("mock", "--resume", "latest", "--grader", "offline", "--json", input=REST)
+    assert resumed.exit_code == 0, resumed.stderr
+    assert _rows(home, "SELECT prompt, text FROM turns") == [(PROBE, REST)]
+    assert json.loads(resumed.stdout)["status"] == "completed"
