@@ -510,7 +510,8 @@ def mock(
 
     if not json_output:
         ui.note(grading_note)
-        ui.console.print(ui.opening_panel(count, limit, total, chosen.name))
+        asked = resumed.most_follow_ups if resume else most_follow_ups
+        ui.console.print(ui.opening_panel(count, limit, total, chosen.name, asked))
         if resume and interactive:
             ui.note(ui.resuming(resumed.session_id, resumed.answered, count, resumed.time_left(), limit))
     if scripted is None:

@@ -582,7 +582,9 @@ def history_table(attempts: Sequence[Attempt]) -> Table:
 # --- the mock interview -----------------------------------------------------------------------
 
 
-def opening_panel(count: int, per_question: float | None, total: float | None, grader: str) -> Panel:
+def opening_panel(
+    count: int, per_question: float | None, total: float | None, grader: str, follow_ups: int = 0
+) -> Panel:
     if per_question and total:
         timing = f"up to {clock(per_question)} a question, {clock(total)} in all"
     elif total:
@@ -596,7 +598,9 @@ def opening_panel(count: int, per_question: float | None, total: float | None, g
         f", {timing}. Graded by ",
         plain(grader_label(grader), "bold"),
         ".\n",
-        "No feedback until the end: grading runs in the background while you answer.\n\n",
+        "No feedback until the end: grading runs in the background while you answer.\n",
+        _follow_ups_line(follow_ups),
+        "\n",
         ("Esc then Enter", "bold"),
         " or ",
         ("Ctrl-D", "bold"),
@@ -608,6 +612,13 @@ def opening_panel(count: int, per_question: float | None, total: float | None, g
         "The clock turns yellow at one minute and red at 15 seconds; at zero, what you typed is submitted.",
     )
     return Panel(body, title="Mock interview", title_align="left", border_style="cyan")
+
+
+def _follow_ups_line(most: int) -> str:
+    if not most:
+        return ""
+    asked = "a follow-up" if most == 1 else f"up to {most} follow-ups"
+    return f"After an answer the interviewer may ask {asked} on the same question, graded with it.\n"
 
 
 def mock_question(number: int, count: int, question: Question) -> Panel:

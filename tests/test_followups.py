@@ -103,6 +103,16 @@ def test_a_terminal_interview_asks_a_follow_up_by_default(terminal, home, toy):
     assert result.exit_code == 0, result.stderr
     assert _rows(home, "SELECT prompt, text FROM turns") == [(PROBE, REST)]
     assert [kp["recovered"] for kp in _grade(home)["key_points"]] == [False, True]
+    assert "may ask a follow-up on the same question" in result.stdout
+
+
+def test_up_to_n_follow_ups_a_question_each_after_the_last_answer(cli, home, toy):
+    script = f"{HALF}\n---\n{REST}\n---\nEach mask trains a thinned network.\n---\nToo many."
+    result = cli("mock", *toy, "--follow-ups", "2", input=script)
+    assert result.exit_code == 2 and "4 answers given for 3 questions and follow-ups" in result.stderr
+    result = cli("mock", *toy, "--follow-ups", "2", input=script.rsplit("\n---\n", 1)[0])
+    assert result.exit_code == 0, result.stderr
+    assert _rows(home, "SELECT number, prompt FROM turns") == [(2, PROBE), (3, DEEPER)]
 
 
 def test_ctrl_n_skips_a_follow_up(terminal, home, toy):
