@@ -288,11 +288,12 @@ class MockInterview:
         """The follow-up to ask next about the current question, stored as asked; None when there is
         none to ask (enough were asked, time is up, the source has none or fails)."""
         limit = self._limit()
+        if limit is not None and limit <= 0:
+            asking.unanswered = None  # a resumed interview out of time: grade the turns it has
+            return None
         if asking.unanswered is not None:
             return replace(asking.unanswered, limit=limit)
         if self.follow_ups is None or len(asking.prompts) >= self.most_follow_ups:
-            return None
-        if limit is not None and limit <= 0:
             return None
         try:
             prompt = self.follow_ups.follow_up(asking.question, graded_text(asking.first, asking.answers))

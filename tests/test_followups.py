@@ -3,6 +3,7 @@ graded together and resumed, through the real CLI (scripted, and a terminal over
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 from prompt_toolkit.application import create_app_session
@@ -227,3 +228,31 @@ def test_a_scripted_resume_answers_the_follow_up_it_stopped_in(terminal, cli, ho
     assert resumed.exit_code == 0, resumed.stderr
     assert _rows(home, "SELECT prompt, text FROM turns") == [(PROBE, REST)]
     assert json.loads(resumed.stdout)["status"] == "completed"
+
+
+def test_a_resumed_interview_out_of_time_grades_the_turns_it_has(cli, home, toy):
+    from interviewer.bank import load
+    from interviewer.grading.offline import OfflineGrader
+    from interviewer.session import MockInterview
+    from interviewer.store import Store
+
+    question = load([Path(toy[1])]).get("toy/dropout")
+    store = Store.open(home)
+    run = MockInterview.start(
+        store, OfflineGrader(), [question], per_question=None, total=60, most_follow_ups=1
+    )
+    answer_id = store.add_answer(
+        run.session_id,
+        question.snapshot(),
+        HALF,
+        started_at="2026-01-01T10:00:00+00:00",
+        submitted_at="2026-01-01T10:01:00+00:00",
+    )
+    store.ask_follow_up(answer_id, 2, PROBE, started_at="2026-01-01T10:01:00+00:00", time_limit=None)
+    run.finish("interrupted")
+
+    resumed = cli("mock", "--resume", "latest", "--grader", "offline", "--json", input="")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert [q["status"] for q in json.loads(resumed.stdout)["questions"]] == ["graded"]
+    assert _grade(home)["score"] == 5
+    assert _rows(home, "SELECT text FROM turns") == [(None,)]  # not asked with no time left
