@@ -20,7 +20,9 @@ class TerminalMock:
 
     def answer(self, turn: Turn, count: int) -> Reply:
         if turn.follow_up is not None:
-            ui.console.print(ui.follow_up_panel(turn.follow_up, f"Question {turn.number}/{count} · follow-up"))
+            ui.console.print(
+                ui.follow_up_panel(turn.follow_up, f"Question {turn.number}/{count} · follow-up")
+            )
             return ui.timed_answer(f"Q{turn.number}/{count} · follow-up", turn.limit)
         ui.console.print(ui.mock_question(turn.number, count, turn.question))
         return ui.timed_answer(f"Q{turn.number}/{count} · {turn.question.topic}", turn.limit)

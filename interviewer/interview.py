@@ -318,7 +318,9 @@ def _practice_follow_up(
         reply = _within_limit(cancelled.text, candidate.note)
         run.store.answer_follow_up(turn_id, reply, started_at=started, skipped=not reply.strip())
         run.close("interrupted")
-        candidate.note(f"Your answers are saved, not graded. `interviewer grade {run.session_id}` grades them.")
+        candidate.note(
+            f"Your answers are saved, not graded. `interviewer grade {run.session_id}` grades them."
+        )
         if cancelled.signal:
             raise Stopped(cancelled.signal, "what you had typed is saved") from None
         raise KeyboardInterrupt from None

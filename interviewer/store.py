@@ -494,7 +494,9 @@ class Store:
         if limit:
             sql += f" LIMIT {int(limit)}"
         rows = self._rows(sql, args)
-        turns = self._follow_ups(" WHERE a.session_id = ?" if session_id else "", [session_id] if session_id else [])
+        turns = self._follow_ups(
+            " WHERE a.session_id = ?" if session_id else "", [session_id] if session_id else []
+        )
         with self._failures_explained():
             return [_attempt(r, turns.get(r[0], ())) for r in rows]
 
