@@ -19,6 +19,11 @@ class TerminalMock:
         return ui.confirm("Ready? The clock starts when you press Enter.", default=True)
 
     def answer(self, turn: Turn, count: int) -> Reply:
+        if turn.follow_up is not None:
+            ui.console.print(
+                ui.follow_up_panel(turn.follow_up, f"Question {turn.number}/{count} · follow-up")
+            )
+            return ui.timed_answer(f"Q{turn.number}/{count} · follow-up", turn.limit)
         ui.console.print(ui.mock_question(turn.number, count, turn.question))
         return ui.timed_answer(f"Q{turn.number}/{count} · {turn.question.topic}", turn.limit)
 
@@ -52,6 +57,10 @@ class TerminalPractice:
                 return text
             ui.note("The answer is empty. Type an answer, or press Ctrl-C to stop.")
             draft = text
+
+    def follow_up(self, prompt: str) -> str:
+        ui.console.print(ui.follow_up_panel(prompt, "follow-up"))
+        return ui.edit_answer()
 
     def grading(self, grader: str) -> AbstractContextManager[object]:
         if grader == "offline":

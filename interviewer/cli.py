@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from interviewer import __version__
-from interviewer.defaults import DEFAULT_PER_QUESTION, DEFAULT_QUESTIONS
+from interviewer.defaults import DEFAULT_FOLLOW_UPS, DEFAULT_PER_QUESTION, DEFAULT_QUESTIONS
 from interviewer.errors import ExitStatus, InterviewerError, UsageError
 from interviewer.inputs import MAX_ANSWER_CHARS, read_text_file
 from interviewer.terminal import json_text, visible
@@ -117,6 +117,7 @@ def _root(
 MAX_SECONDS_PER_QUESTION = 24 * 3600
 MAX_MINUTES = 24 * 60
 MAX_SEED = 2**32 - 1
+MAX_FOLLOW_UPS = 3
 MAX_HISTORY = 1_000_000
 
 
@@ -289,6 +290,13 @@ def practice(
             show_default=False,
         ),
     ] = None,
+    follow_up: Annotated[
+        bool,
+        typer.Option(
+            "--follow-up",
+            help="Ask a follow-up after the first answer, graded with it (given answers: the block after ---).",
+        ),
+    ] = False,
     json_output: JsonOption = False,
     bank: BankOption = None,
     grader: GraderOption = None,
@@ -298,9 +306,11 @@ def practice(
     """Practise one question: answer it, get graded feedback and the reference answer, try again.
 
     In a terminal the answer is typed in an editor (Esc then Enter, or Ctrl-D, submits); otherwise it
-    is read from standard input or --answer-file.
+    is read from standard input or --answer-file. With --follow-up the interviewer asks one follow-up
+    after the first answer; given answers then hold the follow-up's answer after a line of ---.
     """
     from interviewer import ui
+    from interviewer.followups import make_source
     from interviewer.interview import practise
     from interviewer.session import Practice
 
@@ -313,16 +323,17 @@ def practice(
 
     chosen, grading_note = _grader(grader, model, base_url)
     run = Practice(_open_store(), chosen, {"question": question.id})
+    source = make_source(chosen, ui.note) if follow_up else None
     if answer_file is None and _interactive() and not json_output:
         from interviewer.candidate import TerminalPractice
 
         ui.note(grading_note)
-        attempts = practise(run, question, TerminalPractice())
+        attempts = practise(run, question, TerminalPractice(), source)
         _offline_hint(attempts[-1].session_id, [a.grade.failure for a in attempts])
         ui.note(f"Session {run.session_id} saved. `interviewer history` lists your attempts.")
         return
 
-    [result] = practise(run, question, _given_answer(question, answer_file, grading_note))
+    [result] = practise(run, question, _given_answer(question, answer_file, grading_note, follow_up), source)
     if json_output:
         _print_json(
             {
@@ -341,7 +352,7 @@ def practice(
         raise typer.Exit(ExitStatus.ERROR)
 
 
-def _given_answer(question: Any, answer_file: Path | None, grading_note: str) -> Any:
+def _given_answer(question: Any, answer_file: Path | None, grading_note: str, follow_up: bool) -> Any:
     """The practice answer from --answer-file or standard input, refused when it cannot be graded;
     once it is read, the line saying which grader grades it."""
     from interviewer import ui
@@ -358,7 +369,7 @@ def _given_answer(question: Any, answer_file: Path | None, grading_note: str) ->
         ui.note(grading_note)
         return text
 
-    return GivenAnswer(read, ui.note)
+    return GivenAnswer(read, ui.note, follow_up=follow_up)
 
 
 # --- the mock interview -------------------------------------------------------------------------
@@ -422,6 +433,21 @@ def mock(
             show_default=False,
         ),
     ] = None,
+    follow_ups: Annotated[
+        Optional[int],
+        typer.Option(
+            "--follow-ups",
+            metavar="N",
+            min=0,
+            max=MAX_FOLLOW_UPS,
+            help=f"Follow-ups asked at most per question (default {DEFAULT_FOLLOW_UPS} in a terminal; "
+            "none with scripted answers unless given).",
+            show_default=False,
+        ),
+    ] = None,
+    no_follow_ups: Annotated[
+        bool, typer.Option("--no-follow-ups", help="Ask no follow-up questions.")
+    ] = False,
     json_output: JsonOption = False,
     bank: BankOption = None,
     grader: GraderOption = None,
@@ -430,8 +456,11 @@ def mock(
 ) -> None:
     """Run a timed mock interview: questions under a clock, no feedback until a scored summary at the end.
 
-    In a terminal each answer is typed in an editor with a countdown. Without one, the answers come
-    from standard input or --answers, separated by lines holding only ---.
+    After a weak answer the interviewer asks a follow-up (the deeper one after a complete answer), and
+    the question is graded over both turns. In a terminal each answer is typed in an editor with a
+    countdown. Without one, the answers come from standard input or --answers, separated by lines
+    holding only ---; there a follow-up's answer is the next block, and follow-ups are asked only
+    when --follow-ups is given.
     """
     from interviewer import ui
     from interviewer.interview import Script, mock_interview
@@ -439,11 +468,19 @@ def mock(
 
     if resume is not None and not resume.strip():
         raise UsageError("--resume needs a session id, or latest")
+    from interviewer.followups import make_source
+
+    if no_follow_ups and follow_ups:
+        raise UsageError("--no-follow-ups and --follow-ups contradict each other; give one")
     chosen, grading_note = _grader(grader, model, base_url)
     store = _open_store()
     interactive = answers is None and _interactive() and not json_output
+    most_follow_ups = _follow_ups_asked(follow_ups, no_follow_ups, interactive)
+    source = make_source(chosen, ui.note)
     if resume:
-        resumed = MockInterview.resume(store, chosen, resume)
+        # A resumed interview asks as many follow-ups as it did, unless told otherwise.
+        told = 0 if no_follow_ups else follow_ups
+        resumed = MockInterview.resume(store, chosen, resume, source, told)
         count, limit, total = len(resumed.questions), resumed.per_question, resumed.total
         planned = count - resumed.answered
     else:
@@ -451,19 +488,30 @@ def mock(
         count = planned = len(picked)
         limit = per_question if per_question is not None else (None if minutes else DEFAULT_PER_QUESTION)
         total = minutes * 60 if minutes else None
-    scripted = None if interactive else _read_script(answers, planned)
+    each = resumed.most_follow_ups if resume else most_follow_ups
+    blocks = planned * (1 + each) + (1 if resume and resumed.follow_up_pending else 0)
+    scripted = None if interactive else _read_script(answers, blocks, each)
 
     def begin() -> MockInterview:
         if resume:
             return resumed
         options = {"topics": topic or [], "difficulty": difficulty, "seed": seed}
         return MockInterview.start(
-            store, chosen, picked, per_question=limit, total=total, options=options, script=scripted or ()
+            store,
+            chosen,
+            picked,
+            per_question=limit,
+            total=total,
+            options=options,
+            script=scripted or (),
+            follow_ups=source,
+            most_follow_ups=most_follow_ups,
         )
 
     if not json_output:
         ui.note(grading_note)
-        ui.console.print(ui.opening_panel(count, limit, total, chosen.name))
+        asked = resumed.most_follow_ups if resume else most_follow_ups
+        ui.console.print(ui.opening_panel(count, limit, total, chosen.name, asked))
         if resume and interactive:
             ui.note(ui.resuming(resumed.session_id, resumed.answered, count, resumed.time_left(), limit))
     if scripted is None:
@@ -484,7 +532,7 @@ def mock(
     else:
         ui.console.print(ui.summary_view(summary))
         _offline_hint(summary.session_id, [q.failure for q in summary.questions])
-        if ended.status == "interrupted" and any(q.status == "not reached" for q in summary.questions):
+        if ended.status == "interrupted" and _left_to_ask(store, summary):
             ui.note(f"Continue it: interviewer mock --resume {summary.session_id}")
         ui.note(f"Export it: interviewer report {summary.session_id} --format md|html|json")
     if ended.status == "interrupted":
@@ -493,10 +541,27 @@ def mock(
         raise typer.Exit(ExitStatus.ERROR)
 
 
+def _follow_ups_asked(given: int | None, none: bool, interactive: bool) -> int:
+    """How many follow-ups a new interview asks at most per question. Scripted answers get none unless
+    --follow-ups is given: a script written with one block per question keeps its meaning."""
+    if none:
+        return 0
+    if given is not None:
+        return given
+    return DEFAULT_FOLLOW_UPS if interactive else 0
+
+
+def _left_to_ask(store: Any, summary: Any) -> bool:
+    """Whether an interrupted interview has anything left to ask: a question, or a follow-up."""
+    if any(q.status == "not reached" for q in summary.questions):
+        return True
+    return any(a.open_follow_up for a in store.attempts(session_id=summary.session_id))
+
+
 SCRIPT_ROOM = 1_000  # characters per answer for separators and blank lines, in a script of answers
 
 
-def _read_script(path: Path | None, planned: int) -> list[str]:
+def _read_script(path: Path | None, planned: int, follow_ups: int = 0) -> list[str]:
     """The answers of a scripted interview, from `path` or standard input, separated by lines of ---.
 
     Reading stops past what `planned` answers of the longest length can fill, so an endless stream
@@ -520,7 +585,9 @@ def _read_script(path: Path | None, planned: int) -> list[str]:
         _check_length(answer, f"answer {number}")
     if len(answers) > planned:
         raise UsageError(
-            f"{len(answers)} answers given for {planned} questions (answers are separated by lines holding only ---)"
+            f"{len(answers)} answers given for {planned} "
+            + ("questions" if not follow_ups else f"questions and follow-ups (up to {follow_ups} a question)")
+            + " (answers are separated by lines holding only ---)"
         )
     if len(text) > most:
         raise UsageError(f"the answers run past {most:,} characters, too long for {planned} questions")
@@ -709,6 +776,7 @@ def show(
                 question_of(attempt) if attempt else None,
                 attempt.text if attempt else None,
                 Grade.model_validate(attempt.grade) if attempt and attempt.grade else None,
+                attempt.follow_ups if attempt else (),
             )
         )
 

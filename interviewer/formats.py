@@ -11,7 +11,7 @@ from datetime import datetime
 
 # The version of every JSON document the CLI prints (each --json, and `report --format json`). Fields
 # may be added; it changes when one is renamed, removed or changes type. See the README's "JSON output".
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 GOOD = 7.0  # a score at or above this is a strength
 FAIR = 4.0  # below this, a weak answer

@@ -5,8 +5,8 @@ status; they talk to the candidate only through a `MockCandidate` or `PracticeCa
 terminal in the CLI, given answers in a script, prompt_toolkit's pipe input in tests), so how
 anything is drawn is not their business.
 
-A question is asked in turns: today one per question, the answer to its prompt. `MockInterview.turns`
-yields them, so a question that grows a follow-up turn leaves this loop as it is.
+A question is asked in turns: the answer to its prompt, then the follow-ups the interviewer asks
+about it. `MockInterview.turns` yields them all, so this loop treats every turn alike.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Protocol
 
 from interviewer.bank import Question
 from interviewer.errors import Stopped
+from interviewer.followups import FollowUpSource
 from interviewer.grading import Grader
 from interviewer.grading.model import Grade, Verdict
 from interviewer.inputs import MAX_ANSWER_CHARS
@@ -90,6 +91,7 @@ def mock_interview(
     except BaseException:  # the database failed, or a signal came: stop at once, waiting on nothing
         run.abandon()
         raise
+    run.settle()  # a question stopped in its follow-ups is graded on what it has
     if not _wait_for_grades(run, candidate):
         status = "interrupted"
     run.finish(status)
@@ -207,6 +209,9 @@ class PracticeCandidate(Protocol):
     def answer(self, question: Question, draft: str) -> str:
         """A non-empty answer, starting from `draft`; raises `AnswerCancelled` when they stop."""
 
+    def follow_up(self, prompt: str) -> str:
+        """The answer to the interviewer's follow-up (empty: skipped); raises `AnswerCancelled`."""
+
     def grading(self, grader: str) -> AbstractContextManager[object]:
         """While the answer is graded."""
 
@@ -223,12 +228,24 @@ class GivenAnswer:
     """One practice answer given at once (standard input, --answer-file): `read` returns it, or
     raises `UsageError` for one that cannot be graded, or `AnswerCancelled` on Ctrl-C."""
 
-    def __init__(self, read: Callable[[], str], note: Callable[[str], None]):
+    def __init__(self, read: Callable[[], str], note: Callable[[str], None], *, follow_up: bool = False):
         self._read = read
         self.note = note
+        self._follow_up = follow_up  # the text holds the answer, ---, then the follow-up's answer
+        self._later = ""
 
     def answer(self, question: Question, draft: str) -> str:
-        return self._read()
+        text = self._read()
+        if not self._follow_up:
+            return text
+        from interviewer.session import split_answers
+
+        blocks = split_answers(text)
+        self._later = "\n\n".join(blocks[1:])
+        return blocks[0] if blocks else ""
+
+    def follow_up(self, prompt: str) -> str:
+        return self._later
 
     def grading(self, grader: str) -> AbstractContextManager[object]:
         return nullcontext()
@@ -240,8 +257,14 @@ class GivenAnswer:
         return False
 
 
-def practise(run: Practice, question: Question, candidate: PracticeCandidate) -> list[Graded]:
-    """Answer `question` until the candidate has had enough; every attempt is stored, then graded."""
+def practise(
+    run: Practice,
+    question: Question,
+    candidate: PracticeCandidate,
+    follow_ups: FollowUpSource | None = None,
+) -> list[Graded]:
+    """Answer `question` until the candidate has had enough; every attempt is stored, then graded.
+    With `follow_ups`, the first answer gets a follow-up, graded with it."""
     attempts: list[Graded] = []
     draft, previous = "", None
     while True:
@@ -251,9 +274,11 @@ def practise(run: Practice, question: Question, candidate: PracticeCandidate) ->
         except AnswerCancelled as cancelled:
             _keep_unfinished(run, question, cancelled, started, candidate.note)
         answer_id = run.submit(question, text, started)
+        asked = follow_ups if not attempts else None
+        later = _practice_follow_up(run, question, answer_id, text, asked, candidate) if asked else []
         try:
             with candidate.grading(run.grader.name):
-                result = run.grade(answer_id, question, text)
+                result = run.grade(answer_id, question, text, later)
         except KeyboardInterrupt:
             run.close("interrupted")
             candidate.note(
@@ -267,6 +292,40 @@ def practise(run: Practice, question: Question, candidate: PracticeCandidate) ->
         draft, previous = text, (result.grade if result.grade.ok else previous)
     run.close()
     return attempts
+
+
+def _practice_follow_up(
+    run: Practice,
+    question: Question,
+    answer_id: int,
+    text: str,
+    source: FollowUpSource,
+    candidate: PracticeCandidate,
+) -> list[str]:
+    """Ask the follow-up to a practice answer, and store its answer; the answers to grade with it."""
+    try:
+        prompt = source.follow_up(question, text)
+    except Exception as exc:  # the answer is graded without one, never stuck
+        candidate.note(f"No follow-up: {exc}")
+        return []
+    if not prompt:
+        return []
+    turn_id = run.follow_up(answer_id, prompt)
+    started = now()
+    try:
+        reply = candidate.follow_up(prompt)
+    except AnswerCancelled as cancelled:
+        reply = _within_limit(cancelled.text, candidate.note)
+        run.store.answer_follow_up(turn_id, reply, started_at=started, skipped=not reply.strip())
+        run.close("interrupted")
+        candidate.note(
+            f"Your answers are saved, not graded. `interviewer grade {run.session_id}` grades them."
+        )
+        if cancelled.signal:
+            raise Stopped(cancelled.signal, "what you had typed is saved") from None
+        raise KeyboardInterrupt from None
+    run.store.answer_follow_up(turn_id, reply, started_at=started, skipped=not reply.strip())
+    return [reply]
 
 
 def _keep_unfinished(

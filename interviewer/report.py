@@ -79,6 +79,7 @@ def build(store: Store, ref: str) -> dict[str, Any]:
                 "note": snapshot.get("note"),
                 "question_hash": snapshot.get("content_hash"),
                 "answer": attempt.text if attempt else None,
+                "turns": _turns(attempt, result.prompt) if attempt else [],
                 "status": result.status,
                 "score": result.score,
                 "time_used": result.seconds,
@@ -115,6 +116,33 @@ def build(store: Store, ref: str) -> dict[str, Any]:
         "gaps": summary.gaps,
         "next_steps": summary.next_steps,
     }
+
+
+def _turns(attempt: Attempt, prompt: str) -> list[dict[str, Any]]:
+    """A question's turns: its prompt and the first answer, then each follow-up and its answer."""
+    from interviewer.formats import elapsed
+
+    first = {
+        "prompt": prompt,
+        "follow_up": False,
+        "answer": attempt.text,
+        "time_used": elapsed(attempt.started_at, attempt.submitted_at),
+        "time_limit": stored_limit(attempt.time_limit),
+        "timed_out": attempt.timed_out,
+        "skipped": attempt.skipped,
+    }
+    return [first] + [
+        {
+            "prompt": t.prompt,
+            "follow_up": True,
+            "answer": t.text,
+            "time_used": elapsed(t.started_at, t.submitted_at) if t.submitted_at else None,
+            "time_limit": stored_limit(t.time_limit),
+            "timed_out": t.timed_out,
+            "skipped": t.skipped,
+        }
+        for t in attempt.follow_ups
+    ]
 
 
 def _planned(settings: dict[str, Any], question_id: str) -> dict[str, Any]:

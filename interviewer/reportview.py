@@ -28,6 +28,16 @@ class PointView:
     point: str
     evidence: str | None
     why: str | None
+    recovered: bool = False  # said only after a follow-up
+
+
+@dataclass(frozen=True)
+class FollowUpView:
+    """A follow-up the interviewer asked, and the answer to it."""
+
+    prompt: str
+    answer: str | None  # None: asked, not answered (the interview stopped there)
+    outcome: str  # "time 0:40 of 5:00", "skipped", "not answered", with "(timed out)"
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,7 @@ class QuestionView:
     detail: str | None  # what the headline leaves out: a cap, a failure's reason, "counts as 0"
     notes: list[str]
     answer: str | None
+    follow_ups: list[FollowUpView]
     points: list[PointView]
     errors: list[ErrorView]
     strengths: list[str]
@@ -181,6 +192,7 @@ def _question(q: dict[str, Any]) -> QuestionView:
         detail=_detail(q, grade),
         notes=(grade.get("notes") or []) if q["status"] == "graded" else [],
         answer=q["answer"],
+        follow_ups=[_follow_up(t) for t in q["turns"] if t["follow_up"]],
         points=[_point(kp) for kp in grade.get("key_points") or []],
         errors=[ErrorView(e["text"], e["severity"], e.get("why")) for e in grade.get("errors") or []],
         # The offline grader's strengths repeat its checklist of covered points.
@@ -215,8 +227,28 @@ def _detail(q: dict[str, Any], grade: dict[str, Any]) -> str | None:
 def _point(kp: dict[str, Any]) -> PointView:
     verdict = kp["verdict"]
     return PointView(
-        MARKS[verdict], verdict, VERDICT_BANDS[verdict], kp["point"], kp.get("evidence"), kp.get("why")
+        MARKS[verdict],
+        verdict,
+        VERDICT_BANDS[verdict],
+        kp["point"],
+        kp.get("evidence"),
+        kp.get("why"),
+        bool(kp.get("recovered")),
     )
+
+
+def _follow_up(turn: dict[str, Any]) -> FollowUpView:
+    if turn["answer"] is None:
+        outcome = "not answered"
+    elif turn["skipped"]:
+        outcome = "skipped"
+    else:
+        outcome = f"time {clock(turn['time_used'])}"
+        if turn["time_limit"]:
+            outcome += f" of {clock(turn['time_limit'])}"
+    if turn["timed_out"]:
+        outcome += " (timed out)"
+    return FollowUpView(turn["prompt"], turn["answer"], outcome)
 
 
 def _since_last(previous: dict[str, Any] | None) -> str | None:

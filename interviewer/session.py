@@ -6,13 +6,14 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, as_completed
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from interviewer import recovery
 from interviewer.bank import Question
 from interviewer.defaults import DEFAULT_PER_QUESTION
 from interviewer.errors import StoreError, UsageError
+from interviewer.followups import FollowUpSource, grade_turns, graded_text
 from interviewer.grading import Grader
 from interviewer.grading.model import Grade
 from interviewer.store import Attempt, Store, now
@@ -64,8 +65,10 @@ class Practice:
             )
             raise recovery.keep(self.store.path.parent, [unsaved], exc) from None
 
-    def grade(self, answer_id: int, question: Question, text: str) -> Graded:
-        grade = grade_safely(self.grader, question, text)
+    def grade(
+        self, answer_id: int, question: Question, text: str, follow_up_answers: Sequence[str] = ()
+    ) -> Graded:
+        grade = grade_turns(self.grader, question, text, follow_up_answers)
         assert self.session_id is not None
         try:
             self.store.add_grade(answer_id, grade.model_dump(mode="json"))
@@ -74,6 +77,10 @@ class Practice:
                 f"{exc}\nyour answer is saved; `interviewer grade {self.session_id}` grades it later"
             ) from None
         return Graded(self.session_id, answer_id, question, grade)
+
+    def follow_up(self, answer_id: int, prompt: str) -> int:
+        """Store a follow-up as asked after an answer; its turn id."""
+        return self.store.ask_follow_up(answer_id, 2, prompt, started_at=now(), time_limit=None)
 
     def answer(self, question: Question, text: str, started_at: str | None = None) -> Graded:
         return self.grade(self.submit(question, text, started_at), question, text)
@@ -98,7 +105,7 @@ def grade_pending(
         if attempt.skipped or (attempt.grade_status == "graded" and not regrade):
             continue
         question = question_of(attempt)
-        grade = grade_safely(grader, question, attempt.text)
+        grade = grade_turns(grader, question, attempt.text, attempt.follow_up_answers)
         store.add_grade(attempt.answer_id, grade.model_dump(mode="json"))
         done.append((attempt, grade))
     return done
@@ -111,11 +118,27 @@ MAX_CONCURRENT_GRADES = 5
 
 @dataclass(frozen=True)
 class Turn:
-    """A question still to be asked: its number in the interview and its time limit."""
+    """A question still to be asked, or a follow-up to it: the question's number in the interview and
+    the turn's time limit; a follow-up has its prompt and the id of its stored row."""
 
     number: int
     question: Question
     limit: float | None  # seconds; None for no limit
+    follow_up: str | None = None
+    turn_id: int | None = None
+
+
+@dataclass
+class _Asking:
+    """The question whose follow-ups are being asked: its first answer and what came after."""
+
+    answer_id: int
+    number: int
+    question: Question
+    first: str
+    prompts: list[str]  # the follow-ups asked so far
+    answers: list[str]  # and their answers
+    unanswered: Turn | None = None  # one asked before the interview stopped, to ask again
 
 
 class MockInterview:
@@ -134,10 +157,15 @@ class MockInterview:
         total: float | None,
         answered: int = 0,
         used: float = 0.0,
+        follow_ups: FollowUpSource | None = None,
+        most_follow_ups: int = 0,
     ):
         self.store, self.grader, self.session_id = store, grader, session_id
         self.questions, self.per_question, self.total = questions, per_question, total
         self.answered, self.used = answered, used
+        self.follow_ups = follow_ups if most_follow_ups > 0 else None
+        self.most_follow_ups = most_follow_ups
+        self._asking: _Asking | None = None
         self._grading = BackgroundGrading(MAX_CONCURRENT_GRADES)
         self.unstored: dict[int, str] = {}  # answer id -> why not even its failure could be stored
 
@@ -152,6 +180,8 @@ class MockInterview:
         total: float | None = None,
         options: dict[str, Any] | None = None,
         script: Sequence[str] = (),
+        follow_ups: FollowUpSource | None = None,
+        most_follow_ups: int = 0,
     ) -> MockInterview:
         """Create the interview's session. When the database refuses it, the answers given in
         advance (`script`) go to a recovery file, which the `AnswerNotStored` raised names."""
@@ -159,6 +189,7 @@ class MockInterview:
             "questions": [q.snapshot() for q in questions],
             "per_question": per_question,
             "total": total,
+            "follow_ups": most_follow_ups if follow_ups else 0,
             **(options or {}),
         }
         try:
@@ -169,12 +200,29 @@ class MockInterview:
             given = zip(questions, script, strict=False)
             kept = [_unsaved(grader, None, q, t, now(), per_question) for q, t in given if t.strip()]
             raise recovery.keep(store.path.parent, kept, exc) from None
-        return cls(store, grader, session_id, questions, per_question=per_question, total=total)
+        return cls(
+            store,
+            grader,
+            session_id,
+            questions,
+            per_question=per_question,
+            total=total,
+            follow_ups=follow_ups,
+            most_follow_ups=most_follow_ups,
+        )
 
     @classmethod
-    def resume(cls, store: Store, grader: Grader, ref: str) -> MockInterview:
-        """Continue an interrupted interview where it stopped, with the time it had left; answers
-        left ungraded (the process was killed before their grades came) are graded in the background."""
+    def resume(
+        cls,
+        store: Store,
+        grader: Grader,
+        ref: str,
+        follow_ups: FollowUpSource | None = None,
+        most_follow_ups: int | None = None,
+    ) -> MockInterview:
+        """Continue an interrupted interview where it stopped, with the time it had left and as many
+        follow-ups as it asked (unless `most_follow_ups` says otherwise); answers left ungraded (the
+        process was killed before their grades came) are graded in the background."""
         from interviewer.formats import elapsed
         from interviewer.summary import stored_limit
 
@@ -186,6 +234,9 @@ class MockInterview:
         questions = [_question(q) for q in row.settings["questions"]]
         attempts = store.attempts(session_id=row.id)
         used = sum(elapsed(a.started_at, a.submitted_at) for a in attempts)
+        used += sum(
+            elapsed(t.started_at, t.submitted_at) for a in attempts for t in a.follow_ups if t.submitted_at
+        )
         run = cls(
             store,
             grader,
@@ -195,20 +246,79 @@ class MockInterview:
             total=stored_limit(row.settings.get("total")),
             answered=len(attempts),
             used=used,
+            follow_ups=follow_ups,
+            most_follow_ups=_stored_count(row.settings.get("follow_ups"))
+            if most_follow_ups is None
+            else most_follow_ups,
         )
         for attempt in attempts:
-            if attempt.grade_status == "pending" and not attempt.skipped:
-                run._grade_in_background(attempt.answer_id, question_of(attempt), attempt.text)
+            if attempt.open_follow_up is not None:
+                run._asking = _resumed_asking(attempt)
+            elif attempt.grade_status == "pending" and not attempt.skipped:
+                run._grade_in_background(
+                    attempt.answer_id, question_of(attempt), attempt.text, attempt.follow_up_answers
+                )
         return run
 
     def turns(self) -> Iterator[Turn]:
-        """The questions still to ask, each with the time it may take; stops when time is up."""
-        while self.answered < len(self.questions):
-            limits = [x for x in (self.per_question, self.total and self.total - self.used) if x is not None]
-            limit = min(limits) if limits else None
-            if limit is not None and limit <= 0:
+        """The turns still to ask, each with the time it may take: each question, then its follow-ups
+        (each under its own clock, as a question); stops when time is up."""
+        while True:
+            if self._asking is not None:
+                follow_up = self._next_follow_up(self._asking)
+                if follow_up is not None:
+                    yield follow_up
+                    continue
+                self.settle()
+            limit = self._limit()
+            if self.answered >= len(self.questions) or (limit is not None and limit <= 0):
                 return
             yield Turn(self.answered + 1, self.questions[self.answered], limit)
+
+    @property
+    def follow_up_pending(self) -> bool:
+        """Whether the interview stopped during a follow-up, which it asks first when resumed."""
+        return self._asking is not None and self._asking.unanswered is not None
+
+    def _limit(self) -> float | None:
+        limits = [x for x in (self.per_question, self.total and self.total - self.used) if x is not None]
+        return min(limits) if limits else None
+
+    def _next_follow_up(self, asking: _Asking) -> Turn | None:
+        """The follow-up to ask next about the current question, stored as asked; None when there is
+        none to ask (enough were asked, time is up, the source has none or fails)."""
+        limit = self._limit()
+        if limit is not None and limit <= 0:
+            asking.unanswered = None  # a resumed interview out of time: grade the turns it has
+            return None
+        if asking.unanswered is not None:
+            return replace(asking.unanswered, limit=limit)
+        if self.follow_ups is None or len(asking.prompts) >= self.most_follow_ups:
+            return None
+        try:
+            prompt = self.follow_ups.follow_up(asking.question, graded_text(asking.first, asking.answers))
+        except Exception:  # no follow-up is better than a stuck interview
+            prompt = None
+        if not prompt or prompt in asking.prompts:
+            return None
+        number = len(asking.prompts) + 2
+        turn_id = self.store.ask_follow_up(
+            asking.answer_id, number, prompt, started_at=now(), time_limit=limit
+        )
+        asking.prompts.append(prompt)
+        asking.unanswered = Turn(asking.number, asking.question, limit, follow_up=prompt, turn_id=turn_id)
+        return asking.unanswered
+
+    def settle(self) -> None:
+        """Grade the current question, if its follow-ups are all answered (one left unanswered when
+        the interview stopped waits for `--resume`)."""
+        asking, self._asking = self._asking, None
+        if asking is None:
+            return
+        if asking.unanswered is not None:
+            self._asking = asking
+            return
+        self._grade_in_background(asking.answer_id, asking.question, asking.first, asking.answers)
 
     def warm(self) -> threading.Thread | None:
         return warm(self.grader)
@@ -234,6 +344,9 @@ class MockInterview:
         to the questions after it (`unasked`), and the `AnswerNotStored` raised names the file.
         """
         skipped = skipped or not text.strip()
+        if turn.turn_id is not None:
+            self._answer_follow_up(turn, text, started, elapsed, timed_out, skipped)
+            return turn.turn_id
         unsaved = _unsaved(
             self.grader, self.session_id, turn.question, text, started, turn.limit, timed_out, skipped
         )
@@ -256,19 +369,43 @@ class MockInterview:
             raise recovery.keep(self.store.path.parent, kept, exc) from None
         self.answered += 1
         self.used += elapsed
-        if not skipped:
+        if skipped:
+            return answer_id
+        if self.follow_ups is not None:
+            self._asking = _Asking(answer_id, turn.number, turn.question, text, [], [])
+        else:
             self._grade_in_background(answer_id, turn.question, text)
         return answer_id
 
-    def _grade_in_background(self, answer_id: int, question: Question, text: str) -> None:
-        self._grading.submit(self._grade, answer_id, question, text)
+    def _answer_follow_up(
+        self, turn: Turn, text: str, started: str, elapsed: float, timed_out: bool, skipped: bool
+    ) -> None:
+        """Commit a follow-up's answer; the question is graded once its follow-ups are done."""
+        assert turn.turn_id is not None and self._asking is not None
+        try:
+            self.store.answer_follow_up(
+                turn.turn_id, text, started_at=started, timed_out=timed_out, skipped=skipped
+            )
+        except StoreError as exc:
+            unsaved = _unsaved(
+                self.grader, self.session_id, turn.question, text, started, turn.limit, timed_out
+            )
+            raise recovery.keep(self.store.path.parent, [unsaved], exc) from None
+        self._asking.unanswered = None
+        self._asking.answers.append(text)
+        self.used += elapsed
 
-    def _grade(self, answer_id: int, question: Question, text: str) -> None:
+    def _grade_in_background(
+        self, answer_id: int, question: Question, text: str, follow_up_answers: Sequence[str] = ()
+    ) -> None:
+        self._grading.submit(self._grade, answer_id, question, text, follow_up_answers)
+
+    def _grade(self, answer_id: int, question: Question, text: str, follow_up_answers: Sequence[str]) -> None:
         """Grade and store the grade. Whatever goes wrong (the store refuses the grade, a grader
         returns nonsense) is stored as a failed grade with its reason; when even that cannot be
         stored, the reason is kept in `unstored` for the candidate to be told."""
         try:
-            grade = grade_safely(self.grader, question, text)
+            grade = grade_turns(self.grader, question, text, follow_up_answers)
             self.store.add_grade(answer_id, grade.model_dump(mode="json"))
         except Exception as exc:
             reason = _reason(exc)
@@ -370,6 +507,28 @@ def _unsaved(
     snapshot = question.snapshot()
     return recovery.Unsaved(
         "mock", grader.name, session_id, snapshot, text, started, now(), limit, timed_out, skipped
+    )
+
+
+def _stored_count(value: Any) -> int:
+    """A count read back from a session's settings (absent in sessions from before follow-ups)."""
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def _resumed_asking(attempt: Attempt) -> _Asking:
+    """The follow-ups of a question that an interview stopped in, the unanswered one to ask again."""
+    question = question_of(attempt)
+    open_turn = attempt.open_follow_up
+    assert open_turn is not None
+    again = Turn(attempt.position, question, None, follow_up=open_turn.prompt, turn_id=open_turn.turn_id)
+    return _Asking(
+        attempt.answer_id,
+        attempt.position,
+        question,
+        attempt.text,
+        [t.prompt for t in attempt.follow_ups],
+        attempt.follow_up_answers,
+        again,
     )
 
 

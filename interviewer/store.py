@@ -64,11 +64,47 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX grades_by_answer ON grades(answer_id, id);
     """,
+    # Follow-up turns: an answer row holds a question's first turn; these hold the follow-ups asked
+    # after it (`number` 2, 3, ...). `text` and `submitted_at` stay NULL while one is asked, unanswered.
+    """
+    CREATE TABLE turns (
+        id            INTEGER PRIMARY KEY,
+        answer_id     INTEGER NOT NULL REFERENCES answers(id),
+        number        INTEGER NOT NULL,
+        prompt        TEXT NOT NULL,
+        text          TEXT,
+        started_at    TEXT NOT NULL,
+        submitted_at  TEXT,
+        time_limit    REAL,
+        timed_out     INTEGER NOT NULL DEFAULT 0,
+        skipped       INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (answer_id, number)
+    );
+    """,
 ]
 
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class FollowUpTurn:
+    """A follow-up asked after an answer: its prompt, and the answer (None while unanswered)."""
+
+    turn_id: int
+    number: int  # the question's turn: 2 for the first follow-up
+    prompt: str
+    text: str | None
+    started_at: str
+    submitted_at: str | None
+    time_limit: float | None
+    timed_out: bool
+    skipped: bool
+
+    @property
+    def answered(self) -> bool:
+        return self.submitted_at is not None
 
 
 @dataclass(frozen=True)
@@ -91,6 +127,17 @@ class Attempt:
     grader: str | None
     score: float | None
     grade: dict | None  # the latest Grade as JSON, if any
+    follow_ups: tuple[FollowUpTurn, ...] = ()
+
+    @property
+    def follow_up_answers(self) -> list[str]:
+        """The answers given to its follow-ups, in order (an unanswered one gives none)."""
+        return [t.text for t in self.follow_ups if t.text]
+
+    @property
+    def open_follow_up(self) -> FollowUpTurn | None:
+        """The follow-up asked and not answered yet (the interview stopped during it), if any."""
+        return next((t for t in self.follow_ups if not t.answered), None)
 
 
 @dataclass(frozen=True)
@@ -133,7 +180,7 @@ def _object(text: str, keys: Sequence[str] = ()) -> dict:
     return value
 
 
-def _attempt(row: sqlite3.Row) -> Attempt:
+def _attempt(row: sqlite3.Row, follow_ups: Sequence[FollowUpTurn] = ()) -> Attempt:
     return Attempt(
         answer_id=row[0],
         session_id=row[1],
@@ -151,7 +198,19 @@ def _attempt(row: sqlite3.Row) -> Attempt:
         grader=row[13],
         score=row[14],
         grade=_object(row[15]) if row[15] else None,
+        follow_ups=tuple(follow_ups),
     )
+
+
+_TURN_SELECT = """
+    SELECT t.answer_id, t.id, t.number, t.prompt, t.text, t.started_at, t.submitted_at, t.time_limit,
+           t.timed_out, t.skipped
+    FROM turns t JOIN answers a ON a.id = t.answer_id
+"""
+
+
+def _turn(row: sqlite3.Row) -> FollowUpTurn:
+    return FollowUpTurn(row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]), bool(row[9]))
 
 
 def _code(exc: sqlite3.Error) -> int | None:
@@ -411,8 +470,9 @@ class Store:
         rows = self._rows(_ATTEMPT_SELECT + " WHERE a.id = ?", (answer_id,))
         if not rows:
             raise UsageError(f"no answer {answer_id}")
+        turns = self._follow_ups(" WHERE t.answer_id = ?", (answer_id,))
         with self._failures_explained():
-            return _attempt(rows[0])
+            return _attempt(rows[0], turns.get(answer_id, ()))
 
     def attempts(
         self,
@@ -434,5 +494,37 @@ class Store:
         if limit:
             sql += f" LIMIT {int(limit)}"
         rows = self._rows(sql, args)
+        turns = self._follow_ups(
+            " WHERE a.session_id = ?" if session_id else "", [session_id] if session_id else []
+        )
         with self._failures_explained():
-            return [_attempt(r) for r in rows]
+            return [_attempt(r, turns.get(r[0], ())) for r in rows]
+
+    def _follow_ups(self, where: str, args: Sequence[object]) -> dict[int, list[FollowUpTurn]]:
+        """The follow-up turns of the answers `where` selects, by answer id, in order."""
+        by_answer: dict[int, list[FollowUpTurn]] = {}
+        for row in self._rows(_TURN_SELECT + where + " ORDER BY t.answer_id, t.number", args):
+            by_answer.setdefault(row[0], []).append(_turn(row))
+        return by_answer
+
+    def ask_follow_up(
+        self, answer_id: int, number: int, prompt: str, *, started_at: str, time_limit: float | None
+    ) -> int:
+        """Commit a follow-up the moment it is asked (so a resumed interview asks it again); its id."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO turns (answer_id, number, prompt, started_at, time_limit) VALUES (?, ?, ?, ?, ?)",
+                (answer_id, number, prompt, started_at, time_limit),
+            )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def answer_follow_up(
+        self, turn_id: int, text: str, *, started_at: str, timed_out: bool = False, skipped: bool = False
+    ) -> None:
+        """Commit a follow-up's answer."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE turns SET text = ?, started_at = ?, submitted_at = ?, timed_out = ?, skipped = ? WHERE id = ?",
+                (text, started_at, now(), int(timed_out), int(skipped), turn_id),
+            )

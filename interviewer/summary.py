@@ -29,6 +29,7 @@ class QuestionResult:
     timed_out: bool
     answer_id: int | None
     failure: str | None = None
+    follow_ups: int = 0  # follow-ups asked after the first answer
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,13 @@ def _result(number: int, a: Attempt) -> QuestionResult:
         prompt=a.question["prompt"],
         status=status,
         score=a.score if status == "graded" else (0.0 if status == "skipped" else None),
-        seconds=elapsed(a.started_at, a.submitted_at),
+        seconds=elapsed(a.started_at, a.submitted_at)
+        + sum(elapsed(t.started_at, t.submitted_at) for t in a.follow_ups if t.submitted_at),
         limit=stored_limit(a.time_limit),
         timed_out=a.timed_out,
         answer_id=a.answer_id,
         failure=failure,
+        follow_ups=len(a.follow_ups),
     )
 
 

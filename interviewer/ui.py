@@ -25,7 +25,7 @@ from interviewer.terminal import visible
 
 if TYPE_CHECKING:
     from interviewer.calibrate import Calibration, Figures
-    from interviewer.store import Attempt
+    from interviewer.store import Attempt, FollowUpTurn
     from interviewer.summary import Progress, QuestionResult, Summary
 
 # No string printed is read as markup or emoji codes: styles come from Text objects, and names from
@@ -452,6 +452,8 @@ def grade_view(question: Question, grade: Grade, *, show_reference: bool = True)
         line = plain(kp.point, style="bold" if kp.verdict is Verdict.covered else "")
         if kp.why:
             line.append(plain(f"  ({kp.why})", style="dim"))
+        if kp.recovered:
+            line.append(Text("  recovered after the follow-up", style="yellow"))
         if kp.evidence:
             line.append(plain(f"\n“{kp.evidence}”", style="italic dim"))
         points.add_row(Text(mark, style=style), line)
@@ -570,7 +572,7 @@ def history_table(attempts: Sequence[Attempt]) -> Table:
             plain(local_time(a.submitted_at)),
             plain(a.session_id),
             plain(a.mode),
-            plain(a.question_id),
+            plain(a.question_id + (f" (+{len(a.follow_ups)} follow-up)" if a.follow_ups else "")),
             Text("skipped", style="dim") if a.skipped else score_text(a.score, a.grade_status),
             plain(grader_label(a.grader) if a.grader else ""),
         )
@@ -580,7 +582,9 @@ def history_table(attempts: Sequence[Attempt]) -> Table:
 # --- the mock interview -----------------------------------------------------------------------
 
 
-def opening_panel(count: int, per_question: float | None, total: float | None, grader: str) -> Panel:
+def opening_panel(
+    count: int, per_question: float | None, total: float | None, grader: str, follow_ups: int = 0
+) -> Panel:
     if per_question and total:
         timing = f"up to {clock(per_question)} a question, {clock(total)} in all"
     elif total:
@@ -594,7 +598,9 @@ def opening_panel(count: int, per_question: float | None, total: float | None, g
         f", {timing}. Graded by ",
         plain(grader_label(grader), "bold"),
         ".\n",
-        "No feedback until the end: grading runs in the background while you answer.\n\n",
+        "No feedback until the end: grading runs in the background while you answer.\n",
+        _follow_ups_line(follow_ups),
+        "\n",
         ("Esc then Enter", "bold"),
         " or ",
         ("Ctrl-D", "bold"),
@@ -608,9 +614,21 @@ def opening_panel(count: int, per_question: float | None, total: float | None, g
     return Panel(body, title="Mock interview", title_align="left", border_style="cyan")
 
 
+def _follow_ups_line(most: int) -> str:
+    if not most:
+        return ""
+    asked = "a follow-up" if most == 1 else f"up to {most} follow-ups"
+    return f"After an answer the interviewer may ask {asked} on the same question, graded with it.\n"
+
+
 def mock_question(number: int, count: int, question: Question) -> Panel:
     title = f"[bold]Question {number}/{count}[/] · {escape(visible(question.topic))} · {question.difficulty.value}"
     return Panel(plain(question.prompt, style="bold"), title=title, title_align="left")
+
+
+def follow_up_panel(prompt: str, title: str) -> Panel:
+    """The interviewer's follow-up: the same question, one more turn."""
+    return Panel(plain(prompt, style="bold"), title=plain(title), title_align="left", border_style="magenta")
 
 
 def summary_view(summary: Summary) -> Group:
@@ -626,6 +644,10 @@ def summary_view(summary: Summary) -> Group:
         status = {"graded": "", "skipped": "skipped"}.get(r.status, r.status)
         if r.timed_out:
             status = (status + ", " if status else "") + "timed out"
+        if r.follow_ups:
+            status = (
+                status + ", " if status else ""
+            ) + f"+{r.follow_ups} follow-up{'s' if r.follow_ups > 1 else ''}"
         score = (
             score_text(r.score, r.status)
             if r.status not in {"skipped", "not reached"}
@@ -681,13 +703,21 @@ def answer_feedback(
     question: Question | None,
     text: str | None,
     grade: Grade | None,
+    follow_ups: Sequence[FollowUpTurn] = (),
 ) -> Group:
-    """One question of a past session as `interviewer show` prints it: the prompt, the answer and
-    the feedback a practice run shows, or why there is none."""
+    """One question of a past session as `interviewer show` prints it: the prompt, the answer (and
+    each follow-up with its answer) and the feedback a practice run shows, or why there is none."""
     title = f"Question {result.number}/{count} · {result.question_id}"
     parts: list[Any] = [Panel(plain(result.prompt, style="bold"), title=plain(title), title_align="left")]
     if text is not None and result.status != "skipped":
         parts += [Text("Your answer", style="bold underline"), plain(text)]
+    for turn in follow_ups:
+        parts.append(Text.assemble(("\nFollow-up: ", "bold magenta"), plain(turn.prompt, style="bold")))
+        parts.append(
+            plain(turn.text)
+            if turn.text
+            else Text("(skipped)" if turn.answered else "(not answered)", style="dim")
+        )
     if question is not None and grade is not None:
         parts.append(grade_view(question, grade))
     else:

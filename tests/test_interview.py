@@ -64,7 +64,7 @@ def test_no_at_ready_creates_no_session(terminal, home):
 
 def test_a_typed_interview_end_to_end(terminal, home):
     keys = "\r" + "Momentum averages past gradients.\x04" + "\x0e"  # ready; answer; skip
-    result = terminal(keys, "mock", "-n", "2", "--seed", "3", "--grader", "offline")
+    result = terminal(keys, "mock", "-n", "2", "--seed", "3", "--grader", "offline", "--no-follow-ups")
     assert result.exit_code == 0, result.stderr
     assert "2 questions," in result.stdout and "Session " in result.stdout
     rows = _db(
@@ -80,7 +80,13 @@ def test_one_question_is_one_question(cli):
 
 def test_ctrl_c_in_the_editor_leaves_an_interview_that_resumes_where_it_stopped(terminal, home, cli):
     result = terminal(
-        "\r" + "A first answer.\x04" + "half of it\x03", "mock", "-n", "3", "--grader", "offline"
+        "\r" + "A first answer.\x04" + "half of it\x03",
+        "mock",
+        "-n",
+        "3",
+        "--grader",
+        "offline",
+        "--no-follow-ups",
     )
     assert result.exit_code == 130
     [(session, status)] = _db(home, "SELECT id, status FROM sessions")

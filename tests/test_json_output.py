@@ -78,7 +78,7 @@ def _type_ok(value, types: set[str]) -> bool:
 
 def check(data: dict, title: str) -> None:
     fields = _documented(title)
-    assert data["schema_version"] == 1 and next(iter(data)) == "schema_version"
+    assert data["schema_version"] == 2 and next(iter(data)) == "schema_version"
     for path, types in fields.items():
         values = _values(data, path)
         if "." not in path and "[]" not in path and "{}" not in path:
@@ -181,7 +181,7 @@ def test_calibrate_json(cli):
 
 
 def test_recover_json(cli, home):
-    assert _json(cli, "recover") == {"schema_version": 1, "recovered": []}
+    assert _json(cli, "recover") == {"schema_version": 2, "recovered": []}
     from interviewer import recovery
 
     folder = recovery.folder(home)
@@ -208,7 +208,7 @@ def test_the_json_report_has_the_documented_fields(cli):
     top = set()
     for cell in re.findall(r"^\| (`[^|]+) \|", table, re.M):
         top |= {name for name in re.findall(r"`([a-z_]+)(?:\[\])?`", cell)}
-    assert set(doc) == top and doc["schema_version"] == 1
+    assert set(doc) == top and doc["schema_version"] == 2
 
 
 @pytest.mark.parametrize("title", sorted(TABLES))

@@ -103,7 +103,7 @@ def test_markdown_report_shows_hostile_text_as_text(cli, tmp_path):
 def test_json_report_has_a_schema_version_and_everything_asked(cli):
     cli("mock", "-n", "2", "--seed", "3", input="Some answer about it.\n---\n")
     doc = json.loads(cli("report", "latest", "--format", "json").stdout)
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert {"id", "mode", "status", "grader", "started_at", "time_limit_per_question", "time_used"} <= set(
         doc["session"]
     )

@@ -40,6 +40,7 @@ class PointVerdict(BaseModel):
     verdict: Verdict
     evidence: str | None = None  # a quote from the answer
     why: str | None = None  # short reason, e.g. "stated the opposite"
+    recovered: bool = False  # said only in a follow-up answer, after a prompt: at most partial credit
 
 
 class Finding(BaseModel):
