@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
 
 from interviewer import ui
 from interviewer.bank import Question
@@ -12,13 +13,38 @@ from interviewer.interview import Change, Reply
 from interviewer.session import Graded, Turn
 
 
+class _Writing:
+    """A follow-up shown as a model writes it: a panel redrawn in place, which makes way for the
+    asked follow-up once it is complete."""
+
+    def __init__(self) -> None:
+        self._live: Any = None  # a rich Live, while a follow-up is being written
+
+    def show(self, text: str) -> None:
+        from rich.live import Live
+
+        if self._live is None:
+            self._live = Live(console=ui.console, transient=True, auto_refresh=False)
+            self._live.start()
+        self._live.update(ui.follow_up_panel(text or "…", "follow-up"), refresh=True)
+
+    def done(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
 class TerminalMock:
     """A mock interview in the terminal: the countdown editor, no feedback until the end."""
+
+    def __init__(self) -> None:
+        self._writing = _Writing()
 
     def ready(self) -> bool:
         return ui.confirm("Ready? The clock starts when you press Enter.", default=True)
 
     def answer(self, turn: Turn, count: int) -> Reply:
+        self._writing.done()
         if turn.follow_up is not None:
             ui.console.print(
                 ui.follow_up_panel(turn.follow_up, f"Question {turn.number}/{count} · follow-up")
@@ -29,6 +55,9 @@ class TerminalMock:
 
     def later_answers(self) -> Sequence[str]:
         return ()
+
+    def writing(self) -> Callable[[str], None]:
+        return self._writing.show
 
     def note(self, message: str) -> None:
         ui.note(message)
@@ -45,6 +74,7 @@ class TerminalPractice:
 
     def __init__(self) -> None:
         self._attempts = 0
+        self._writing = _Writing()
 
     def answer(self, question: Question, draft: str) -> str:
         if self._attempts:
@@ -59,8 +89,12 @@ class TerminalPractice:
             draft = text
 
     def follow_up(self, prompt: str) -> str:
+        self._writing.done()
         ui.console.print(ui.follow_up_panel(prompt, "follow-up"))
         return ui.edit_answer()
+
+    def writing(self) -> Callable[[str], None]:
+        return self._writing.show
 
     def grading(self, grader: str) -> AbstractContextManager[object]:
         if grader == "offline":

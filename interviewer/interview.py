@@ -63,6 +63,10 @@ class MockCandidate(Protocol):
     def waiting(self) -> AbstractContextManager[Callable[[int, int], None] | None]:
         """While the last grades come in: a progress callback `(done, total)`, or None."""
 
+    def writing(self) -> Callable[[str], None] | None:
+        """Where a follow-up shows word by word while a model writes it (each call: the whole text so
+        far, "" to withdraw it), or None when it is shown only once complete."""
+
 
 @dataclass(frozen=True)
 class Ended:
@@ -83,6 +87,7 @@ def mock_interview(
     if not candidate.ready():
         return None
     run = begin()
+    run.follow_up_text = candidate.writing()
     status = "interrupted"
     try:
         status = _ask_every_turn(run, candidate)
@@ -170,6 +175,9 @@ class Script:
     def waiting(self) -> AbstractContextManager[None]:
         return nullcontext()
 
+    def writing(self) -> None:
+        return None
+
 
 # --- practice ---------------------------------------------------------------------------------------
 
@@ -212,6 +220,9 @@ class PracticeCandidate(Protocol):
     def follow_up(self, prompt: str) -> str:
         """The answer to the interviewer's follow-up (empty: skipped); raises `AnswerCancelled`."""
 
+    def writing(self) -> Callable[[str], None] | None:
+        """As `MockCandidate.writing`."""
+
     def grading(self, grader: str) -> AbstractContextManager[object]:
         """While the answer is graded."""
 
@@ -246,6 +257,9 @@ class GivenAnswer:
 
     def follow_up(self, prompt: str) -> str:
         return self._later
+
+    def writing(self) -> None:
+        return None
 
     def grading(self, grader: str) -> AbstractContextManager[object]:
         return nullcontext()
@@ -304,7 +318,7 @@ def _practice_follow_up(
 ) -> list[str]:
     """Ask the follow-up to a practice answer, and store its answer; the answers to grade with it."""
     try:
-        prompt = source.follow_up(question, text)
+        prompt = source.follow_up(question, text, on_text=candidate.writing())
     except Exception as exc:  # the answer is graded without one, never stuck
         candidate.note(f"No follow-up: {exc}")
         return []

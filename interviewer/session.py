@@ -165,6 +165,8 @@ class MockInterview:
         self.answered, self.used = answered, used
         self.follow_ups = follow_ups if most_follow_ups > 0 else None
         self.most_follow_ups = most_follow_ups
+        # Where a follow-up shows while it is being written (a model's, streamed); None: when done.
+        self.follow_up_text: Callable[[str], None] | None = None
         self._asking: _Asking | None = None
         self._grading = BackgroundGrading(MAX_CONCURRENT_GRADES)
         self.unstored: dict[int, str] = {}  # answer id -> why not even its failure could be stored
@@ -296,7 +298,9 @@ class MockInterview:
         if self.follow_ups is None or len(asking.prompts) >= self.most_follow_ups:
             return None
         try:
-            prompt = self.follow_ups.follow_up(asking.question, graded_text(asking.first, asking.answers))
+            prompt = self.follow_ups.follow_up(
+                asking.question, graded_text(asking.first, asking.answers), on_text=self.follow_up_text
+            )
         except Exception:  # no follow-up is better than a stuck interview
             prompt = None
         if not prompt or prompt in asking.prompts:

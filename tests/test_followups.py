@@ -314,3 +314,37 @@ def test_when_the_model_cannot_write_one_the_banks_follow_up_is_asked_and_said_i
     assert _rows(home, "SELECT prompt FROM turns") == [(PROBE,)]
     [line] = [line for line in result.stderr.splitlines() if "comes from the bank" in line]
     assert "HTTP 500" in line and "sk-test" not in result.stderr
+
+
+def test_a_follow_up_being_written_reaches_the_candidate_as_it_arrives(tmp_path, builtin_bank):
+    """A model's follow-up streams: the candidate sees it grow (the terminal redraws a panel in place)."""
+    from interviewer.grading.offline import OfflineGrader
+    from interviewer.interview import Script, mock_interview
+    from interviewer.session import MockInterview
+    from interviewer.store import Store
+
+    class Streaming:
+        def follow_up(self, question, answer, *, on_text=None):
+            for text in ("What", "What changes at", "What changes at inference time?"):
+                on_text(text)
+            return "What changes at inference time?"
+
+    class Watching(Script):
+        def __init__(self, answers):
+            super().__init__(answers, note=lambda message: None)
+            self.seen = []
+
+        def writing(self):
+            return self.seen.append
+
+    grader, candidate = OfflineGrader(), Watching([HALF, REST])
+    question = builtin_bank.get("regularization/dropout")
+    store = Store.open(tmp_path)
+    ended = mock_interview(
+        grader,
+        lambda: MockInterview.start(store, grader, [question], follow_ups=Streaming(), most_follow_ups=1),
+        candidate,
+    )
+    assert ended is not None and ended.status == "completed"
+    assert candidate.seen == ["What", "What changes at", "What changes at inference time?"]
+    assert _rows(tmp_path, "SELECT prompt, text FROM turns") == [(PROBE, REST)]
