@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from interviewer.formats import FAIR, GOOD, elapsed
-from interviewer.store import Attempt, SessionRow, Store
+from interviewer.store import Attempt, FollowUpTurn, SessionRow, Store
 
 TOP = 3
 
@@ -30,6 +30,8 @@ class QuestionResult:
     answer_id: int | None
     failure: str | None = None
     follow_ups: int = 0  # follow-ups asked after the first answer
+    # Each follow-up asked, and how it went: "answered", "skipped", "timed out" or "not answered".
+    follow_up_turns: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,14 @@ def _result(number: int, a: Attempt) -> QuestionResult:
         answer_id=a.answer_id,
         failure=failure,
         follow_ups=len(a.follow_ups),
+        follow_up_turns=[(t.prompt, _outcome(t)) for t in a.follow_ups],
     )
+
+
+def _outcome(turn: FollowUpTurn) -> str:
+    if turn.text is None:
+        return "not answered"
+    return "skipped" if turn.skipped else "timed out" if turn.timed_out else "answered"
 
 
 def _mean(values: list[float]) -> float | None:

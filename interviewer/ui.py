@@ -671,8 +671,14 @@ def summary_view(summary: Summary) -> Group:
     if failed:
         total.append(f"\n{failed} answer(s) could not be graded: they are not in the total.", style="red")
     parts.append(total)
-    # Below the table, not in it: a reason is a sentence, and in a column it wrapped into many rows.
+    # Below the table, not in it: a reason or a follow-up is a sentence, and a column wraps it into
+    # a row a word.
     parts += [plain(f"  {r.number}. {r.failure}", style="red") for r in summary.questions if r.failure]
+    parts += [
+        plain(f"  {r.number}. Follow-up: {prompt} ({outcome})", style="dim")
+        for r in summary.questions
+        for prompt, outcome in r.follow_up_turns
+    ]
     if summary.topics:
         parts.append(
             Text("Per topic: ", style="bold")

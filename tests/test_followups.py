@@ -69,6 +69,7 @@ def test_a_missed_point_gets_its_follow_up_and_is_recovered_for_reduced_credit(c
     verdicts = [(kp["verdict"], kp["recovered"]) for kp in grade["key_points"]]
     assert verdicts == [("covered", False), ("partial", True)]
     assert grade["score"] == 7.5  # the recovered point earns half: an interviewer had to ask for it
+    assert f"1. Follow-up: {PROBE} (answered)" in result.stdout  # the summary shows the turn
 
 
 def test_a_complete_answer_gets_the_deeper_follow_up(cli, home, toy):
