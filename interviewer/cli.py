@@ -513,7 +513,16 @@ def mock(
         asked = resumed.most_follow_ups if resume else most_follow_ups
         ui.console.print(ui.opening_panel(count, limit, total, chosen.name, asked))
         if resume and interactive:
-            ui.note(ui.resuming(resumed.session_id, resumed.answered, count, resumed.time_left(), limit))
+            ui.note(
+                ui.resuming(
+                    resumed.session_id,
+                    resumed.answered,
+                    count,
+                    resumed.time_left(),
+                    limit,
+                    in_follow_up=resumed.follow_up_pending,
+                )
+            )
     if scripted is None:
         from interviewer.candidate import TerminalMock
 

@@ -749,10 +749,19 @@ def _total_text(total: float | None, pending: int) -> Text:
 
 
 def resuming(
-    session_id: str, answered: int, count: int, left: float | None, per_question: float | None
+    session_id: str,
+    answered: int,
+    count: int,
+    left: float | None,
+    per_question: float | None,
+    *,
+    in_follow_up: bool = False,
 ) -> str:
-    """Where a resumed interview picks up, e.g. "2 of 5 answered, 7:30 left"."""
+    """Where a resumed interview picks up, e.g. "2 of 5 answered, 7:30 left"; in a follow-up, "2 of
+    5 answered, the follow-up to question 2 first"."""
     where = f"Resuming session {session_id}: {answered} of {count} answered"
+    if in_follow_up:
+        where += f", the follow-up to question {answered} first"
     if left is not None:
         return f"{where}, {countdown(left)} left."
     return f"{where}, up to {countdown(per_question)} a question." if per_question else f"{where}."

@@ -135,6 +135,7 @@ def test_an_interview_stopped_during_a_follow_up_resumes_there(terminal, home, t
 
     resumed = terminal("\r" + REST + "\x04", "mock", "--resume", session, "--grader", "offline")
     assert resumed.exit_code == 0, resumed.stderr
+    assert "1 of 1 answered, the follow-up to question 1 first" in resumed.stderr
     assert _rows(home, "SELECT prompt, text FROM turns") == [(PROBE, REST)]
     assert _rows(home, "SELECT text FROM answers") == [(HALF,)]
     assert [kp["recovered"] for kp in _grade(home)["key_points"]] == [False, True]
