@@ -10,7 +10,7 @@ to ask for, and it is marked `recovered` for the reports.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
 from interviewer.bank import FollowUp, Question
@@ -33,11 +33,15 @@ class BankFollowUps:
         from interviewer.grading.offline import OfflineGrader
 
         self._grader = OfflineGrader()
+        self._asked: dict[str, set[str]] = {}  # per question id, the follow-ups this source gave
 
     def follow_up(
         self, question: Question, answer: str, *, on_text: Callable[[str], None] | None = None
     ) -> str | None:
-        chosen = pick(question, self._grader.grade(question, answer))
+        asked = self._asked.setdefault(question.id, set())
+        chosen = pick(question, self._grader.grade(question, answer), asked)
+        if chosen is not None:
+            asked.add(chosen.prompt)
         if chosen is not None and on_text is not None:
             on_text(chosen.prompt)
         return chosen.prompt if chosen else None
@@ -72,19 +76,21 @@ class _Told:
         return prompt
 
 
-def pick(question: Question, grade: Grade) -> FollowUp | None:
+def pick(question: Question, grade: Grade, asked: Collection[str] = ()) -> FollowUp | None:
     """The bank follow-up for the biggest gap of `grade`: the one whose probed key points lost the
     most weight; when no point was lost but an error was made, one probing the error's subject (or the
-    first probing any point); for a complete answer, the deeper one (probes = []), if any."""
+    first probing any point); for a complete answer, the deeper one (probes = []), if any. Follow-ups
+    already `asked` are passed over: a second one aims at the next gap."""
     gaps = _gaps(question, grade)
-    probing = [f for f in question.follow_ups if f.probes]
+    left = [f for f in question.follow_ups if f.prompt not in asked]
+    probing = [f for f in left if f.probes]
     if probing and any(gaps.values()):
         best = max(probing, key=lambda f: sum(gaps.get(n, 0.0) for n in f.probes))
         if sum(gaps.get(n, 0.0) for n in best.probes) > 0:
             return best
     if probing and grade.errors:
         return _about_error(question, grade, probing)
-    return next((f for f in question.follow_ups if not f.probes), None)
+    return next((f for f in left if not f.probes), None)
 
 
 def _gaps(question: Question, grade: Grade) -> dict[int, float]:

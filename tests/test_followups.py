@@ -350,3 +350,11 @@ def test_a_follow_up_being_written_reaches_the_candidate_as_it_arrives(tmp_path,
     assert ended is not None and ended.status == "completed"
     assert candidate.seen == ["What", "What changes at", "What changes at inference time?"]
     assert _rows(tmp_path, "SELECT prompt, text FROM turns") == [(PROBE, REST)]
+
+
+def test_a_second_follow_up_aims_at_the_next_gap_when_the_first_was_not_answered(cli, home, toy):
+    """The same gap would pick the same follow-up again: the interviewer moves on to the next one."""
+    script = f"{HALF}\n---\nI am not sure.\n---\nEach mask trains a thinned network."
+    result = cli("mock", *toy, "--follow-ups", "2", input=script)
+    assert result.exit_code == 0, result.stderr
+    assert _rows(home, "SELECT number, prompt FROM turns") == [(2, PROBE), (3, DEEPER)]
