@@ -335,12 +335,14 @@ def practice(
 
     [result] = practise(run, question, _given_answer(question, answer_file, grading_note, follow_up), source)
     if json_output:
+        turns = run.store.attempt(result.answer_id).follow_ups
         _print_json(
             {
                 "session_id": result.session_id,
                 "answer_id": result.answer_id,
                 "question_id": question.id,
                 "question_hash": question.content_hash,
+                "follow_ups": [{"prompt": t.prompt, "answer": t.text} for t in turns],
                 **result.grade.model_dump(mode="json"),
             }
         )

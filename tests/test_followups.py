@@ -212,6 +212,7 @@ def test_practice_with_follow_up_asks_one_after_the_first_answer(cli, home, toy)
     )
     assert result.exit_code == 0, result.stderr
     assert [kp["recovered"] for kp in json.loads(result.stdout)["key_points"]] == [False, True]
+    assert json.loads(result.stdout)["follow_ups"] == [{"prompt": PROBE, "answer": REST}]
     assert _rows(home, "SELECT prompt, text FROM turns") == [(PROBE, REST)]
     assert _rows(home, "SELECT text FROM answers") == [(HALF,)]
 
