@@ -84,3 +84,23 @@ def respx_mock():
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def terminal(cli, monkeypatch):
+    """Run the CLI as in a terminal whose keyboard sends `keys` (all typed ahead):
+    terminal("answer\x04", "practice", ...)."""
+    from prompt_toolkit.application import create_app_session
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from interviewer import cli as cli_module
+
+    monkeypatch.setattr(cli_module, "_interactive", lambda: True)
+
+    def run(keys: str, *args: str):
+        with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+            pipe.send_text(keys)
+            return cli(*args)
+
+    return run

@@ -7,11 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prompt_toolkit.application import create_app_session
-from prompt_toolkit.input import create_pipe_input
-from prompt_toolkit.output import DummyOutput
 
-from interviewer import cli as cli_module
 from interviewer import store as store_module
 
 TOY_BANK = """
@@ -87,18 +83,6 @@ def test_scripted_answers_get_no_follow_up_unless_asked(cli, home, toy):
     assert _rows(home, "SELECT count(*) FROM turns") == [(0,)]
     both = cli("mock", *toy, "--no-follow-ups", "--follow-ups", "2", input=HALF)
     assert both.exit_code == 2 and "contradict" in both.stderr
-
-
-@pytest.fixture
-def terminal(cli, monkeypatch):
-    monkeypatch.setattr(cli_module, "_interactive", lambda: True)
-
-    def run(keys: str, *args: str):
-        with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
-            pipe.send_text(keys)
-            return cli(*args)
-
-    return run
 
 
 def test_a_terminal_interview_asks_a_follow_up_by_default(terminal, home, toy):

@@ -14,13 +14,11 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from prompt_toolkit.application import create_app_session
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from prompt_toolkit.output.vt100 import Vt100_Output
 
-from interviewer import cli as cli_module
 from interviewer import ui
 from interviewer.config import Settings
 from interviewer.grading.llm import LLMGrader
@@ -37,19 +35,6 @@ GOOD_ADAM = (
 def _db(home, sql):
     path = home / "interviewer.db"
     return sqlite3.connect(path).execute(sql).fetchall() if path.exists() else []
-
-
-@pytest.fixture
-def terminal(cli, monkeypatch):
-    """Run the CLI as in a terminal whose keyboard sends `keys` (all typed ahead)."""
-    monkeypatch.setattr(cli_module, "_interactive", lambda: True)
-
-    def run(keys: str, *args: str):
-        with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
-            pipe.send_text(keys)
-            return cli(*args)
-
-    return run
 
 
 # --- the mock interview in the terminal ---------------------------------------------------------------
