@@ -81,6 +81,22 @@ MIGRATIONS: list[str] = [
         UNIQUE (answer_id, number)
     );
     """,
+    # Spaced practice: the candidate's own rating of an answer, overriding the one its grade gives
+    # (appended; the latest row per answer holds, and a NULL rating gives the grade's own back), and
+    # what they told the planner (the interview date, the retention to aim for).
+    """
+    CREATE TABLE ratings (
+        id          INTEGER PRIMARY KEY,
+        answer_id   INTEGER NOT NULL REFERENCES answers(id),
+        rating      TEXT CHECK (rating IN ('again', 'hard', 'good', 'easy')),
+        created_at  TEXT NOT NULL
+    );
+    CREATE INDEX ratings_by_answer ON ratings(answer_id, id);
+    CREATE TABLE preferences (
+        key    TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -528,3 +544,114 @@ class Store:
                 "UPDATE turns SET text = ?, started_at = ?, submitted_at = ?, timed_out = ?, skipped = ? WHERE id = ?",
                 (text, started_at, now(), int(timed_out), int(skipped), turn_id),
             )
+
+    # --- spaced practice ------------------------------------------------------------------------
+
+    def reviews(
+        self, question_ids: Sequence[str] | None = None, *, session_id: str | None = None
+    ) -> list[ReviewRow]:
+        """The answers that count as reviews of their questions' key points, oldest first: the first
+        answer to a question in each session (a retry in practice follows the feedback and the
+        reference, so it shows no recall), with its latest grade and the candidate's own rating."""
+        where, args = "", list(question_ids or ())
+        if question_ids is not None:
+            if not question_ids:
+                return []
+            where = f" AND a.question_id IN ({', '.join('?' * len(question_ids))})"
+        if session_id is not None:
+            where += " AND a.session_id = ?"
+            args.append(session_id)
+        rows = self._rows(_REVIEW_SELECT + where + " ORDER BY a.submitted_at, a.id", args)
+        with self._failures_explained():
+            return [_review(row) for row in rows]
+
+    def review_signatures(self) -> dict[str, tuple[int, ...]]:
+        """Per question, numbers that change whenever anything its reviews are made of changes: an
+        answer, a grade or a rating added (rows are only ever added)."""
+        rows = self._rows(
+            """SELECT a.question_id, count(DISTINCT a.id), max(a.id), coalesce(max(g.id), 0),
+                      coalesce(max(r.id), 0)
+               FROM answers a
+               LEFT JOIN grades g ON g.answer_id = a.id
+               LEFT JOIN ratings r ON r.answer_id = a.id
+               GROUP BY a.question_id"""
+        )
+        return {row[0]: tuple(row[1:]) for row in rows}
+
+    def answered_versions(self) -> dict[tuple[str, str], int]:
+        """How many answers each version (question id, content hash) of a question has."""
+        rows = self._rows("SELECT question_id, question_hash, count(*) FROM answers GROUP BY 1, 2")
+        return {(row[0], row[1]): row[2] for row in rows}
+
+    def rate(self, answer_id: int, rating: str | None) -> None:
+        """Record the candidate's own rating of an answer (None: back to the one its grade gives)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO ratings (answer_id, rating, created_at) VALUES (?, ?, ?)",
+                (answer_id, rating, now()),
+            )
+
+    def preference(self, key: str) -> str | None:
+        rows = self._rows("SELECT value FROM preferences WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_preference(self, key: str, value: str | None) -> None:
+        """Remember a setting (None forgets it)."""
+        with self._tx() as db:
+            if value is None:
+                db.execute("DELETE FROM preferences WHERE key = ?", (key,))
+            else:
+                db.execute("INSERT OR REPLACE INTO preferences (key, value) VALUES (?, ?)", (key, value))
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """A counted answer as the schedule reads it: no answer text, only what rates it."""
+
+    answer_id: int
+    session_id: str
+    question_id: str
+    question_hash: str
+    started_at: str
+    submitted_at: str
+    time_limit: float | None
+    timed_out: bool
+    skipped: bool
+    grade_status: str  # graded | failed | pending
+    key_points: list[dict]  # the grade's verdicts; for a skipped answer, the question's key points
+    errors: int  # errors the grade found
+    rating: str | None  # the candidate's own rating, if they gave one
+
+
+_REVIEW_SELECT = """
+    SELECT a.id, a.session_id, a.question_id, a.question_hash, a.started_at, a.submitted_at,
+           a.time_limit, a.timed_out, a.skipped, g.status,
+           CASE WHEN a.skipped THEN json_extract(a.question, '$.key_points')
+                ELSE json_extract(g.grade, '$.key_points') END,
+           coalesce(json_array_length(g.grade, '$.errors'), 0),
+           (SELECT r.rating FROM ratings r WHERE r.answer_id = a.id ORDER BY r.id DESC LIMIT 1)
+    FROM answers a
+    LEFT JOIN grades g ON g.id = (SELECT max(id) FROM grades WHERE answer_id = a.id)
+    WHERE a.id = (SELECT min(b.id) FROM answers b WHERE b.session_id = a.session_id AND b.question_id = a.question_id)
+"""
+
+
+def _review(row: sqlite3.Row) -> ReviewRow:
+    points = json.loads(row[10]) if row[10] else []
+    if not isinstance(points, list) or not all(isinstance(p, dict) and "point" in p for p in points):
+        raise _DamagedRow("a stored grade holds key points of the wrong shape")
+    return ReviewRow(
+        answer_id=row[0],
+        session_id=row[1],
+        question_id=row[2],
+        question_hash=row[3],
+        started_at=row[4],
+        submitted_at=row[5],
+        time_limit=row[6],
+        timed_out=bool(row[7]),
+        skipped=bool(row[8]),
+        grade_status=row[9] or "pending",
+        key_points=points,
+        errors=row[11],
+        rating=row[12],
+    )
