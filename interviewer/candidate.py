@@ -72,9 +72,10 @@ class TerminalPractice:
     """Practice in the terminal: the editor, then the feedback; a retry starts on a clean screen with
     the previous answer in the editor and the reference out of sight."""
 
-    def __init__(self) -> None:
+    def __init__(self, rating: str | None = None) -> None:
         self._attempts = 0
         self._writing = _Writing()
+        self._rating = rating  # given with --rate: not asked
 
     def answer(self, question: Question, draft: str) -> str:
         if self._attempts:
@@ -108,6 +109,11 @@ class TerminalPractice:
 
     def again(self) -> bool:
         return ui.confirm("Try again? (your answer stays in the editor)")
+
+    def rating(self, result: Graded) -> str | None:
+        if self._rating is not None or not result.grade.ok:  # a failed grade is no review to rate
+            return self._rating
+        return ui.ask_rating()
 
     def note(self, message: str) -> None:
         ui.note(message)

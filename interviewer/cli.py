@@ -9,12 +9,12 @@ import functools
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
 
 from interviewer import __version__
-from interviewer.defaults import DEFAULT_FOLLOW_UPS, DEFAULT_PER_QUESTION, DEFAULT_QUESTIONS
+from interviewer.defaults import DEFAULT_FOLLOW_UPS, DEFAULT_PER_QUESTION, DEFAULT_QUESTIONS, MAX_PER_DAY
 from interviewer.errors import ExitStatus, InterviewerError, UsageError
 from interviewer.inputs import MAX_ANSWER_CHARS, read_text_file
 from interviewer.terminal import json_text, visible
@@ -297,6 +297,23 @@ def practice(
             help="Ask a follow-up after the first answer, graded with it (given answers: the block after ---).",
         ),
     ] = False,
+    due: Annotated[
+        bool,
+        typer.Option(
+            "--due",
+            help="Practise the question your schedule says is most overdue (when none is due, the one due soonest).",
+        ),
+    ] = False,
+    rate: Annotated[
+        Optional[str],
+        typer.Option(
+            "--rate",
+            metavar="RATING",
+            help="Your own rating of the answer for the schedule, where the grade is wrong about what you "
+            "know: again (you guessed), hard, good or easy.",
+            show_default=False,
+        ),
+    ] = None,
     json_output: JsonOption = False,
     bank: BankOption = None,
     grader: GraderOption = None,
@@ -308,32 +325,46 @@ def practice(
     In a terminal the answer is typed in an editor (Esc then Enter, or Ctrl-D, submits); otherwise it
     is read from standard input or --answer-file. With --follow-up the interviewer asks one follow-up
     after the first answer; given answers then hold the follow-up's answer after a line of ---.
+
+    Your first answer is a review of the question's key points for your schedule (`interviewer plan`);
+    in a terminal you may rate it yourself after the feedback, elsewhere with --rate.
     """
     from interviewer import ui
     from interviewer.followups import make_source
     from interviewer.interview import practise
     from interviewer.session import Practice
 
-    questions = _load_bank(bank)
     if question_id and (topic or difficulty):
         raise UsageError("give a question id or --topic/--difficulty, not both")
-    question = (
-        questions.get(question_id) if question_id else questions.pick(topic or (), _difficulty(difficulty))
-    )
+    if question_id and due:
+        raise UsageError("give a question id or --due, not both")
+    own_rating = _rating_option(rate)
+    questions = _load_bank(bank)
+    store = _open_store()
+    picked = None
+    if due:
+        question, picked = _due_question(store, questions, topic, difficulty)
+    else:
+        question = (
+            questions.get(question_id)
+            if question_id
+            else questions.pick(topic or (), _difficulty(difficulty))
+        )
 
     chosen, grading_note = _grader(grader, model, base_url)
-    run = Practice(_open_store(), chosen, {"question": question.id})
+    run = Practice(store, chosen, {"question": question.id, "due": due})
     source = make_source(chosen, ui.note) if follow_up else None
     if answer_file is None and _interactive() and not json_output:
         from interviewer.candidate import TerminalPractice
 
         ui.note(grading_note)
-        attempts = practise(run, question, TerminalPractice(), source)
+        attempts = practise(run, question, TerminalPractice(own_rating), source)
         _offline_hint(attempts[-1].session_id, [a.grade.failure for a in attempts])
         ui.note(f"Session {run.session_id} saved. `interviewer history` lists your attempts.")
         return
 
-    [result] = practise(run, question, _given_answer(question, answer_file, grading_note, follow_up), source)
+    given = _given_answer(question, answer_file, grading_note, follow_up, own_rating)
+    [result] = practise(run, question, given, source)
     if json_output:
         turns = run.store.attempt(result.answer_id).follow_ups
         _print_json(
@@ -343,6 +374,8 @@ def practice(
                 "question_id": question.id,
                 "question_hash": question.content_hash,
                 "follow_ups": [{"prompt": t.prompt, "answer": t.text} for t in turns],
+                **({"picked": picked} if picked else {}),
+                "rating": own_rating,
                 **result.grade.model_dump(mode="json"),
             }
         )
@@ -354,7 +387,61 @@ def practice(
         raise typer.Exit(ExitStatus.ERROR)
 
 
-def _given_answer(question: Any, answer_file: Path | None, grading_note: str, follow_up: bool) -> Any:
+def _rating_option(rate: str | None) -> str | None:
+    """--rate, checked before anything is asked or read."""
+    from interviewer.schedule import parse_rating
+
+    if rate is None:
+        return None
+    rating = parse_rating(rate)
+    if rating is None:
+        raise UsageError(
+            "--rate auto is the grade's own rating, which an answer has anyway: leave --rate out"
+        )
+    return rating
+
+
+def _retention(store: Any) -> float:
+    from interviewer.schedule import DEFAULT_RETENTION, RETENTION_KEY
+
+    stored = store.preference(RETENTION_KEY)
+    try:
+        return float(stored) if stored else DEFAULT_RETENTION
+    except ValueError:
+        return DEFAULT_RETENTION
+
+
+def _schedule(store: Any, questions: Sequence[Any]) -> Any:
+    """The schedule of `questions` as the stored answers left it."""
+    from interviewer import config
+    from interviewer.schedule import Schedule
+
+    return Schedule.load(store, questions, retention=_retention(store), cache_dir=config.cache_dir())
+
+
+def _due_question(
+    store: Any, questions: "Bank", topic: list[str] | None, difficulty: str | None
+) -> tuple[Any, dict[str, Any] | None]:
+    """The question `practice --due` asks, said why on standard error; and why, for --json."""
+    from interviewer import planview, ui
+
+    pool = questions.select(topic or (), _difficulty(difficulty))
+    schedule = _schedule(store, pool)
+    pick = schedule.practice(pool)
+    if pick is None:
+        question = questions.pick(topic or (), _difficulty(difficulty))
+        ui.note(
+            f"Nothing {'of that ' if topic or difficulty else ''}answered yet: {question.id}, a question you have not seen."
+        )
+        return question, {"why": "unseen", "due": None}
+    ui.note(planview.pick_note(pick, schedule.now))
+    due = pick.state.due
+    return pick.question, {"why": pick.why, "due": due.isoformat() if due else None}
+
+
+def _given_answer(
+    question: Any, answer_file: Path | None, grading_note: str, follow_up: bool, rating: str | None = None
+) -> Any:
     """The practice answer from --answer-file or standard input, refused when it cannot be graded;
     once it is read, the line saying which grader grades it."""
     from interviewer import ui
@@ -371,7 +458,7 @@ def _given_answer(question: Any, answer_file: Path | None, grading_note: str, fo
         ui.note(grading_note)
         return text
 
-    return GivenAnswer(read, ui.note, follow_up=follow_up)
+    return GivenAnswer(read, ui.note, follow_up=follow_up, rating=rating)
 
 
 # --- the mock interview -------------------------------------------------------------------------
@@ -450,6 +537,14 @@ def mock(
     no_follow_ups: Annotated[
         bool, typer.Option("--no-follow-ups", help="Ask no follow-up questions.")
     ] = False,
+    due: Annotated[
+        bool,
+        typer.Option(
+            "--due",
+            help="Ask what your schedule says: due questions first, then the weakest, then unseen ones, "
+            "spread over the topics.",
+        ),
+    ] = False,
     json_output: JsonOption = False,
     bank: BankOption = None,
     grader: GraderOption = None,
@@ -474,6 +569,10 @@ def mock(
 
     if no_follow_ups and follow_ups:
         raise UsageError("--no-follow-ups and --follow-ups contradict each other; give one")
+    if due and resume:
+        raise UsageError("--resume asks the questions the interview had; leave out --due")
+    if due and seed is not None:
+        raise UsageError("--due picks the questions from your schedule, --seed at random; give one")
     chosen, grading_note = _grader(grader, model, base_url)
     store = _open_store()
     interactive = answers is None and _interactive() and not json_output
@@ -486,7 +585,10 @@ def mock(
         count, limit, total = len(resumed.questions), resumed.per_question, resumed.total
         planned = count - resumed.answered
     else:
-        picked = _load_bank(bank).interview(questions, topic or (), _difficulty(difficulty), seed)
+        if due:
+            picked = _due_interview(store, _load_bank(bank), questions, topic, difficulty, quiet=json_output)
+        else:
+            picked = _load_bank(bank).interview(questions, topic or (), _difficulty(difficulty), seed)
         count = planned = len(picked)
         limit = per_question if per_question is not None else (None if minutes else DEFAULT_PER_QUESTION)
         total = minutes * 60 if minutes else None
@@ -497,7 +599,7 @@ def mock(
     def begin() -> MockInterview:
         if resume:
             return resumed
-        options = {"topics": topic or [], "difficulty": difficulty, "seed": seed}
+        options = {"topics": topic or [], "difficulty": difficulty, "seed": seed, "due": due}
         return MockInterview.start(
             store,
             chosen,
@@ -550,6 +652,21 @@ def mock(
         raise typer.Exit(ExitStatus.INTERRUPTED)
     if summary.unfinished:
         raise typer.Exit(ExitStatus.ERROR)
+
+
+def _due_interview(
+    store: Any, questions: "Bank", count: int, topic: list[str] | None, difficulty: str | None, *, quiet: bool
+) -> list[Any]:
+    """The questions of `mock --due`, and a line saying how the schedule chose them."""
+    from interviewer import planview, ui
+
+    pool = questions.select(topic or (), _difficulty(difficulty))
+    if count > len(pool):
+        raise UsageError(f"only {len(pool)} questions match; ask for at most {len(pool)}")
+    picks = _schedule(store, pool).interview(pool, count)
+    if not quiet:
+        ui.note(planview.interview_note(picks))
+    return [p.question for p in picks]
 
 
 def _follow_ups_asked(given: int | None, none: bool, interactive: bool) -> int:
@@ -632,7 +749,7 @@ def report(
     fmt = {"markdown": "md", "htm": "html"}.get(fmt, fmt)
     if fmt not in reports.FORMATS:
         raise UsageError(f"unknown format {fmt!r}: use md, html or json")
-    text = reports.render(reports.build(_open_store(read_only=True), session), fmt)
+    text = reports.render(reports.build(_open_store(read_only=True), session, _current_hashes()), fmt)
     if output is None:
         sys.stdout.write(text)
         return
@@ -676,25 +793,41 @@ def history(
     from dataclasses import asdict
 
     attempts = _open_store(read_only=True).attempts(question_id=question, limit=limit)
+    versions = question_versions(attempts)
     if json_output:
-        _print_json({"attempts": [asdict(a) for a in attempts]})
+        _print_json(
+            {
+                "attempts": [
+                    {**asdict(a), "question_version": versions.get(a.answer_id, "current")} for a in attempts
+                ]
+            }
+        )
         return
     from interviewer import ui
 
     if not attempts:
         ui.console.print("No attempts yet. Start with `interviewer practice`.")
         return
-    ui.console.print(ui.history_table(attempts))
+    ui.console.print(ui.history_table(attempts, versions))
+    if versions:
+        ui.note(
+            "An older version: the question has changed since; such answers count as weaker evidence for "
+            "your schedule. No longer in the bank: kept here, never scheduled."
+        )
 
 
 @_command(app)
 def stats(json_output: JsonOption = False) -> None:
-    """Show your progress: answers so far, average per topic, weakest questions, most improved."""
+    """Show your progress: answers so far, average per topic, weakest questions, most improved; and
+    your schedule: what is due today and this week, the next two weeks, and the key points retained
+    per topic."""
     from interviewer.summary import progress
 
-    result = progress(_open_store(read_only=True))
+    store = _open_store(read_only=True)
+    result = progress(store)
+    outlook = _outlook(store) if result.answers else None
     if json_output:
-        _print_json(result.to_json())
+        _print_json({**result.to_json(), "schedule": outlook.to_json() if outlook else None})
         return
     from interviewer import ui
 
@@ -702,6 +835,285 @@ def stats(json_output: JsonOption = False) -> None:
         ui.console.print("Nothing practised yet. Start with `interviewer mock` or `interviewer practice`.")
         return
     ui.console.print(ui.progress_view(result))
+    if outlook is not None:
+        from datetime import date
+
+        from interviewer.planview import outlook_view
+
+        ui.console.print(outlook_view(outlook, date.today()))
+
+
+def _outlook(store: Any) -> Any:
+    """What `stats` shows of the schedule; None (said on standard error) when the bank cannot load."""
+    from datetime import date
+
+    from interviewer import planview, ui
+    from interviewer.errors import BankError
+    from interviewer.schedule import UNTIL_KEY
+
+    try:
+        questions = _load_bank(None).questions
+    except BankError as exc:
+        ui.note(f"No schedule: the bank does not load ({str(exc).splitlines()[0]})")
+        return None
+    current = {q.id: q.content_hash for q in questions}
+    versions = store.answered_versions()
+    stale = sum(n for (qid, version), n in versions.items() if qid in current and current[qid] != version)
+    removed = len({qid for qid, _ in versions if qid not in current})
+    stored = store.preference(UNTIL_KEY)
+    interview = date.fromisoformat(stored) if stored else None
+    if interview and interview < date.today():
+        interview = None
+    return planview.outlook(_schedule(store, questions), questions, stale, removed, interview)
+
+
+def _current_hashes() -> dict[str, str] | None:
+    """The bank's content hash of each question; None when the bank does not load."""
+    from interviewer.errors import BankError
+
+    try:
+        return {q.id: q.content_hash for q in _load_bank(None).questions}
+    except BankError:
+        return None
+
+
+def question_versions(attempts: Sequence[Any]) -> dict[int, str]:
+    """Per answer whose question has changed since, "older" (the bank has a newer version) or
+    "removed" (the bank no longer has it); nothing when the bank does not load."""
+    current = _current_hashes()
+    if current is None:
+        return {}
+    marks = {}
+    for a in attempts:
+        if a.question_id not in current:
+            marks[a.answer_id] = "removed"
+        elif current[a.question_id] != a.question.get("content_hash"):
+            marks[a.answer_id] = "older"
+    return marks
+
+
+@_command(app)
+def plan(
+    until: Annotated[
+        Optional[str],
+        typer.Option(
+            "--until",
+            metavar="DATE",
+            help="The interview date: YYYY-MM-DD, or in days or weeks (14d, 3w); remembered; none forgets it.",
+            show_default=False,
+        ),
+    ] = None,
+    per_day: Annotated[
+        Optional[int],
+        typer.Option(
+            "--per-day",
+            metavar="N",
+            min=1,
+            max=MAX_PER_DAY,
+            help="Questions a day you can practise (with a date: the least that gets you ready; without: 5).",
+            show_default=False,
+        ),
+    ] = None,
+    retention: Annotated[
+        Optional[float],
+        typer.Option(
+            "--retention",
+            metavar="P",
+            help="The chance of recalling each key point to aim for, 0.7 to 0.99 (default 0.9); remembered.",
+            show_default=False,
+        ),
+    ] = None,
+    topic: TopicOption = None,
+    json_output: JsonOption = False,
+    bank: BankOption = None,
+) -> None:
+    """Plan your practice toward the interview: how many questions a day, which topics are behind,
+    and today's session, so that on the day every key point has been answered right and recently.
+
+    The schedule is FSRS over the key points of your graded answers; the plan assumes each question
+    practised is then answered right, and is worked out again from your grades each time.
+    """
+    from datetime import date as Date
+
+    from interviewer import planview
+    from interviewer.schedule import RETENTION_KEY, UNTIL_KEY, check_retention, parse_date
+    from interviewer.schedule import plan as make_plan
+
+    questions = _load_bank(bank)
+    pool = questions.select(topic or ())
+    store = _open_store()
+    today = Date.today()
+    if retention is not None:
+        store.set_preference(RETENTION_KEY, repr(check_retention(retention)))
+    if until is not None:
+        day = parse_date(until, today)
+        if day is not None and day < today:
+            raise UsageError(
+                f"the interview date {day.isoformat()} is in the past; give a later one, or none"
+            )
+        store.set_preference(UNTIL_KEY, day.isoformat() if day else None)
+    stored = store.preference(UNTIL_KEY)
+    day = Date.fromisoformat(stored) if stored else None
+    if day is not None and day < today:
+        store.set_preference(UNTIL_KEY, None)  # the interview is behind us
+        day = None
+    schedule = _schedule(store, pool)
+    result = make_plan(schedule, pool, until=day, per_day=per_day)
+    if json_output:
+        _print_json(planview.plan_json(result, schedule.now))
+        return
+    from interviewer import ui
+
+    ui.console.print(planview.plan_view(result, schedule.now))
+
+
+@_command(app)
+def review(
+    session: Annotated[
+        str, typer.Argument(metavar="SESSION", help="A session id (or its start), or `latest`.")
+    ] = "latest",
+    number: Annotated[
+        Optional[int],
+        typer.Argument(
+            metavar="NUMBER",
+            help="The question to rate (1 for the first), as `show` numbers them.",
+            show_default=False,
+        ),
+    ] = None,
+    rate: Annotated[
+        Optional[str],
+        typer.Option(
+            "--rate",
+            metavar="RATING",
+            help="Rate the answer yourself: again (you guessed), hard, good or easy; auto gives back the grade's.",
+            show_default=False,
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """See how a session's answers count for your schedule, and rate them yourself where the grade
+    is wrong about what you know ("I guessed that one").
+
+    The first answer to a question in a session is a review of its key points, each rated by its
+    verdict (covered: good, partial: hard, missing: again; a quick, complete answer: easy). Your own
+    rating rates every key point of the answer instead.
+    """
+    from interviewer import planview, ui
+
+    store = _open_store(read_only=rate is None)
+    row = store.session(session)
+    rows = _reviewed(store, row.id)
+    if rate is not None:
+        if number is None:
+            if len(rows) != 1:
+                raise UsageError(
+                    f"session {row.id} has {len(rows)} questions: give the number of the one to rate "
+                    f"(`interviewer review {row.id}` lists them)"
+                )
+            number = rows[0].number
+        rows = [_rate(store, row.id, rows, number, rate)]
+    elif number is not None:
+        rows = [r for r in rows if r.number == number] or [_no_number(row.id, rows, number)]
+    now = _now()
+    if json_output:
+        _print_json({"session_id": row.id, "answers": [r.to_json() for r in rows]})
+        return
+    if not rows:
+        ui.console.print(f"Session {row.id} has no answers.")
+        return
+    ui.console.print(planview.review_table(rows, now))
+    if rate is None:
+        ui.note(
+            f"Rate one yourself: interviewer review {row.id} NUMBER --rate again|hard|good|easy (auto: the grade's)"
+        )
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def _no_number(session_id: str, rows: list[Any], number: int) -> NoReturn:
+    numbers = ", ".join(str(r.number) for r in rows) or "none"
+    raise UsageError(f"session {session_id} has no question {number} (its questions: {numbers})")
+
+
+def _rate(store: Any, session_id: str, rows: list[Any], number: int, rate: str) -> Any:
+    from interviewer.schedule import parse_rating
+
+    rating = parse_rating(rate)
+    chosen = next((r for r in rows if r.number == number), None) or _no_number(session_id, rows, number)
+    if chosen.why_not and chosen.why_not.startswith("a retry"):
+        raise UsageError(f"question {number} of session {session_id} is {chosen.why_not}")
+    store.rate(chosen.answer_id, rating)
+    [updated] = [r for r in _reviewed(store, session_id) if r.number == number]
+    from interviewer import ui
+
+    said = f"rated {rating} by you" if rating else "rated by its grade again"
+    due = f"; {updated.question_id} is next due {planview_when(updated.next_due)}" if updated.next_due else ""
+    ui.note(f"Question {number} ({updated.question_id}) is {said}{due}.")
+    return updated
+
+
+def planview_when(at: Any) -> str:
+    from interviewer.planview import when
+
+    return when(at, _now())
+
+
+def _reviewed(store: Any, session_id: str) -> list[Any]:
+    """The session's answers as the schedule counts them, numbered as `show` numbers them."""
+    from interviewer.errors import BankError
+    from interviewer.planview import Reviewed
+    from interviewer.schedule import answer_ratings
+
+    attempts = store.attempts(session_id=session_id)
+    try:
+        questions = _load_bank(None)
+    except BankError:
+        questions = None
+    current = {q.id: q for q in questions.questions} if questions else {}
+    counted = {r.answer_id: r for r in store.reviews(session_id=session_id)}
+    schedule = (
+        _schedule(store, [current[a.question_id] for a in attempts if a.question_id in current])
+        if current
+        else None
+    )
+    result = []
+    for number, a in enumerate(attempts, 1):
+        question = current.get(a.question_id)
+        version = (
+            "removed"
+            if question is None
+            else ("current" if question.content_hash == a.question["content_hash"] else "older")
+        )
+        review = counted.get(a.answer_id)
+        status = "skipped" if a.skipped else a.grade_status
+        ratings = answer_ratings(review, version == "older") if review else None
+        if review is None:
+            why_not = "a retry: only the first answer in a session counts"
+        elif ratings is None:
+            why_not = "no review until it is graded" if status in ("pending", "failed") else "no review"
+        else:
+            why_not = None
+        state = schedule.states.get(a.question_id) if schedule else None
+        result.append(
+            Reviewed(
+                number=number,
+                question_id=a.question_id,
+                answer_id=a.answer_id,
+                status=status,
+                score=a.score if status == "graded" else None,
+                counts=ratings is not None,
+                why_not=why_not,
+                ratings=ratings or {},
+                own=review.rating if review else None,
+                version=version,
+                next_due=state.due if state and version != "removed" else None,
+            )
+        )
+    return result
 
 
 @_command(app)

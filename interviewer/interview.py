@@ -232,6 +232,10 @@ class PracticeCandidate(Protocol):
     def again(self) -> bool:
         """Whether to try the question again."""
 
+    def rating(self, result: Graded) -> str | None:
+        """The candidate's own rating of their first answer for the schedule (again, hard, good,
+        easy), where the grade's is wrong about what they know; None keeps the grade's."""
+
     def note(self, message: str) -> None: ...
 
 
@@ -239,11 +243,19 @@ class GivenAnswer:
     """One practice answer given at once (standard input, --answer-file): `read` returns it, or
     raises `UsageError` for one that cannot be graded, or `AnswerCancelled` on Ctrl-C."""
 
-    def __init__(self, read: Callable[[], str], note: Callable[[str], None], *, follow_up: bool = False):
+    def __init__(
+        self,
+        read: Callable[[], str],
+        note: Callable[[str], None],
+        *,
+        follow_up: bool = False,
+        rating: str | None = None,
+    ):
         self._read = read
         self.note = note
         self._follow_up = follow_up  # the text holds the answer, ---, then the follow-up's answer
         self._later = ""
+        self._rating = rating  # given with --rate
 
     def answer(self, question: Question, draft: str) -> str:
         text = self._read()
@@ -269,6 +281,9 @@ class GivenAnswer:
 
     def again(self) -> bool:
         return False
+
+    def rating(self, result: Graded) -> str | None:
+        return self._rating
 
 
 def practise(
@@ -300,6 +315,10 @@ def practise(
             )
             raise
         candidate.graded(result, change(previous, result.grade))
+        if not attempts:  # a retry follows the feedback: only the first answer counts for the schedule
+            own = candidate.rating(result)
+            if own is not None:
+                run.store.rate(answer_id, own)
         attempts.append(result)
         if not candidate.again():
             break

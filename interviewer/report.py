@@ -58,8 +58,10 @@ def _previous(store: Store, attempt: Attempt) -> dict[str, Any] | None:
     }
 
 
-def build(store: Store, ref: str) -> dict[str, Any]:
-    """The report of a session as a JSON-ready document (its fields are documented in the README)."""
+def build(store: Store, ref: str, current: dict[str, str] | None = None) -> dict[str, Any]:
+    """The report of a session as a JSON-ready document (its fields are documented in the README).
+    `current` holds the bank's content hash of each question, to say which answers were to a
+    version of their question that has changed since, or that the bank no longer has."""
     row = store.session(ref)
     summary = summarize(store, row)
     attempts = {a.answer_id: a for a in store.attempts(session_id=row.id)}
@@ -78,6 +80,7 @@ def build(store: Store, ref: str) -> dict[str, Any]:
                 "reference": snapshot.get("reference"),
                 "note": snapshot.get("note"),
                 "question_hash": snapshot.get("content_hash"),
+                "question_version": _version(snapshot.get("content_hash"), result.question_id, current),
                 "answer": attempt.text if attempt else None,
                 "turns": _turns(attempt, result.prompt) if attempt else [],
                 "status": result.status,
@@ -116,6 +119,15 @@ def build(store: Store, ref: str) -> dict[str, Any]:
         "gaps": summary.gaps,
         "next_steps": summary.next_steps,
     }
+
+
+def _version(answered: str | None, question_id: str, current: dict[str, str] | None) -> str | None:
+    """ "current", "older" (the bank's question has changed since) or "removed"; None if unknown."""
+    if current is None or answered is None:
+        return None
+    if question_id not in current:
+        return "removed"
+    return "current" if current[question_id] == answered else "older"
 
 
 def _turns(attempt: Attempt, prompt: str) -> list[dict[str, Any]]:

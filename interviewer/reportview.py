@@ -100,6 +100,14 @@ class QuestionView:
     since_last: str | None  # what changed since the last graded attempt at the question
     reference: str | None
     note: str | None
+    version: str | None = None  # said when the bank's question has changed since, or is gone
+
+
+VERSION_NOTES = {
+    "older": "The question has changed in the bank since this answer: its grade is against the older "
+    "version, and counts as weaker evidence for the schedule.",
+    "removed": "The question is no longer in the bank: shown as it was asked, and never scheduled.",
+}
 
 
 @dataclass(frozen=True)
@@ -201,6 +209,7 @@ def _question(q: dict[str, Any]) -> QuestionView:
         since_last=_since_last(q["previous"]),
         reference=q["reference"],
         note=q["note"],
+        version=VERSION_NOTES.get(q.get("question_version") or ""),
     )
 
 

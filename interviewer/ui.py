@@ -344,6 +344,33 @@ def confirm(question: str, *, default: bool = False) -> bool:
     return default if not reply else reply in {"y", "yes"}
 
 
+RATING_HELP = "a: again (I guessed) · h: hard · g: good · e: easy · Enter: keep the grade's"
+
+
+def ask_rating() -> str | None:
+    """The candidate's own rating of the answer just graded, for the schedule; None keeps the
+    grade's (Enter, Ctrl-C or Ctrl-D)."""
+    from prompt_toolkit import prompt
+
+    from interviewer.schedule import parse_rating
+
+    note(
+        "For your schedule each key point counts by its verdict (✓ good, ◐ hard, ✗ again). "
+        "If that is wrong about what you know, rate the whole answer."
+    )
+    while True:
+        try:
+            reply = prompt(f"Rating ({RATING_HELP}): ").strip()
+        except (KeyboardInterrupt, EOFError):
+            return None
+        if not reply:
+            return None
+        try:
+            return parse_rating(reply)
+        except UsageError as exc:
+            note(str(exc))
+
+
 # --- questions and grades ---------------------------------------------------------------------
 
 
@@ -556,7 +583,11 @@ def local_time(stamp: str) -> str:
         return stamp
 
 
-def history_table(attempts: Sequence[Attempt]) -> Table:
+VERSION_MARKS = {"older": " (older version)", "removed": " (no longer in the bank)"}
+
+
+def history_table(attempts: Sequence[Attempt], versions: dict[int, str] | None = None) -> Table:
+    """Attempts, newest first; `versions` marks those whose question has changed since or is gone."""
     from rich import box
 
     table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
@@ -572,7 +603,11 @@ def history_table(attempts: Sequence[Attempt]) -> Table:
             plain(local_time(a.submitted_at)),
             plain(a.session_id),
             plain(a.mode),
-            plain(a.question_id + (f" (+{len(a.follow_ups)} follow-up)" if a.follow_ups else "")),
+            plain(
+                a.question_id
+                + (f" (+{len(a.follow_ups)} follow-up)" if a.follow_ups else "")
+                + VERSION_MARKS.get((versions or {}).get(a.answer_id, ""), "")
+            ),
             Text("skipped", style="dim") if a.skipped else score_text(a.score, a.grade_status),
             plain(grader_label(a.grader) if a.grader else ""),
         )
