@@ -203,7 +203,7 @@ def test_practice_with_follow_up_asks_one_after_the_first_answer(cli, home, toy)
 
 def test_practice_in_a_terminal_asks_the_follow_up(terminal, home, toy):
     bank = toy[:2]
-    keys = HALF + "\x04" + REST + "\x04" + "n\r"
+    keys = HALF + "\x04" + REST + "\x04" + "\r" + "n\r"  # Enter keeps the grade's rating
     result = terminal(keys, "practice", "toy/dropout", *bank, "--grader", "offline", "--follow-up")
     assert result.exit_code == 0, result.stderr
     assert PROBE in result.stdout and "recovered after the follow-up" in result.stdout

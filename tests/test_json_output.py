@@ -115,6 +115,7 @@ def test_practice_json(cli):
     doc = _json(cli, "practice", "evaluation/accuracy-f1-auc", input=WRONG)
     check(doc, "practice --json")
     assert doc["errors"] and doc["key_points"]
+    check(_json(cli, "practice", "--due", "--rate", "hard", input=WRONG), "practice --json")
 
 
 def test_mock_json(cli, builtin_bank):
@@ -218,3 +219,14 @@ def test_every_documented_output_is_tested(title):
     }
     if title != "A grade":
         assert title.removesuffix(" --json").replace(" ", "_") in tested
+
+
+def test_plan_json(cli):
+    cli("practice", "optimization/adam", input=ADAM)
+    check(_json(cli, "plan", "--until", "3w"), "plan --json")
+    check(_json(cli, "plan", "--until", "none"), "plan --json")
+
+
+def test_review_json(cli):
+    cli("practice", "optimization/adam", input=ADAM)
+    check(_json(cli, "review"), "review --json")
