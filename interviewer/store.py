@@ -545,6 +545,17 @@ class Store:
                 (text, started_at, now(), int(timed_out), int(skipped), turn_id),
             )
 
+    def scores(self) -> list[Scored]:
+        """Every answer's latest score, newest first: what `stats` reads, without the texts and
+        snapshots (over 10,000 answers, decoding those took seconds)."""
+        rows = self._rows(
+            """SELECT a.id, a.session_id, a.question_id, a.skipped, g.status, g.score
+               FROM answers a
+               LEFT JOIN grades g ON g.id = (SELECT max(id) FROM grades WHERE answer_id = a.id)
+               ORDER BY a.submitted_at DESC, a.id DESC"""
+        )
+        return [Scored(r[0], r[1], r[2], bool(r[3]), r[4] or "pending", r[5]) for r in rows]
+
     # --- spaced practice ------------------------------------------------------------------------
 
     def reviews(
@@ -602,6 +613,22 @@ class Store:
                 db.execute("DELETE FROM preferences WHERE key = ?", (key,))
             else:
                 db.execute("INSERT OR REPLACE INTO preferences (key, value) VALUES (?, ?)", (key, value))
+
+
+@dataclass(frozen=True)
+class Scored:
+    """An answer's latest score, as `stats` reads it."""
+
+    answer_id: int
+    session_id: str
+    question_id: str  # "topic/name": a bank id starts with its topic
+    skipped: bool
+    grade_status: str  # graded | failed | pending
+    score: float | None
+
+    @property
+    def topic(self) -> str:
+        return self.question_id.split("/", 1)[0]
 
 
 @dataclass(frozen=True)

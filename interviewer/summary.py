@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from interviewer.formats import FAIR, GOOD, elapsed
-from interviewer.store import Attempt, FollowUpTurn, SessionRow, Store
+from interviewer.store import Attempt, FollowUpTurn, Scored, SessionRow, Store
 
 TOP = 3
 
@@ -209,16 +209,16 @@ class Progress:
 
 
 def progress(store: Store) -> Progress:
-    attempts = store.attempts()  # newest first
-    graded = [a for a in attempts if a.grade_status == "graded" and a.score is not None]
-    latest: dict[str, Attempt] = {}
-    first: dict[str, Attempt] = {}
+    answers = store.scores()  # newest first
+    graded = [a for a in answers if a.grade_status == "graded" and a.score is not None]
+    latest: dict[str, Scored] = {}
+    first: dict[str, Scored] = {}
     for a in graded:
         latest.setdefault(a.question_id, a)
         first[a.question_id] = a  # ends on the oldest
     by_topic: dict[str, list[float]] = {}
     for a in latest.values():
-        by_topic.setdefault(a.question["topic"], []).append(a.score or 0.0)
+        by_topic.setdefault(a.topic, []).append(a.score or 0.0)
     topics = sorted(
         (TopicStats(t, len(v), _mean(v) or 0.0) for t, v in by_topic.items()), key=lambda t: (t.mean, t.topic)
     )
@@ -232,10 +232,10 @@ def progress(store: Store) -> Progress:
         key=lambda item: item[1] - item[2],
     )
     return Progress(
-        sessions=len({a.session_id for a in attempts}),
-        answers=len(attempts),
+        sessions=len({a.session_id for a in answers}),
+        answers=len(answers),
         graded=len(graded),
-        unfinished=sum(1 for a in attempts if a.grade_status in {"pending", "failed"} and not a.skipped),
+        unfinished=sum(1 for a in answers if a.grade_status in {"pending", "failed"} and not a.skipped),
         topics=topics,
         weakest=weakest[: TOP + 2],
         improved=improved[: TOP + 2],

@@ -226,7 +226,9 @@ def test_an_endpoint_down_says_how_to_grade_now_and_regrade_later(cli, home, res
 
 
 def test_a_practice_retry_says_what_changed_since_the_previous_attempt(terminal):
-    keys = "Adam is an optimizer.\x04" + "\r" + "y\r" + " " + GOOD_ADAM + "\x04" + "n\r"  # Enter: the grade's rating
+    keys = (
+        "Adam is an optimizer.\x04" + "\r" + "y\r" + " " + GOOD_ADAM + "\x04" + "n\r"
+    )  # Enter: the grade's rating
     result = terminal(keys, "practice", "optimization/adam", "--grader", "offline")
     assert result.exit_code == 0, result.stderr
     since = result.stdout.split("Since your last attempt:")[1]

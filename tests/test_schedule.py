@@ -52,7 +52,9 @@ def answer(
         submitted_at=_stamp(at),
     )
     if status == "failed":
-        store.add_grade(answer_id, Grade.failed("offline", "the endpoint answered HTTP 500").model_dump(mode="json"))
+        store.add_grade(
+            answer_id, Grade.failed("offline", "the endpoint answered HTTP 500").model_dump(mode="json")
+        )
         return answer_id
     if status == "pending":
         return answer_id
@@ -192,7 +194,9 @@ def test_a_key_point_the_question_gained_is_due_at_once(store, bank):
 
 
 def test_practice_due_picks_the_most_overdue_and_says_when_nothing_is_due(store, bank):
-    a, b, c = (bank.get(q) for q in ("optimization/adam", "regularization/dropout", "evaluation/confusion-matrix"))
+    a, b, c = (
+        bank.get(q) for q in ("optimization/adam", "regularization/dropout", "evaluation/confusion-matrix")
+    )
     answer(store, a, "missing", NOW - timedelta(days=3))  # due two days ago
     answer(store, b, "missing", NOW - timedelta(days=9))  # due eight days ago: the most overdue
     answer(store, c, "covered", NOW - timedelta(hours=1))
@@ -353,13 +357,18 @@ def test_a_database_of_the_current_release_upgrades_in_place_and_keeps_everythin
            VALUES ('s1', 1, ?, ?, ?, 'my answer', ?, ?)""",
         (adam.id, adam.content_hash, json.dumps(adam.snapshot()), at, at),
     )
-    points = [PointVerdict(point=kp.point, weight=kp.weight, verdict=Verdict.missing) for kp in adam.key_points]
+    points = [
+        PointVerdict(point=kp.point, weight=kp.weight, verdict=Verdict.missing) for kp in adam.key_points
+    ]
     grade = Grade(grader="offline", key_points=points, score=0.0).model_dump(mode="json")
     db.execute(
         "INSERT INTO grades (answer_id, created_at, status, grader, score, grade) VALUES (1, ?, 'graded', 'offline', 0.0, ?)",
         (at, json.dumps(grade)),
     )
-    db.execute("INSERT INTO turns (answer_id, number, prompt, text, started_at) VALUES (1, 2, 'Why?', 'Because.', ?)", (at,))
+    db.execute(
+        "INSERT INTO turns (answer_id, number, prompt, text, started_at) VALUES (1, 2, 'Why?', 'Because.', ?)",
+        (at,),
+    )
     db.commit()
     db.close()
 

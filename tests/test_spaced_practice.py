@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from test_schedule import answer
 
 from interviewer.store import Store
-from test_schedule import answer
 
 NOW = datetime.now(UTC)
 
@@ -134,7 +134,9 @@ def test_plan_toward_a_date_is_remembered_and_covers_every_topic(cli, store, bui
     again = _json(cli("plan", "--json"))  # the date is remembered
     assert again["until"] == until
     assert _json(cli("stats", "--json"))["schedule"]["interview_date"] == until
-    slower = _json(cli("plan", "--per-day", "1", "--topic", "optimization", "--topic", "evaluation", "--json"))
+    slower = _json(
+        cli("plan", "--per-day", "1", "--topic", "optimization", "--topic", "evaluation", "--json")
+    )
     assert slower["per_day"] == 1 and slower["short_on_the_day"] > 0
     shown = cli("plan", "--per-day", "1", "--topic", "optimization")
     assert "would not be ready on the day" in shown.stdout and "interviewer mock --due -n" in shown.stdout
@@ -188,12 +190,22 @@ reference = "{reference}"
 
 def test_answers_to_a_changed_or_removed_question_are_marked_and_weaker(cli, home, tmp_path, monkeypatch):
     own = tmp_path / "mine.toml"
-    own.write_text(BANK_FILE.format(reference="Caching saves recomputing identical requests, which cuts latency and cost."))
+    own.write_text(
+        BANK_FILE.format(
+            reference="Caching saves recomputing identical requests, which cuts latency and cost."
+        )
+    )
     monkeypatch.setenv("INTERVIEWER_BANK", str(own))
-    session = _json(cli("practice", "mine/caching", "--json", input="Caching cuts latency and cost."))["session_id"]
+    session = _json(cli("practice", "mine/caching", "--json", input="Caching cuts latency and cost."))[
+        "session_id"
+    ]
     assert _json(cli("history", "--json"))["attempts"][0]["question_version"] == "current"
 
-    own.write_text(BANK_FILE.format(reference="Caching saves recomputing identical requests: lower latency, lower cost, less load."))
+    own.write_text(
+        BANK_FILE.format(
+            reference="Caching saves recomputing identical requests: lower latency, lower cost, less load."
+        )
+    )
     history = _json(cli("history", "--json"))["attempts"][0]
     assert history["question_version"] == "older"
     assert "(older version)" in cli("history").stdout
