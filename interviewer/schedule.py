@@ -391,10 +391,13 @@ class Schedule:
         states = self._states(questions)
         due = self.due(questions)
         taken = {s.question.id for s in due}
-        answered = [s for s in states if s.seen and s.question.id not in taken]
+        share = {
+            s.question.id: self.share_retained(s) for s in states if s.seen and s.question.id not in taken
+        }
+        answered = [s for s in states if s.question.id in share]
         weak = sorted(
-            (s for s in answered if self.share_retained(s) < 1),
-            key=lambda s: (self.share_retained(s), s.due, s.question.id),
+            (s for s in answered if share[s.question.id] < 1),
+            key=lambda s: (share[s.question.id], s.due, s.question.id),
         )
         tiers = [
             [Pick(s, "due") for s in due],
@@ -403,7 +406,7 @@ class Schedule:
         ]
         if fill:
             solid = sorted(
-                (s for s in answered if self.share_retained(s) == 1), key=lambda s: (s.due, s.question.id)
+                (s for s in answered if share[s.question.id] == 1), key=lambda s: (s.due, s.question.id)
             )
             tiers.append([Pick(s, "retained") for s in solid])
         return spread(tiers, count)

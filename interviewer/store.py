@@ -549,11 +549,15 @@ class Store:
         """Every answer's latest score, newest first: what `stats` reads, without the texts and
         snapshots (over 10,000 answers, decoding those took seconds)."""
         rows = self._rows(
-            """SELECT a.id, a.session_id, a.question_id, a.skipped, g.status, g.score
+            f"""SELECT a.id, a.session_id, a.question_id, a.skipped, g.status, g.score,
+                      {_IS_OBJECT.format("a.question")} AND (g.grade IS NULL OR {_IS_OBJECT.format("g.grade")})
                FROM answers a
                LEFT JOIN grades g ON g.id = (SELECT max(id) FROM grades WHERE answer_id = a.id)
                ORDER BY a.submitted_at DESC, a.id DESC"""
         )
+        if not all(r[6] for r in rows):  # checked in SQLite, without decoding every row here
+            with self._failures_explained():
+                raise _DamagedRow("a stored row holds invalid JSON, or JSON of the wrong shape")
         return [Scored(r[0], r[1], r[2], bool(r[3]), r[4] or "pending", r[5]) for r in rows]
 
     # --- spaced practice ------------------------------------------------------------------------
@@ -661,6 +665,10 @@ _REVIEW_SELECT = """
     LEFT JOIN grades g ON g.id = (SELECT max(id) FROM grades WHERE answer_id = a.id)
     WHERE a.id = (SELECT min(b.id) FROM answers b WHERE b.session_id = a.session_id AND b.question_id = a.question_id)
 """
+
+
+# Whether a JSON column holds an object (json_type fails on text that is not JSON: ask json_valid first).
+_IS_OBJECT = "coalesce(CASE WHEN json_valid({0}) THEN json_type({0}) = 'object' END, 0)"
 
 
 def _review(row: sqlite3.Row) -> ReviewRow:
