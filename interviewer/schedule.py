@@ -27,10 +27,11 @@ import hashlib
 import json
 import os
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -163,13 +164,20 @@ class QuestionState:
     def seen(self) -> bool:
         return self.answers > 0
 
-    @property
+    @cached_property
     def due(self) -> datetime | None:
         """When its first key point is due; None for a question never answered. A key point never
         reviewed in a question answered before (the question changed) is due since that answer."""
         if not self.seen:
             return None
         return min(p.card.due if p.card else self.last_answered for p in self.points)  # type: ignore[type-var]
+
+    @cached_property
+    def share_right(self) -> float:
+        """The share of its key points answered right, and not missed since."""
+        return (
+            sum(p.right and p.last != "again" for p in self.points) / len(self.points) if self.points else 0.0
+        )
 
 
 def _card_id(question_id: str, point: str) -> int:
@@ -391,9 +399,9 @@ class Schedule:
         states = self._states(questions)
         due = self.due(questions)
         taken = {s.question.id for s in due}
-        share = {
-            s.question.id: self.share_retained(s) for s in states if s.seen and s.question.id not in taken
-        }
+        # A question not due has every key point recalled with the chance aimed at, at least until
+        # tomorrow: what it may lack is a point never answered right, or missed last time.
+        share = {s.question.id: s.share_right for s in states if s.seen and s.question.id not in taken}
         answered = [s for s in states if s.question.id in share]
         weak = sorted(
             (s for s in answered if share[s.question.id] < 1),
@@ -464,13 +472,15 @@ def spread(tiers: Sequence[Sequence[Pick]], count: int) -> list[Pick]:
     chosen: list[Pick] = []
     per_topic: Counter[str] = Counter()
     for tier in tiers:
-        left = list(tier)
-        while left and len(chosen) < count:
-            fewest = min(per_topic[p.question.topic] for p in left)
-            pick = next(p for p in left if per_topic[p.question.topic] == fewest)
-            left.remove(pick)
-            chosen.append(pick)
-            per_topic[pick.question.topic] += 1
+        queues: dict[str, deque[tuple[int, Pick]]] = {}
+        for order, pick in enumerate(tier):
+            queues.setdefault(pick.question.topic, deque()).append((order, pick))
+        while queues and len(chosen) < count:
+            topic = min(queues, key=lambda t: (per_topic[t], queues[t][0][0]))
+            chosen.append(queues[topic].popleft()[1])
+            per_topic[topic] += 1
+            if not queues[topic]:
+                del queues[topic]
     return chosen
 
 
@@ -553,14 +563,16 @@ def _simulate(
     current = {s.question.id: s for s in states}
     questions = [s.question for s in states]
     load: list[int] = []
-    ready_day = -1 if all(p.right for s in states for p in s.points) else None
+    never_right = {s.question.id for s in states if not all(p.right for p in s.points)}
+    ready_day = None if never_right else -1
     for day in range(days):
         at = schedule.now + timedelta(days=day)
         picks = Schedule(current, fsrs, at).interview(questions, per_day, fill=False)
         for pick in picks:
             current[pick.question.id] = _answered_right(pick.state, fsrs, at)
+            never_right.discard(pick.question.id)
         load.append(len(picks))
-        if ready_day is None and all(p.right for s in current.values() for p in s.points):
+        if ready_day is None and not never_right:
             ready_day = day
             if the_day is None:
                 break
@@ -584,18 +596,26 @@ def _least_pace(
     schedule: Schedule, states: Sequence[QuestionState], days: int, the_day: datetime
 ) -> int | None:
     """The fewest questions a day that leave no key point short on the day; None if even every
-    question every day does not (there are no days left)."""
-    if not states:
+    question every day does not (there are no days left). The search starts from the pace that
+    answers every question not yet right once, and doubles until a pace is enough."""
+
+    def enough(pace: int) -> bool:
+        return not _simulate(schedule, states, pace, days, the_day).short
+
+    most = len(states)
+    if not states or not enough(most):
         return None
-    low, high = 1, len(states)
-    if _simulate(schedule, states, high, days, the_day).short:
-        return None
+    work = sum(1 for s in states if s.share_right < 1)
+    low = min(most, max(1, -(-work // max(days, 1))))
+    high = low
+    while not enough(high):
+        low, high = high + 1, min(most, high * 2)
     while low < high:
         middle = (low + high) // 2
-        if _simulate(schedule, states, middle, days, the_day).short:
-            low = middle + 1
-        else:
+        if enough(middle):
             high = middle
+        else:
+            low = middle + 1
     return low
 
 

@@ -344,7 +344,7 @@ def confirm(question: str, *, default: bool = False) -> bool:
     return default if not reply else reply in {"y", "yes"}
 
 
-RATING_HELP = "a: again (I guessed) · h: hard · g: good · e: easy · Enter: keep the grade's"
+RATING_HELP = "a again (guessed) · h hard · g good · e easy · Enter keeps"  # fits 80 columns
 
 
 def ask_rating() -> str | None:
@@ -360,7 +360,7 @@ def ask_rating() -> str | None:
     )
     while True:
         try:
-            reply = prompt(f"Rating ({RATING_HELP}): ").strip()
+            reply = prompt(f"Rating: {RATING_HELP}: ").strip()
         except (KeyboardInterrupt, EOFError):
             return None
         if not reply:

@@ -147,7 +147,7 @@ def test_a_database_of_the_first_schema_is_upgraded_in_place(cli, home):
     assert result.exit_code == 0, result.stderr
     [attempt] = json.loads(result.stdout)["attempts"]
     assert attempt["text"] == "An old answer." and attempt["session_id"] == "abcd1234"
-    assert _rows(home, "PRAGMA user_version") == [(2,)]
+    assert _rows(home, "PRAGMA user_version") == [(len(store_module.MIGRATIONS),)]
     assert _rows(home, "SELECT count(*) FROM turns") == [(0,)]
 
 

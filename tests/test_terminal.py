@@ -145,7 +145,7 @@ def test_interactive_practice_grades_with_a_model_named_in_markup(tmp_path):
         try:
             assert read_until(terminal, "›".encode(), seen), seen.decode(errors="replace")
             os.write(terminal, ANSWER.encode() + b"\x04")  # Ctrl-D submits
-            assert read_until(terminal, b"Rating (", seen), seen.decode(errors="replace")
+            assert read_until(terminal, b"Rating: ", seen), seen.decode(errors="replace")
             os.write(terminal, b"\r")  # keeps the grade's rating for the schedule
             assert read_until(terminal, b"Try again?", seen), seen.decode(errors="replace")
             os.write(terminal, b"n\r")
