@@ -340,6 +340,9 @@ def practice(
         raise UsageError("give a question id or --due, not both")
     own_rating = _rating_option(rate)
     questions = _load_bank(bank)
+    chosen, grading_note = _grader(
+        grader, model, base_url
+    )  # a bad setting is refused before anything is stored
     store = _open_store()
     picked = None
     if due:
@@ -350,8 +353,6 @@ def practice(
             if question_id
             else questions.pick(topic or (), _difficulty(difficulty))
         )
-
-    chosen, grading_note = _grader(grader, model, base_url)
     run = Practice(store, chosen, {"question": question.id, "due": due})
     source = make_source(chosen, ui.note) if follow_up else None
     if answer_file is None and _interactive() and not json_output:
@@ -741,6 +742,7 @@ def report(
             show_default=False,
         ),
     ] = None,
+    bank: BankOption = None,
 ) -> None:
     """Export a session as a report: Markdown, a self-contained HTML page, or JSON for scripts."""
     from interviewer import report as reports
@@ -749,7 +751,7 @@ def report(
     fmt = {"markdown": "md", "htm": "html"}.get(fmt, fmt)
     if fmt not in reports.FORMATS:
         raise UsageError(f"unknown format {fmt!r}: use md, html or json")
-    text = reports.render(reports.build(_open_store(read_only=True), session, _current_hashes()), fmt)
+    text = reports.render(reports.build(_open_store(read_only=True), session, _current_hashes(bank)), fmt)
     if output is None:
         sys.stdout.write(text)
         return
@@ -788,12 +790,13 @@ def history(
         ),
     ] = 20,
     json_output: JsonOption = False,
+    bank: BankOption = None,
 ) -> None:
     """List your past attempts, newest first: when, session, question, score and grader."""
     from dataclasses import asdict
 
     attempts = _open_store(read_only=True).attempts(question_id=question, limit=limit)
-    versions = question_versions(attempts)
+    versions = question_versions(attempts, bank)
     if json_output:
         _print_json(
             {
@@ -817,7 +820,7 @@ def history(
 
 
 @_command(app)
-def stats(json_output: JsonOption = False) -> None:
+def stats(json_output: JsonOption = False, bank: BankOption = None) -> None:
     """Show your progress: answers so far, average per topic, weakest questions, most improved; and
     your schedule: what is due today and this week, the next two weeks, and the key points retained
     per topic."""
@@ -825,7 +828,7 @@ def stats(json_output: JsonOption = False) -> None:
 
     store = _open_store(read_only=True)
     result = progress(store)
-    outlook = _outlook(store) if result.answers else None
+    outlook = _outlook(store, bank) if result.answers else None
     if json_output:
         _print_json({**result.to_json(), "schedule": outlook.to_json() if outlook else None})
         return
@@ -843,7 +846,7 @@ def stats(json_output: JsonOption = False) -> None:
         ui.console.print(outlook_view(outlook, date.today()))
 
 
-def _outlook(store: Any) -> Any:
+def _outlook(store: Any, bank: list[Path] | None) -> Any:
     """What `stats` shows of the schedule; None (said on standard error) when the bank cannot load."""
     from datetime import date
 
@@ -852,7 +855,7 @@ def _outlook(store: Any) -> Any:
     from interviewer.schedule import UNTIL_KEY
 
     try:
-        questions = _load_bank(None).questions
+        questions = _load_bank(bank).questions
     except BankError as exc:
         ui.note(f"No schedule: the bank does not load ({str(exc).splitlines()[0]})")
         return None
@@ -867,20 +870,20 @@ def _outlook(store: Any) -> Any:
     return planview.outlook(_schedule(store, questions), questions, stale, removed, interview)
 
 
-def _current_hashes() -> dict[str, str] | None:
+def _current_hashes(bank: list[Path] | None) -> dict[str, str] | None:
     """The bank's content hash of each question; None when the bank does not load."""
     from interviewer.errors import BankError
 
     try:
-        return {q.id: q.content_hash for q in _load_bank(None).questions}
+        return {q.id: q.content_hash for q in _load_bank(bank).questions}
     except BankError:
         return None
 
 
-def question_versions(attempts: Sequence[Any]) -> dict[int, str]:
+def question_versions(attempts: Sequence[Any], bank: list[Path] | None) -> dict[int, str]:
     """Per answer whose question has changed since, "older" (the bank has a newer version) or
     "removed" (the bank no longer has it); nothing when the bank does not load."""
-    current = _current_hashes()
+    current = _current_hashes(bank)
     if current is None:
         return {}
     marks = {}
@@ -990,6 +993,7 @@ def review(
         ),
     ] = None,
     json_output: JsonOption = False,
+    bank: BankOption = None,
 ) -> None:
     """See how a session's answers count for your schedule, and rate them yourself where the grade
     is wrong about what you know ("I guessed that one").
@@ -1002,7 +1006,7 @@ def review(
 
     store = _open_store(read_only=rate is None)
     row = store.session(session)
-    rows = _reviewed(store, row.id)
+    rows = _reviewed(store, row.id, bank)
     if rate is not None:
         if number is None:
             if len(rows) != 1:
@@ -1011,7 +1015,7 @@ def review(
                     f"(`interviewer review {row.id}` lists them)"
                 )
             number = rows[0].number
-        rows = [_rate(store, row.id, rows, number, rate)]
+        rows = [_rate(store, row.id, rows, number, rate, bank)]
     elif number is not None:
         rows = [r for r in rows if r.number == number] or [_no_number(row.id, rows, number)]
     now = _now()
@@ -1039,7 +1043,9 @@ def _no_number(session_id: str, rows: list[Any], number: int) -> NoReturn:
     raise UsageError(f"session {session_id} has no question {number} (its questions: {numbers})")
 
 
-def _rate(store: Any, session_id: str, rows: list[Any], number: int, rate: str) -> Any:
+def _rate(
+    store: Any, session_id: str, rows: list[Any], number: int, rate: str, bank: list[Path] | None
+) -> Any:
     from interviewer.schedule import parse_rating
 
     rating = parse_rating(rate)
@@ -1047,7 +1053,7 @@ def _rate(store: Any, session_id: str, rows: list[Any], number: int, rate: str) 
     if chosen.why_not and chosen.why_not.startswith("a retry"):
         raise UsageError(f"question {number} of session {session_id} is {chosen.why_not}")
     store.rate(chosen.answer_id, rating)
-    [updated] = [r for r in _reviewed(store, session_id) if r.number == number]
+    [updated] = [r for r in _reviewed(store, session_id, bank) if r.number == number]
     from interviewer import ui
 
     said = f"rated {rating} by you" if rating else "rated by its grade again"
@@ -1062,7 +1068,7 @@ def planview_when(at: Any) -> str:
     return when(at, _now())
 
 
-def _reviewed(store: Any, session_id: str) -> list[Any]:
+def _reviewed(store: Any, session_id: str, bank: list[Path] | None) -> list[Any]:
     """The session's answers as the schedule counts them, numbered as `show` numbers them."""
     from interviewer.errors import BankError
     from interviewer.planview import Reviewed
@@ -1070,7 +1076,7 @@ def _reviewed(store: Any, session_id: str) -> list[Any]:
 
     attempts = store.attempts(session_id=session_id)
     try:
-        questions = _load_bank(None)
+        questions = _load_bank(bank)
     except BankError:
         questions = None
     current = {q.id: q for q in questions.questions} if questions else {}

@@ -216,6 +216,10 @@ def test_answers_to_a_changed_or_removed_question_are_marked_and_weaker(cli, hom
     assert _json(cli("report", session, "--format", "json"))["questions"][0]["question_version"] == "older"
 
     monkeypatch.delenv("INTERVIEWER_BANK")
+    # Named with --bank instead, the file is the question's home as with the variable.
+    assert _json(cli("history", "--json", "--bank", str(own)))["attempts"][0]["question_version"] == "older"
+    assert _json(cli("stats", "--json", "--bank", str(own)))["schedule"]["stale_answers"] == 1
+    assert _json(cli("review", session, "--json", "--bank", str(own)))["answers"][0]["next_due"]
     assert _json(cli("history", "--json"))["attempts"][0]["question_version"] == "removed"
     assert "(no longer in the bank)" in cli("history").stdout
     assert _json(cli("stats", "--json"))["schedule"]["removed_questions"] == 1
