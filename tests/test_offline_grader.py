@@ -166,14 +166,11 @@ def test_no_correct_answer_is_called_a_list_of_terms(graded):
 # question, kind and which of that question's answers of that kind it is; grouped by why. The test
 # fails when one starts passing too, so the list stays true.
 KNOWN_MISSES = {
-    # Swapped effects inside conditions ("if it's too large training just becomes slow"): claims in
-    # "if" sentences are not read as claims, since "if you tuned on the test set, the score would be
-    # biased" is a right answer; telling "low" from "high" needs the meaning.
-    ("checks.toml", "neural-networks/network-depth", "swapped", 1),
+    # A swapped effect inside a condition with no comma between the condition and its effect ("if
+    # the learning rate is too small the loss explodes"): a condition counts as a claim only where
+    # the misconception is split between the condition and the clause after it, since "if you tuned
+    # on the test set, the score would be biased" is a right answer.
     ("voices.toml", "optimization/learning-rate", "swapped", 1),
-    ("swaps.toml", "optimization/learning-rate", "swapped", 1),
-    ("swaps.toml", "neural-networks/network-depth", "swapped", 2),
-    ("swaps.toml", "practical/high-training-loss", "swapped", 2),
     ("swaps.toml", "optimization/gradient-descent", "swapped", 1),
     # A wrong definition whose words a correct answer also uses ("nudge each weight and re-run the
     # forward pass", "L1 is the mean absolute error"), or whose confusion is reported while the rest
@@ -397,6 +394,54 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
     ids=["condition", "supposition", "skipped-term", "gradient-uphill", "hedge", "contrast"],
 )
 def test_a_right_statement_that_resembles_a_misconception_is_no_error(builtin_bank, question, answer):
+    assert grader.grade(builtin_bank.get(question), answer).errors == []
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        (
+            "neural-networks/network-depth",
+            "If the training loss stays high, the network is too deep, so remove layers until it trains.",
+        ),
+        (
+            "practical/high-training-loss",
+            "If the loss oscillates or diverges, the learning rate is too low, so raise it.",
+        ),
+        (
+            "optimization/learning-rate",
+            "If it's too large, training is slow and gets stuck on plateaus.",
+        ),
+    ],
+    ids=["diagnosis", "listed-condition", "effect"],
+)
+def test_a_condition_and_its_swapped_effect_are_an_error(builtin_bank, question, answer):
+    grade = grader.grade(builtin_bank.get(question), answer)
+    assert grade.errors and all(e.why for e in grade.errors)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        (
+            "practical/high-training-loss",
+            "If the loss plateaus or falls very slowly, the learning rate may be too low; if it oscillates "
+            "or diverges, it is too high.",
+        ),
+        (
+            "practical/high-training-loss",
+            "Tune the learning rate both ways, since too low gives a slow crawl or plateau and too high "
+            "gives noisy or diverging loss.",
+        ),
+        (
+            "ml-system-design/drift-types",
+            "Data drift is when the distribution of the inputs changes while the relationship to the label "
+            "stays the same.",
+        ),
+    ],
+    ids=["condition-right", "both-sides", "definition-with-when"],
+)
+def test_a_right_condition_and_effect_is_no_error(builtin_bank, question, answer):
     assert grader.grade(builtin_bank.get(question), answer).errors == []
 
 
