@@ -190,14 +190,11 @@ KNOWN_MISSES = {
     # answer that also affirms: "adding data won't help if the model underfits" is as common in
     # right answers.
     ("checks.toml", "transfer-learning/finetuning-lr", "negation", 1),
-    # Terms glued with few glue words, casually ("basically it's all about SMOTE and class weights
-    # with focal loss on the PR-AUC threshold") or in sentences short of the glued length.
-    ("voices.toml", "evaluation/confusion-matrix", "glued", 1),
+    # Terms glued casually with few glue words, the rest prepositions that prose uses as much ("it's
+    # all about SMOTE and class weights with focal loss on the PR-AUC threshold, undersampling the
+    # stratified majority after the split"): counting "on" or "after" as glue caps strong answers.
     ("voices.toml", "transfer-learning/finetuning-lr", "glued", 1),
     ("voices.toml", "practical/imbalanced-classes", "glued", 1),
-    ("swaps.toml", "fundamentals/bias-variance", "glued", 1),
-    ("swaps.toml", "optimization/gd-variants", "glued", 1),
-    ("swaps.toml", "optimization/vanishing-gradients", "glued", 1),
     # Terse notes grouped under each metric: one interviewer's keyword list (labelled 2), another
     # interviewer's strong answer in the same style (voices.toml, confusion matrix, labelled 10).
     ("checks.toml", "evaluation/accuracy-f1-auc", "keywords", 1),
@@ -330,6 +327,11 @@ def test_a_wrong_claim_the_bank_knows_of_is_an_error(builtin_bank, question, cla
             "regularization/dropout",
             "Gradient boosting builds trees one after another, each fitting the residuals.",
         ),
+        (
+            "regularization/batch-norm",
+            "Batch norm is basically all about the mini-batch mean and variance on each layer, where gamma "
+            "and beta meet the running averages at inference time.",
+        ),
         ("regularization/dropout", "I don't know."),
         ("regularization/dropout", "   \n\t"),
         (
@@ -347,6 +349,7 @@ def test_a_wrong_claim_the_bank_knows_of_is_an_error(builtin_bank, question, cla
         "negated-far",
         "echo",
         "off-topic",
+        "glued-meets",
         "dont-know",
         "blank",
         "denials",
