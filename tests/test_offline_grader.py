@@ -171,20 +171,19 @@ KNOWN_MISSES = {
     # the misconception is split between the condition and the clause after it, since "if you tuned
     # on the test set, the score would be biased" is a right answer.
     ("voices.toml", "optimization/learning-rate", "swapped", 1),
-    ("swaps.toml", "optimization/gradient-descent", "swapped", 1),
-    # A wrong definition whose words a correct answer also uses ("nudge each weight and re-run the
-    # forward pass", "L1 is the mean absolute error"), or whose confusion is reported while the rest
-    # of the answer is right (a neuron as the activation, self-attention as cross-attention,
-    # dropout as augmentation).
-    ("swaps.toml", "neural-networks/backpropagation", "swapped", 3),
-    ("swaps.toml", "regularization/l1-vs-l2", "swapped", 2),
+    # A confusion that is reported, while the sentences after it say the confused thing in words a
+    # correct answer also uses, and so are credited: a neuron as the activation ("it computes the
+    # non-linearity") or as a layer ("many neurons stacked, each with its own matrix"),
+    # self-attention as cross-attention ("a softmax so the weights sum to 1"), dropout as
+    # augmentation ("turned off at inference"), gradient descent uphill ("for any loss, convex or
+    # not, it ends at the global minimum", whose commas part the claim from what it is said of).
     ("swaps.toml", "neural-networks/neuron", "swapped", 3),
+    ("swaps.toml", "neural-networks/neuron", "swapped", 1),
     ("swaps.toml", "architectures/self-attention", "swapped", 1),
     ("swaps.toml", "regularization/dropout", "swapped", 3),
-    # Swapped definitions in enumerating prose, which the glued-list cap held to 2 until a glued
-    # list had to make up most of an answer (correct answers that enumerate, like "for data:
-    # schema, types, ranges, null rates", were capped with them).
-    ("swaps.toml", "neural-networks/neuron", "swapped", 1),
+    ("swaps.toml", "optimization/gradient-descent", "swapped", 1),
+    # Overfitting as the optimizer overshooting and underfitting as a learning rate too small: the
+    # second is half right (a model trained too little underfits), so no error is reported for it.
     ("swaps.toml", "fundamentals/overfitting-underfitting", "swapped", 3),
     # Denials after what they deny ("1e-5 to 5e-5 is not typical", "warmup brings nothing") in an
     # answer that also affirms: "adding data won't help if the model underfits" is as common in
@@ -286,6 +285,12 @@ def test_a_wrong_statement_is_evidence_for_nothing_and_an_error_the_candidate_ca
         ),
         ("neural-networks/relu-sigmoid-tanh", "Sigmoid outputs values between -1 and 1."),
         ("regularization/l1-vs-l2", "L2 regularization drives weights to exactly zero."),
+        ("regularization/l1-vs-l2", "L1 is the mean absolute error of the model's predictions."),
+        (
+            "neural-networks/backpropagation",
+            "Backpropagation gets the gradient by nudging each weight and running the forward pass again.",
+        ),
+        ("neural-networks/neuron", "A neuron is a layer that multiplies its input by a weight matrix."),
     ],
 )
 def test_a_wrong_claim_the_bank_knows_of_is_an_error(builtin_bank, question, claim):
