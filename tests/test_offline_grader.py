@@ -290,7 +290,7 @@ def test_a_wrong_statement_is_evidence_for_nothing_and_an_error_the_candidate_ca
             "neural-networks/backpropagation",
             "Backpropagation gets the gradient by nudging each weight and running the forward pass again.",
         ),
-        ("neural-networks/neuron", "A neuron is a layer that multiplies its input by a weight matrix."),
+        ("neural-networks/neuron", "A neuron has a weight matrix and produces a vector of outputs."),
     ],
 )
 def test_a_wrong_claim_the_bank_knows_of_is_an_error(builtin_bank, question, claim):
@@ -398,8 +398,25 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
             "Real CNNs are not fully shift-invariant: pooling gives only some invariance.",
         ),
         ("transfer-learning/finetuning-lr", "The new head needs a large learning rate, not a small one."),
+        (
+            "neural-networks/neuron",
+            "Every neuron in the layer computes a weighted sum of its inputs plus a bias and applies an activation.",
+        ),
+        (
+            "neural-networks/backpropagation",
+            "Backprop is exact and far cheaper than computing each gradient with finite differences.",
+        ),
     ],
-    ids=["condition", "supposition", "skipped-term", "gradient-uphill", "hedge", "contrast"],
+    ids=[
+        "condition",
+        "supposition",
+        "skipped-term",
+        "gradient-uphill",
+        "hedge",
+        "contrast",
+        "in-a-layer",
+        "compared",
+    ],
 )
 def test_a_right_statement_that_resembles_a_misconception_is_no_error(builtin_bank, question, answer):
     assert grader.grade(builtin_bank.get(question), answer).errors == []
