@@ -42,6 +42,8 @@ ECHO_CAP = 1.0
 HYPOTHETICAL = frozenset({"if", "unless", "suppose", "imagine", "assuming"})
 SUPPOSITIONS = HYPOTHETICAL | {"without"}  # sentence openings whose denials are supposed, not claimed
 CONDITIONS = frozenset({"if", "unless", "provided", "assuming"})  # in a misconception's clauses: no error
+CONDITION_OPENERS = frozenset({"if", "when", "whenever"})  # a clause so opened states a condition
+_JOINERS = frozenset({"and", "but", "so", "then", "while", "whereas", "although", "though", "however"})
 NON_ANSWERS = frozenset(
     {
         "",
@@ -247,6 +249,7 @@ class _Reading:
         self._states: dict[Concept, list[list[int]]] = {}
         self._entity_states: dict[Concept, list[list[bool]]] = {}
         self._spoken_for: dict[int, set[int]] = {}
+        self._conditionals: dict[int, list[tuple[int, int, int]]] = {}
         self._keys: dict[int, frozenset[str]] = {}  # id(clause) -> its words' keys
         # Which subject each clause is about, the entity it names first ("fine-tuning starts from the
         # pre-trained weights" is about fine-tuning), and the subject before it that "it" and "this"
@@ -447,28 +450,117 @@ class _Reading:
 
         Stricter than for key points: the concepts must sit in one run of clauses joined by "and"
         with no negation anywhere in it, since a correct answer often names a misconception to deny
-        it ("it is not the case that L2 makes weights exactly zero").
+        it ("it is not the case that L2 makes weights exactly zero"). A condition and what it leads
+        to ("if it's too large, training is slow") are such a run too, when the misconception is
+        split between them: the sentence then claims the relation, not the condition.
         """
+        if not all(any(AFFIRMED in row for row in self.state(concept)) for concept in target.concepts):
+            return  # a concept said nowhere: most misconceptions, and no span need be judged
         for s_index, sentence in enumerate(self.sentences):
-            if sentence.words[0].plain in HYPOTHETICAL:
-                continue  # "If you tuned on the test set, you'd overfit it" claims nothing wrong
-            for lo, hi in self.spans(target, s_index, self.windows(s_index)):
-                match = self.judge(target, s_index, lo, hi)
-                if match.outcome != COVERED or match.affirmed != len(target.concepts):
-                    continue
-                found = [
-                    m
-                    for c in range(lo, hi)
-                    for concept in target.concepts
-                    for alt in concept
-                    if (m := text.find_phrase(sentence.clauses[c], alt, concept.unskippable))
-                ]
-                # "More data won't help if the split is broken" narrows the claim to a case.
-                raw = {sentence.clauses[c][0].clause for c in range(lo, hi)}
-                conditional = any(w.plain in CONDITIONS and w.clause in raw for w in sentence.words)
-                if not conditional and not text.clause_negated(sentence, found):
+            # "If you tuned on the test set, you'd overfit it" claims nothing wrong by itself.
+            hypothetical = sentence.words[0].plain in HYPOTHETICAL
+            windows: list[tuple[tuple[int, int], int | None]] = (
+                [] if hypothetical else [(w, None) for w in self.windows(s_index)]
+            )
+            windows += [((first, end), consequence) for first, consequence, end in self.conditionals(s_index)]
+            for window, consequence in windows:
+                if (match := self._stated(target, s_index, window, consequence)) is not None:
                     yield match
                     break
+
+    def _stated(
+        self, target: _Target, s_index: int, window: tuple[int, int], consequence: int | None
+    ) -> _Match | None:
+        """The first span of the window that states the misconception plainly; with `consequence`,
+        the clause where a condition's consequence starts, a span that relates the two."""
+        sentence = self.sentences[s_index]
+        for lo, hi in self.spans(target, s_index, [window]):
+            if consequence is not None and not lo < consequence < hi:
+                continue
+            match = self.judge(target, s_index, lo, hi)
+            if match.outcome != COVERED or match.affirmed != len(target.concepts):
+                continue
+            found = [
+                m
+                for c in range(lo, hi)
+                for concept in target.concepts
+                for alt in concept
+                if (m := text.find_phrase(sentence.clauses[c], alt, concept.unskippable))
+            ]
+            if text.clause_negated(sentence, found):
+                continue
+            if consequence is None:
+                # "More data won't help if the split is broken" narrows the claim to a case.
+                raw = {sentence.clauses[c][0].clause for c in range(lo, hi)}
+                if any(w.plain in CONDITIONS and w.clause in raw for w in sentence.words):
+                    continue
+                return match
+            # A misconception said whole in the condition is only supposed, and said whole in the
+            # consequence is narrowed to a case; split between them, it is the relation claimed.
+            n = len(target.concepts)
+            if (
+                sum(self._in(concept, sentence, lo, consequence) for concept in target.concepts) < n
+                and sum(self._in(concept, sentence, consequence, hi) for concept in target.concepts) < n
+            ):
+                return match
+        return None
+
+    @staticmethod
+    def _in(concept: Concept, sentence: text.Sentence, lo: int, hi: int) -> bool:
+        return any(
+            text.find_phrase(sentence.clauses[c], alt, concept.unskippable)
+            for c in range(lo, hi)
+            for alt in concept
+        )
+
+    def conditionals(self, s_index: int) -> list[tuple[int, int, int]]:
+        """Each condition of the sentence with what it leads to, as (first, consequence, end) clause
+        indexes: a run of clauses opened by "if" or "when", the short items listed after it ("if
+        it's noisy, oscillates or diverges"), then the run of clauses that follows."""
+        if s_index in self._conditionals:
+            return self._conditionals[s_index]
+        sentence = self.sentences[s_index]
+        groups = sentence.groups()
+        out = self._conditionals[s_index] = []
+        for g, (first, end) in enumerate(groups):
+            if not self._opens_condition(sentence, (first, end)):
+                continue
+            after = g + 1
+            while after < len(groups) and (
+                self._listed_item(sentence, groups[after]) or self._contrasted(sentence, groups[after])
+            ):
+                after += 1
+            if after < len(groups) and not self._opens_condition(sentence, groups[after]):
+                out.append((first, *groups[after]))
+        return out
+
+    @staticmethod
+    def _opening(sentence: text.Sentence, group: tuple[int, int]) -> list[str]:
+        """The words a run's first clause starts with, the word that joined it first ("and", "but")."""
+        number = sentence.clauses[group[0]][0].clause
+        return [w.plain for w in sentence.words if w.clause == number][:2]
+
+    def _opens_condition(self, sentence: text.Sentence, group: tuple[int, int]) -> bool:
+        """Whether the run opens with "if" or "when" ("X is when Y" defines X, and states no condition)."""
+        opening = [w for w in self._opening(sentence, group) if w not in _JOINERS]
+        return bool(opening) and opening[0] in CONDITION_OPENERS
+
+    def _contrasted(self, sentence: text.Sentence, group: tuple[int, int]) -> bool:
+        """A run that "but" joins to the condition before it ("if the training loss is low but the
+        validation loss is much higher, ...")."""
+        return self._opening(sentence, group)[:1] == ["but"]
+
+    @staticmethod
+    def _listed_item(sentence: text.Sentence, group: tuple[int, int]) -> bool:
+        """A run that only lists more items of the condition before it ("oscillates or diverges")."""
+        first, end = group
+        if end - first != 1:
+            return False
+        numbers = {w.clause for w in sentence.clauses[first]}
+        words = [w for w in sentence.words if w.clause in numbers]
+        return len(sentence.clauses[first]) <= text.LIST_ITEM_WORDS and not any(
+            w.plain in text.RELATIONAL for w in words
+        )
 
     def windows(self, s_index: int) -> list[tuple[int, int]]:
         """Runs of clauses joined by "and", cut where a clause names another of the question's subjects

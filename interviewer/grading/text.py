@@ -354,9 +354,11 @@ def clause_negated(sentence: Sentence, matches: list[list[Word]]) -> bool:
     return any(w.negator and w.clause in clauses and w.index not in inside for w in sentence.words)
 
 
-# Words that chain terms without relating them: "A and B with C, D and the E of F".
-# ("and" and commas count only after a phrase: see glue_share.)
-_GLUE = frozenset("of with plus along together vs versus".split())
+# Words that chain terms without relating them: "A and B with C, D and the E of F", "where A meets
+# B". ("and" and commas count only after a phrase, "about" only after a copula: see glue_share.)
+_GLUE = frozenset("of with plus along together vs versus meets meet".split())
+# "X is (all) about A and B" names what X concerns, not what it does.
+_COPULAS = frozenset("is are its thats all".split())
 
 
 def glue_share(text: str) -> float:
@@ -368,12 +370,13 @@ def glue_share(text: str) -> float:
     does not count.
     """
     glue = content = item = 0  # item: content words since the last glue
+    previous = ""
     for match in _TOKEN.finditer(normalise(text)):
         token = match.group()
         if token in (",", "and"):
             glue += item >= 2
             item = 0
-        elif token in _GLUE:
+        elif token in _GLUE or (token == "about" and previous.replace("'", "") in _COPULAS):
             glue += 1
             item = 0
         elif match.lastgroup == "brk":
@@ -381,6 +384,7 @@ def glue_share(text: str) -> float:
         elif token not in FILLERS:
             content += 1
             item += 1
+        previous = token
     return glue / content if content else 0.0
 
 
