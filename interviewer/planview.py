@@ -263,7 +263,13 @@ def plan_view(plan: Plan, now: datetime) -> Group:
                 "No interview date set: `interviewer plan --until YYYY-MM-DD` plans toward one.", style="bold"
             )
         )
-    if plan.ready_on:
+    if plan.ready_on and plan.ready_on <= now.astimezone().date():
+        parts.append(
+            plain(
+                f"Every key point has been answered right at least once: now keep them at {plan.retention:.0%} recall."
+            )
+        )
+    elif plan.ready_on:
         parts.append(
             plain(
                 f"At {plan.per_day} a day every key point is answered right at least once by "
