@@ -654,12 +654,18 @@ class ReviewRow:
     rating: str | None  # the candidate's own rating, if they gave one
 
 
-_REVIEW_SELECT = """
+# Whether a JSON column holds an object (json_type fails on text that is not JSON: ask json_valid first).
+_IS_OBJECT = "coalesce(CASE WHEN json_valid({0}) THEN json_type({0}) = 'object' END, 0)"
+
+
+_REVIEW_SELECT = f"""
     SELECT a.id, a.session_id, a.question_id, a.question_hash, a.started_at, a.submitted_at,
            a.time_limit, a.timed_out, a.skipped, g.status,
-           CASE WHEN a.skipped THEN json_extract(a.question, '$.key_points')
+           CASE WHEN NOT {_IS_OBJECT.format("a.question")}
+                     OR (g.grade IS NOT NULL AND NOT {_IS_OBJECT.format("g.grade")}) THEN '!'
+                WHEN a.skipped THEN json_extract(a.question, '$.key_points')
                 ELSE json_extract(g.grade, '$.key_points') END,
-           coalesce(json_array_length(g.grade, '$.errors'), 0),
+           CASE WHEN json_valid(g.grade) THEN coalesce(json_array_length(g.grade, '$.errors'), 0) ELSE 0 END,
            (SELECT r.rating FROM ratings r WHERE r.answer_id = a.id ORDER BY r.id DESC LIMIT 1)
     FROM answers a
     LEFT JOIN grades g ON g.id = (SELECT max(id) FROM grades WHERE answer_id = a.id)
@@ -667,11 +673,9 @@ _REVIEW_SELECT = """
 """
 
 
-# Whether a JSON column holds an object (json_type fails on text that is not JSON: ask json_valid first).
-_IS_OBJECT = "coalesce(CASE WHEN json_valid({0}) THEN json_type({0}) = 'object' END, 0)"
-
-
 def _review(row: sqlite3.Row) -> ReviewRow:
+    if row[10] == "!":  # checked in SQLite, which cannot read JSON out of text that is not JSON
+        raise _DamagedRow("a stored row holds invalid JSON, or JSON of the wrong shape")
     points = json.loads(row[10]) if row[10] else []
     if not isinstance(points, list) or not all(isinstance(p, dict) and "point" in p for p in points):
         raise _DamagedRow("a stored grade holds key points of the wrong shape")

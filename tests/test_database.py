@@ -200,7 +200,9 @@ def _json_of_the_wrong_shape(db) -> None:
 
 
 @pytest.mark.parametrize("how", [_garbage_pages, _bad_json, _json_of_the_wrong_shape])
-@pytest.mark.parametrize("command", [["history"], ["stats"], ["report", "latest"], ["grade", "latest"]])
+@pytest.mark.parametrize(
+    "command", [["history"], ["stats"], ["report", "latest"], ["grade", "latest"], ["plan"], ["review"]]
+)
 def test_a_damaged_database_is_reported_with_what_to_do(cli, home, how, command):
     cli("practice", "optimization/adam", "--grader", "offline", input="An answer.")
     _damage(home, how)
