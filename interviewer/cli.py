@@ -1046,6 +1046,7 @@ def _no_number(session_id: str, rows: list[Any], number: int) -> NoReturn:
 def _rate(
     store: Any, session_id: str, rows: list[Any], number: int, rate: str, bank: list[Path] | None
 ) -> Any:
+    from interviewer.planview import when
     from interviewer.schedule import parse_rating
 
     rating = parse_rating(rate)
@@ -1057,15 +1058,9 @@ def _rate(
     from interviewer import ui
 
     said = f"rated {rating} by you" if rating else "rated by its grade again"
-    due = f"; {updated.question_id} is next due {planview_when(updated.next_due)}" if updated.next_due else ""
+    due = f"; {updated.question_id} is next due {when(updated.next_due, _now())}" if updated.next_due else ""
     ui.note(f"Question {number} ({updated.question_id}) is {said}{due}.")
     return updated
-
-
-def planview_when(at: Any) -> str:
-    from interviewer.planview import when
-
-    return when(at, _now())
 
 
 def _reviewed(store: Any, session_id: str, bank: list[Path] | None) -> list[Any]:

@@ -12,7 +12,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from interviewer.schedule import Pick, Plan, QuestionState, Schedule, TopicRetention
+from interviewer.schedule import Pick, Plan, Schedule, TopicRetention
 from interviewer.ui import plain
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -382,7 +382,3 @@ def review_table(rows: Sequence[Reviewed], now: datetime) -> Table:
             when(r.next_due, now) if r.next_due else "",
         )
     return table
-
-
-def state_due(state: QuestionState | None) -> datetime | None:
-    return state.due if state else None

@@ -456,10 +456,6 @@ class Schedule:
         return sorted(rows, key=lambda t: (t.share, -t.never_right, t.topic))
 
 
-def _by_id(questions: Sequence[Question]) -> dict[str, Question]:
-    return {q.id: q for q in questions}
-
-
 def end_of_day(at: datetime) -> datetime:
     """The end of the candidate's local day holding `at`, in UTC."""
     local = at.astimezone()
