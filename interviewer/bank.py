@@ -77,6 +77,11 @@ class Misconception(_Strict):
     `why` says why the claim is wrong, in a sentence the candidate reads beside the error. `about`,
     as in `KeyPoint`, binds the claim to its subject: "the fraction of actual positives found" is
     wrong only when said of precision.
+
+    `fatal` marks a claim that gets the very thing asked about wrong (a swapped, reversed or
+    confused definition: dropout as data augmentation, self-attention as cross-attention), which an
+    interviewer would fail whatever else the answer says: the offline grader holds such an answer
+    to 2.
     """
 
     point: NonEmpty
@@ -84,6 +89,7 @@ class Misconception(_Strict):
     severity: Literal["minor", "major"] = "major"
     why: str | None = None
     about: Concept | None = None
+    fatal: bool = False
 
 
 class FollowUp(_Strict):

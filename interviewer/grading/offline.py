@@ -33,6 +33,7 @@ GLUE_SHARE = 0.23
 GLUED_SENTENCE_WORDS = 14  # content words: the glued lists run long; prose has short dense sentences
 GLUED_SHARE_OF_ANSWER = 0.75  # of the answer's content words, in glued sentences
 LIST_CAP = 2.0
+FATAL_CAP = 2.0  # an answer that gets the thing asked about wrong (a misconception marked `fatal`)
 # An answer whose sentences mostly deny: negation answers deny in nine of ten sentences; correct
 # answers at most in half (they deny misconceptions in passing).
 DENIAL_SHARE = 0.75
@@ -630,6 +631,7 @@ class OfflineGrader:
         first = [reading.best(p) for p in compiled.points]
         errors: list[Finding] = []
         stated: set[int] = set()  # sentences where a misconception is reported
+        fatal: list[str] = []  # the misconceptions stated that get the thing asked about wrong
         for misconception, target in zip(question.misconceptions, compiled.misconceptions, strict=True):
             standing = []
             for match in reading.misconception(target):
@@ -646,6 +648,8 @@ class OfflineGrader:
                     standing.append(match.sentence)  # not every word of it belongs to a right statement
             if standing:
                 stated.update(standing)
+                if misconception.fatal:
+                    fatal.append(misconception.point)
                 errors.append(
                     Finding(
                         text=misconception.point,
@@ -694,6 +698,10 @@ class OfflineGrader:
                 else v
                 for v in verdicts
             ]
+        elif fatal:
+            # What the rest of the answer says is built on the wrong thing: "Dropout is a data
+            # augmentation method: ... It's turned off at inference" is no answer about dropout.
+            cap, cap_reason = FATAL_CAP, f"it gets what was asked wrong: {fatal[0]}"
 
         improvements += [
             ("State precisely: " if v.verdict is Verdict.partial else "Cover: ") + v.point
