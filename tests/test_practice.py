@@ -217,3 +217,60 @@ def test_an_evidence_quote_is_not_cut_at_an_abbreviation(cli):
     result = cli("practice", "optimization/adam", "--json", "--grader", "offline", input=answer)
     quotes = [p["evidence"] for p in json.loads(result.stdout)["key_points"] if p["evidence"]]
     assert quotes and all(q == answer for q in quotes)
+
+
+FATAL_BANK = '''
+topic = "mine"
+title = "Mine"
+
+[[questions]]
+id = "mine/dropout"
+difficulty = "easy"
+prompt = "What is dropout?"
+reference = """During training dropout randomly zeroes each unit's output with probability p, so units cannot co-adapt. At inference it is turned off and all units are used."""
+
+[[questions.key_points]]
+point = "During training it randomly zeroes units' outputs with probability p"
+weight = 3
+terms = ["random | randomly", "zero | zeroes | drop | drops | switch off", "unit | units | neuron | neurons | activation | activations"]
+
+[[questions.key_points]]
+point = "At inference it is turned off and all units are used"
+weight = 2
+terms = ["inference | test time | evaluation", "off | disabled | all units | full network | full input"]
+
+[[questions.misconceptions]]
+point = "Dropout drops training examples (confused with data augmentation)"
+terms = ["data augmentation | augmentation method | drops training examples | drops examples"]
+severity = "major"
+why = "Wrong: dropout zeroes units inside the network, not examples of the data set."
+{fatal}
+'''
+SWAPPED_DROPOUT = (
+    "Dropout is a data augmentation method. Each step it randomly zeroes some units, a different "
+    "set every time. It is turned off at inference, so all units are used."
+)
+
+
+def test_a_fatal_misconception_holds_the_answer_to_2_and_says_why(cli, tmp_path):
+    """The same answer, the same misconception: marked fatal, whatever else the answer says right
+    earns no more than 2, and the grade says which claim did it."""
+    scores = {}
+    for fatal in ("", "fatal = true"):
+        custom = tmp_path / f"bank{bool(fatal)}.toml"
+        custom.write_text(FATAL_BANK.replace("{fatal}", fatal))
+        result = cli("practice", "mine/dropout", "--bank", str(custom), "--json", input=SWAPPED_DROPOUT)
+        assert result.exit_code == 0, result.stderr
+        grade = json.loads(result.stdout)
+        assert [e["text"] for e in grade["errors"]] == [
+            "Dropout drops training examples (confused with data augmentation)"
+        ]
+        scores[bool(fatal)] = grade["score"], grade["cap"], grade["cap_reason"]
+    assert scores[False][0] > 2 and scores[False][1] is None
+    assert scores[True] == (
+        2.0,
+        2.0,
+        "it gets what was asked wrong: Dropout drops training examples (confused with data augmentation)",
+    )
+    shown = cli("practice", "mine/dropout", "--bank", str(tmp_path / "bankTrue.toml"), input=SWAPPED_DROPOUT)
+    assert "Held to at most 2: it gets what was asked wrong" in " ".join(shown.stdout.split())
