@@ -185,6 +185,10 @@ KNOWN_MISSES = {
     # Overfitting as the optimizer overshooting and underfitting as a learning rate too small: the
     # second is half right (a model trained too little underfits), so no error is reported for it.
     ("swaps.toml", "fundamentals/overfitting-underfitting", "swapped", 3),
+    # Denials after what they deny ("1e-5 to 5e-5 is not typical", "warmup brings nothing") in an
+    # answer that also affirms: "adding data won't help if the model underfits" is as common in
+    # right answers.
+    ("checks.toml", "transfer-learning/finetuning-lr", "negation", 1),
     # Terms glued casually with few glue words, the rest prepositions that prose uses as much ("it's
     # all about SMOTE and class weights with focal loss on the PR-AUC threshold, undersampling the
     # stratified majority after the split"): counting "on" or "after" as glue caps strong answers.

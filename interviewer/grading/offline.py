@@ -315,16 +315,12 @@ class _Reading:
         return sum(sum(len(c) for c in s.clauses) >= 3 for s in self.sentences)
 
     def denying(self) -> list[int]:
-        """The sentences stating something that hold a negation of their own (not a phrase's), or
-        deny with "nothing" ("warmup or gradual unfreezing bring nothing")."""
+        """The sentences stating something that hold a negation of their own (not a phrase's)."""
         return [
             i
             for i, s in enumerate(self.sentences)
             if sum(len(c) for c in s.clauses) >= 3
-            and any(
-                (w.negator and w.index not in self.spoken_for(i) and w.plain != "non") or w.plain == "nothing"
-                for w in s.words
-            )
+            and any(w.negator and w.index not in self.spoken_for(i) and w.plain != "non" for w in s.words)
         ]
 
     def spoken_for(self, s_index: int) -> set[int]:
