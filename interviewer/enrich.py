@@ -36,6 +36,7 @@ class ProposedMisconception(_Reply):
     point: str
     terms: list[str]
     why: str
+    fatal: bool  # required, as strict structured output wants every field named
 
 
 class Proposal(_Reply):
@@ -133,6 +134,7 @@ def check(proposal: Proposal, prompt: str, reference: str) -> Enriched:
         if m.point.strip() and terms:
             kept.misconceptions.append(
                 {"point": m.point.strip(), "terms": terms, "why": m.why.strip() or None}
+                | ({"fatal": True} if m.fatal else {})
             )
         else:
             kept.dropped.append(f"misconception {m.point!r}: no terms to recognise it by")

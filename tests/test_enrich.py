@@ -36,7 +36,14 @@ GOOD = {
             "point": "Dropout is also applied at inference",
             "terms": ["inference | test time", "drop | zero"],
             "why": "At inference all units are used.",
-        }
+            "fatal": False,
+        },
+        {
+            "point": "Dropout drops training examples (confused with subsampling)",
+            "terms": ["drops | removes", "training examples | samples"],
+            "why": "It zeroes units inside the network, not examples.",
+            "fatal": True,
+        },
     ],
 }
 # Points and terms the reference does not hold: made up by the model.
@@ -86,6 +93,9 @@ def test_a_valid_proposal_is_written_for_review_and_grades(cli, endpoint, notes,
     # The reference says units cannot co-adapt: the term is read as it says it.
     assert question.key_points[1].terms == ["not co-adapt | not rely on each other"]
     assert question.misconceptions[0].why == "At inference all units are used."
+    # The model's judgement that a claim gets the asked thing wrong is kept for review, as written.
+    assert [m.fatal for m in question.misconceptions] == [False, True]
+    assert out.read_text().count("fatal = true") == 1
     assert 'derived = "m-test"' in out.read_text()
     shown = cli("bank", "show", question.id, "--bank", str(out))
     assert "Key points proposed by m-test at import: review them." in shown.stdout
