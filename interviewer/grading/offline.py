@@ -244,9 +244,14 @@ class _Reading:
     masked: set[int] = field(default_factory=set)
     # Sentences whose affirmations are not taken at their word (in an answer that mostly denies).
     distrusted: set[int] = field(default_factory=set)
+    # Per sentence, the clauses taken back after they are said ("..., unnecessary.", "That's a myth.").
+    disowned: list[frozenset[int]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.sentences = text.split_sentences(self.answer)
+        self.disowned = text.disowned(
+            self.sentences, (alt for t in self.compiled.points for c in t.concepts for alt in c)
+        )
         self._states: dict[Concept, list[list[int]]] = {}
         self._entity_states: dict[Concept, list[list[bool]]] = {}
         self._spoken_for: dict[int, set[int]] = {}
@@ -352,7 +357,8 @@ class _Reading:
                 row = []
                 # "Without a non-linearity, layers collapse into one": a denial supposed, not claimed.
                 supposed = sentence.words[0].plain in SUPPOSITIONS
-                for clause in sentence.clauses:
+                for c_index, clause in enumerate(sentence.clauses):
+                    disowned = c_index in self.disowned[s_index]
                     best = NONE
                     for alt in concept.within(w.key for w in clause):
                         for words in self._found(s_index, clause, alt, concept.unskippable):
@@ -361,7 +367,7 @@ class _Reading:
                                 # A contrast or a hedge is too local to contradict the point.
                                 weak = text.weak_negation(sentence, negator)
                                 level = DOUBTFUL if supposed or weak else NEGATED
-                            elif text.denied_in_clause(sentence, words, self.spoken_for(s_index)):
+                            elif disowned or text.denied_in_clause(sentence, words, self.spoken_for(s_index)):
                                 level = DOUBTFUL
                             else:
                                 level = AFFIRMED

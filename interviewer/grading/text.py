@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -286,6 +287,102 @@ _CLOSING = frozenset(
     """true case happens happen works work correct right really so anymore problem issue concern needed
     necessary useful helpful relevant important required""".split()
 )
+
+
+# Words that deny what was said before them ("..., no.", "That's a myth.", "X is overkill"), and
+# the words that may stand beside them in a clause that only denies ("not a real concern").
+_DISOWNING = frozenset(
+    "no nope not none nothing myth myths nonsense unnecessary needless pointless overkill".split()
+)
+_DISOWNING_REST = (
+    _CLOSING
+    | _DISOWNING
+    | frozenset(
+        """thats simply totally completely honestly helps matters matter real either way exist exists
+        bring brings add adds more""".split()
+    )
+)
+# A clause that ends in one of these denies its subject ("standardizing first is unnecessary").
+_DISOWNING_LAST = frozenset("myth myths unnecessary needless pointless overkill overstated".split())
+_BRING_NOTHING = frozenset({"bring", "brings"})
+_QUESTION_WORDS = frozenset(
+    {"what", "how", "why", "where", "when", "which"}
+)  # "cross-validating λ brings nothing (over ...)"
+
+
+def _denies_only(words: Sequence[Word]) -> bool:
+    """Whether a clause only denies ("not needed", "that's a myth", "they don't", "brings
+    nothing"); "what it's not:" announces what follows."""
+    denials = [i for i, w in enumerate(words) if w.plain in _DISOWNING or w.negator]
+    if not denials or any(w.plain in _QUESTION_WORDS for w in words[: denials[0]]):
+        return False
+    return all(w.plain in FILLERS or w.plain in _DISOWNING_REST or w.negator for w in words)
+
+
+def _denial_of_subject(words: Sequence[Word]) -> list[Word]:
+    """The words with which a clause closes by denying what it is about ("... is a myth", "...
+    brings nothing over a shuffle", "... are not needed", "... is not how it works"), if it does."""
+    plain = [w.plain for w in words]
+    content = [w for w in words if w.plain not in FILLERS]
+    if content and content[-1].plain in _DISOWNING_LAST:
+        return [content[-1]]
+    for i, w in enumerate(words):
+        if w.plain == "nothing" and i and plain[i - 1] in _BRING_NOTHING:
+            return [words[i - 1], w]
+        if w.negator and w.plain != "non" and i:
+            after = words[i + 1 :]
+            rest = [x for x in after if x.plain not in FILLERS]
+            if [x.plain for x in after[:1]] in (["what"], ["how"]) or (
+                rest and all(x.plain in _CLOSING for x in rest)
+            ):
+                return [w, *rest]
+    return []
+
+
+def disowned(sentences: Sequence[Sentence], phrases: Iterable[tuple[str, ...]]) -> list[frozenset[int]]:
+    """Per sentence, the clauses (indexes into `clauses`) denied after they are said.
+
+    Adversarial answers state the right terms and take them back afterwards: "Bonferroni or Holm
+    for the FWER, unnecessary.", "Isolation forest, where points isolated in few splits are
+    anomalous? That's a myth.", "Uplift brings nothing over plain churn probability.", "A simple
+    baseline rule and an agreed A/B test are not needed." A clause that only denies disowns the
+    clauses before it in its sentence, or the sentence before when it opens its own; a clause that
+    closes by denying its subject disowns its run of "and"-joined clauses. A denial whose words
+    belong to one of `phrases` (the question's key points: "scaling is unnecessary" for trees, "a
+    myth" of internal covariate shift) disowns nothing.
+    """
+    own = [frozenset(p) for p in phrases]
+
+    def spoken(clause: Sequence[Word], denial: Iterable[Word]) -> bool:
+        keys, denied = {w.key for w in clause}, {w.key for w in denial}
+        return any(p <= keys and p & denied for p in own)
+
+    out: list[set[int]] = [set() for _ in sentences]
+    for s_index, sentence in enumerate(sentences):
+        raw: dict[int, list[Word]] = {}
+        for w in sentence.words:
+            raw.setdefault(w.clause, []).append(w)
+        content = sorted({w.clause for w in sentence.words if w.plain not in FILLERS})
+        compact = {c: i for i, c in enumerate(content)}
+        start = 0  # the first raw clause a denial-only clause may reach back to
+        only: set[int] = set()
+        for c, words in sorted(raw.items()):
+            if not _denies_only(words) or spoken(words, [w for w in words if w.plain in _DISOWNING]):
+                continue
+            only.add(c)
+            before = [compact[r] for r in range(start, c) if r in compact]
+            if before:
+                out[s_index].update(before)
+            elif s_index > 0 and start == 0:
+                out[s_index - 1].update(range(len(sentences[s_index - 1].clauses)))
+            start = c + 1
+        for first, end in sentence.groups():
+            for i in range(first, end):
+                c = content[i]
+                denial = _denial_of_subject(raw[c])
+                if denial and c not in only and not spoken(raw[c], denial):
+                    out[s_index].update(range(first, i + 1))
+    return [frozenset(d) for d in out]
 
 
 def weak_negation(sentence: Sentence, negator: Word) -> bool:
