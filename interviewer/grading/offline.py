@@ -592,13 +592,16 @@ def _glued(answer: str, sentences: list[text.Sentence]) -> bool:
     schema, types, ranges, null rates…") is no list."""
     if text.glue_share(answer) < GLUE_SHARE:
         return False
-    sizes = [sum(len(c) for c in s.clauses) for s in sentences]
+    # As written: the pieces a sentence is read in after an abbreviation ("i.i.d.") are one sentence.
+    sizes: dict[str, int] = {}
+    for s in sentences:
+        sizes[s.quote] = sizes.get(s.quote, 0) + sum(len(c) for c in s.clauses)
     glued = sum(
         size
-        for size, s in zip(sizes, sentences, strict=True)
-        if size >= GLUED_SENTENCE_WORDS and text.glue_share(s.text) >= GLUE_SHARE
+        for quote, size in sizes.items()
+        if size >= GLUED_SENTENCE_WORDS and text.glue_share(quote) >= GLUE_SHARE
     )
-    return glued > 0 and glued >= GLUED_SHARE_OF_ANSWER * sum(sizes)
+    return glued > 0 and glued >= GLUED_SHARE_OF_ANSWER * sum(sizes.values())
 
 
 def _quote(sentence: text.Sentence | None) -> str | None:

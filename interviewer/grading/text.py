@@ -54,16 +54,16 @@ _TRANSPARENT = frozenset(
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # Abbreviations whose full stop ends no sentence: "the gradient w.r.t. the weights", "e.g. Adam".
 # ("etc." is left out: it ends as many sentences as it continues.)
-ABBREVIATIONS = (*"e.g. i.e. w.r.t. vs. approx. cf. resp. viz. a.k.a. incl.".split(), "et al.")
+ABBREVIATIONS = (*"e.g. i.e. i.i.d. w.r.t. vs. approx. cf. resp. viz. a.k.a. incl.".split(), "et al.")
 _ABBREVIATED = "|".join(rf"(?<=(?i:\b{re.escape(a)}))" for a in ABBREVIATIONS)
 _NOT_ABBREVIATED = "".join(rf"(?<!(?i:\b{re.escape(a)}))" for a in ABBREVIATIONS)
 _SENTENCE_END = re.compile(rf"(?<=[.!?]){_NOT_ABBREVIATED}\s+|\n\s*\n\s*|\n(?=\s*(?:[-*•·]|\d+[.)]|[A-Z]))")
 _AFTER_ABBREVIATION = re.compile(rf"(?:{_ABBREVIATED})\s+")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+")
 _CLAUSE_WORDS = frozenset({"and", "but", "while", "whereas", "although", "though", "however"})
-# A clause ends at a comma, semicolon, colon, line break or a dash set off by spaces (not at the
-# hyphen of "co-adaptation").
-_TOKEN = re.compile(rf"(?P<word>{_WORD.pattern})|(?P<brk>[,;:\n\u2013\u2014]|\s-+\s)")
+# A clause ends at a comma, semicolon, colon, line break, or a dash or bar set off by spaces (not
+# at the hyphen of "co-adaptation" or the bar of "P(A|B)").
+_TOKEN = re.compile(rf"(?P<word>{_WORD.pattern})|(?P<brk>[,;:\n\u2013\u2014]|\s-+\s|\s\|\s)")
 
 # A Snowball stemmer keeps its working string and cursor on itself, so threads sharing one corrupt
 # each other's stems (or fail with IndexError): each grading thread gets its own.
@@ -453,7 +453,7 @@ def clause_negated(sentence: Sentence, matches: list[list[Word]]) -> bool:
 
 # Words that chain terms without relating them: "A and B with C, D and the E of F", "where A meets
 # B". ("and" and commas count only after a phrase, "about" only after a copula: see glue_share.)
-_GLUE = frozenset("of with plus along together vs versus meets meet".split())
+_GLUE = frozenset("of with plus along together vs versus meets meet via".split())
 # "X is (all) about A and B" names what X concerns, not what it does.
 _COPULAS = frozenset("is are its thats all".split())
 
@@ -473,7 +473,11 @@ def glue_share(text: str) -> float:
         if token in (",", "and"):
             glue += item >= 2
             item = 0
-        elif token in _GLUE or (token == "about" and previous.replace("'", "") in _COPULAS):
+        elif (
+            token in _GLUE
+            or (token == "about" and previous.replace("'", "") in _COPULAS)
+            or (token == "terms" and previous == "in")  # "in terms of"
+        ):
             glue += 1
             item = 0
         elif match.lastgroup == "brk":
