@@ -175,10 +175,6 @@ KNOWN_MISSES = {
     # with its own matrix"): the words are those of a right answer about a layer, and "a neuron is a
     # layer" reads as "a neuron in a layer" once stop words go, so no misconception fires on it.
     ("swaps.toml", "neural-networks/neuron", "swapped", 1),
-    # Denials after what they deny ("1e-5 to 5e-5 is not typical", "warmup brings nothing") in an
-    # answer that also affirms: "adding data won't help if the model underfits" is as common in
-    # right answers.
-    ("checks.toml", "transfer-learning/finetuning-lr", "negation", 1),
     # Terms glued casually with few glue words, the rest prepositions that prose uses as much ("it's
     # all about SMOTE and class weights with focal loss on the PR-AUC threshold, undersampling the
     # stratified majority after the split"): counting "on" or "after" as glue caps strong answers.

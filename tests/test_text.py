@@ -152,3 +152,65 @@ def test_a_full_stop_that_ends_a_sentence_still_ends_it():
         "The answer is no.",
         "It is not.",
     ]
+
+
+def _disowned(answer: str, phrases: tuple[str, ...] = ()) -> list[list[str]]:
+    """Per sentence, the words of the clauses taken back after they are said."""
+    sentences = text.split_sentences(answer)
+    out = text.disowned(sentences, [text.phrase_keys(p) for p in phrases])
+    return [[w.plain for c in sorted(d) for w in s.clauses[c]] for s, d in zip(sentences, out, strict=True)]
+
+
+@pytest.mark.parametrize(
+    ("answer", "taken_back"),
+    [
+        # A clause that only denies takes back what came before it in the sentence.
+        ("Bonferroni or Holm for the FWER, unnecessary.", [["bonferroni", "holm", "fwer"]]),
+        ("Gap statistic, BIC, stability: no.", [["gap", "statistic", "bic", "stability"]]),
+        (
+            "Implicit data has only positives -- not really, every pair is a negative.",
+            [["implicit", "data", "only", "positives"]],
+        ),
+        # A sentence that only denies takes back the sentence before it.
+        (
+            "Hard negatives risking false negatives? A myth.",
+            [["hard", "negatives", "risking", "false", "negatives"], []],
+        ),
+        ("Splitting by time? Not needed.", [["splitting", "time"], []]),
+        (
+            "ViTs need large-scale pretraining. They don't.",
+            [["vits", "need", "large", "scale", "pretraining"], []],
+        ),
+        # A clause that closes by denying its subject takes back its run of "and"-joined clauses,
+        # with the short items listed before it.
+        (
+            "Uplift brings nothing over churn probability.",
+            [["uplift", "brings", "nothing", "over", "churn", "probability"]],
+        ),
+        (
+            "Early stopping, label smoothing and robust losses are unnecessary.",
+            [["early", "stopping", "label", "smoothing", "robust", "losses", "unnecessary"]],
+        ),
+        (
+            "A baseline rule and an A/B test are not needed.",
+            [["baseline", "rule", "b", "test", "not", "needed"]],
+        ),
+        ("Masking future tokens is not how it works.", [["masking", "future", "tokens", "not", "works"]]),
+        ("Input distributions with PSI, that's not what tells you.", [["input", "distributions", "psi"]]),
+        # Right answers deny in passing, and keep their words.
+        ("At inference all units are used, no rescaling needed.", [[]]),
+        ("Trees split on thresholds, so they don't need scaling.", [[]]),
+        ("What it's not: the probability that the null is true.", [[]]),
+        ("Without a non-linearity, stacking layers adds nothing.", [[]]),
+        ("Dropout has nothing to do with data augmentation.", [[]]),
+    ],
+)
+def test_words_taken_back_after_they_are_said_are_found(answer, taken_back):
+    assert _disowned(answer) == taken_back
+
+
+def test_a_denial_that_is_the_question_s_own_phrase_takes_nothing_back():
+    """'Scaling is unnecessary' is what a right answer about trees says, and a key point's phrase."""
+    answer = "For trees, scaling is unnecessary."
+    assert _disowned(answer) == [["trees", "scaling", "unnecessary"]]
+    assert _disowned(answer, ("scaling is unnecessary",)) == [[]]

@@ -61,9 +61,10 @@ _SENTENCE_END = re.compile(rf"(?<=[.!?]){_NOT_ABBREVIATED}\s+|\n\s*\n\s*|\n(?=\s
 _AFTER_ABBREVIATION = re.compile(rf"(?:{_ABBREVIATED})\s+")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+")
 _CLAUSE_WORDS = frozenset({"and", "but", "while", "whereas", "although", "though", "however"})
-# A clause ends at a comma, semicolon, colon, line break, or a dash or bar set off by spaces (not
-# at the hyphen of "co-adaptation" or the bar of "P(A|B)").
-_TOKEN = re.compile(rf"(?P<word>{_WORD.pattern})|(?P<brk>[,;:\n\u2013\u2014]|\s-+\s|\s\|\s)")
+# A clause ends at a comma, semicolon, colon, line break or em dash, or at a dash or bar set off by
+# spaces (not at the hyphen of "co-adaptation", the en dash of "Benjamini–Hochberg" or "2e-5–5e-5",
+# or the bar of "P(A|B)").
+_TOKEN = re.compile(rf"(?P<word>{_WORD.pattern})|(?P<brk>[,;:\n\u2014]|\s[-\u2013]+\s|\s\|\s)")
 
 # A Snowball stemmer keeps its working string and cursor on itself, so threads sharing one corrupt
 # each other's stems (or fail with IndexError): each grading thread gets its own.
@@ -285,7 +286,7 @@ def negator_of(sentence: Sentence, matched: list[Word]) -> Word | None:
 # Words that may follow a negation that closes its clause and denies what came before it.
 _CLOSING = frozenset(
     """true case happens happen works work correct right really so anymore problem issue concern needed
-    necessary useful helpful relevant important required""".split()
+    necessary useful helpful relevant important required much""".split()
 )
 
 
@@ -305,6 +306,8 @@ _DISOWNING_REST = (
 # A clause that ends in one of these denies its subject ("standardizing first is unnecessary").
 _DISOWNING_LAST = frozenset("myth myths unnecessary needless pointless overkill overstated".split())
 _BRING_NOTHING = frozenset({"bring", "brings"})
+_MYTH = frozenset({"myth", "myths"})
+_BACK = frozenset({"thats", "that", "this", "which", "its", "it"})  # "..., that's not what tells you"
 _QUESTION_WORDS = frozenset(
     {"what", "how", "why", "where", "when", "which"}
 )  # "cross-validating λ brings nothing (over ...)"
@@ -326,6 +329,9 @@ def _denial_of_subject(words: Sequence[Word]) -> list[Word]:
     content = [w for w in words if w.plain not in FILLERS]
     if content and content[-1].plain in _DISOWNING_LAST:
         return [content[-1]]
+    myth = next((w for w in content[1:] if w.plain in _MYTH), None)  # "... are a myth from SRE books"
+    if myth is not None:
+        return [myth]
     for i, w in enumerate(words):
         if w.plain == "nothing" and i and plain[i - 1] in _BRING_NOTHING:
             return [words[i - 1], w]
@@ -337,6 +343,10 @@ def _denial_of_subject(words: Sequence[Word]) -> list[Word]:
             ):
                 return [w, *rest]
     return []
+
+
+def _listed(clause: Sequence[Word]) -> bool:
+    return len(clause) <= LIST_ITEM_WORDS and not any(w.plain in RELATIONAL for w in clause)
 
 
 def disowned(sentences: Sequence[Sentence], phrases: Iterable[tuple[str, ...]]) -> list[frozenset[int]]:
@@ -351,7 +361,7 @@ def disowned(sentences: Sequence[Sentence], phrases: Iterable[tuple[str, ...]]) 
     belong to one of `phrases` (the question's key points: "scaling is unnecessary" for trees, "a
     myth" of internal covariate shift) disowns nothing.
     """
-    own = [frozenset(p) for p in phrases]
+    own = [frozenset(p) for p in phrases if set(p) != {NOT}]  # a bare "no" among a concept's phrasings
 
     def spoken(clause: Sequence[Word], denial: Iterable[Word]) -> bool:
         keys, denied = {w.key for w in clause}, {w.key for w in denial}
@@ -367,7 +377,10 @@ def disowned(sentences: Sequence[Sentence], phrases: Iterable[tuple[str, ...]]) 
         start = 0  # the first raw clause a denial-only clause may reach back to
         only: set[int] = set()
         for c, words in sorted(raw.items()):
-            if not _denies_only(words) or spoken(words, [w for w in words if w.plain in _DISOWNING]):
+            back = words[0].plain in _BACK and _denial_of_subject(words)
+            if not (_denies_only(words) or back) or spoken(
+                words, [w for w in words if w.plain in _DISOWNING]
+            ):
                 continue
             only.add(c)
             before = [compact[r] for r in range(start, c) if r in compact]
@@ -381,7 +394,12 @@ def disowned(sentences: Sequence[Sentence], phrases: Iterable[tuple[str, ...]]) 
                 c = content[i]
                 denial = _denial_of_subject(raw[c])
                 if denial and c not in only and not spoken(raw[c], denial):
-                    out[s_index].update(range(first, i + 1))
+                    # with the items listed before the run: "Early stopping, label smoothing and
+                    # robust losses are unnecessary"
+                    start = first
+                    while start > 0 and _listed(sentence.clauses[start - 1]):
+                        start -= 1
+                    out[s_index].update(range(start, i + 1))
     return [frozenset(d) for d in out]
 
 
