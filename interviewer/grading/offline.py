@@ -115,6 +115,8 @@ class _Compiled:
     entities: tuple[Concept, ...]  # the distinct `about`s of the question's key points and misconceptions
     points: tuple[_Target, ...]
     misconceptions: tuple[_Target, ...]
+    # The key points' phrases, as sets of keys: a denial among them is the point's own words.
+    phrases: tuple[frozenset[str], ...] = ()
 
 
 # What a span of clauses says of a target, in the order a span is preferred as the evidence: a
@@ -189,10 +191,12 @@ def _compiled(question: Question) -> _Compiled:
             abouts.index(t.about) if t.about else None,
         )
 
+    points = tuple(target(kp, q_words) for kp in question.key_points)
     return _Compiled(
         question_words=q_words,
         entities=tuple(_concept(a) for a in abouts),
-        points=tuple(target(kp, q_words) for kp in question.key_points),
+        points=points,
+        phrases=tuple({frozenset(alt) for t in points for c in t.concepts for alt in c}),
         # A misconception may be stated in the question's own words: they are not dropped. Its
         # phrases skip no word of the question's terms, as an error must be sure.
         misconceptions=tuple(target(m, None, terms) for m in question.misconceptions),
@@ -249,9 +253,7 @@ class _Reading:
 
     def __post_init__(self) -> None:
         self.sentences = text.split_sentences(self.answer)
-        self.disowned = text.disowned(
-            self.sentences, (alt for t in self.compiled.points for c in t.concepts for alt in c)
-        )
+        self.disowned = text.disowned(self.sentences, self.compiled.phrases)
         self._states: dict[Concept, list[list[int]]] = {}
         self._entity_states: dict[Concept, list[list[bool]]] = {}
         self._spoken_for: dict[int, set[int]] = {}

@@ -349,7 +349,7 @@ def _listed(clause: Sequence[Word]) -> bool:
     return len(clause) <= LIST_ITEM_WORDS and not any(w.plain in RELATIONAL for w in clause)
 
 
-def disowned(sentences: Sequence[Sentence], phrases: Iterable[tuple[str, ...]]) -> list[frozenset[int]]:
+def disowned(sentences: Sequence[Sentence], phrases: Iterable[Iterable[str]]) -> list[frozenset[int]]:
     """Per sentence, the clauses (indexes into `clauses`) denied after they are said.
 
     Adversarial answers state the right terms and take them back afterwards: "Bonferroni or Holm
@@ -361,9 +361,12 @@ def disowned(sentences: Sequence[Sentence], phrases: Iterable[tuple[str, ...]]) 
     belong to one of `phrases` (the question's key points: "scaling is unnecessary" for trees, "a
     myth" of internal covariate shift) disowns nothing.
     """
-    own = [frozenset(p) for p in phrases if set(p) != {NOT}]  # a bare "no" among a concept's phrasings
+    own: list[frozenset[str]] | None = None  # built when a denial is found: most sentences hold none
 
     def spoken(clause: Sequence[Word], denial: Iterable[Word]) -> bool:
+        nonlocal own
+        if own is None:  # a bare "no" among a concept's phrasings protects nothing
+            own = [p for p in map(frozenset, phrases) if p != {NOT}]
         keys, denied = {w.key for w in clause}, {w.key for w in denial}
         return any(p <= keys and p & denied for p in own)
 
