@@ -36,7 +36,7 @@ class ProposedMisconception(_Reply):
     point: str
     terms: list[str]
     why: str
-    fatal: bool  # required, as strict structured output wants every field named
+    fatal: bool = False  # a model that leaves it out proposes no cap
 
 
 class Proposal(_Reply):
@@ -58,7 +58,12 @@ class EnrichFailed(Exception):
 
 
 def output() -> tuple[str, dict[str, Any]]:
-    return "bank_key_points", Proposal.model_json_schema()
+    """The reply's schema, every field required: strict structured output wants each one named,
+    though a reply read in JSON mode may leave out what has a default."""
+    schema = Proposal.model_json_schema()
+    for model in (schema, *schema.get("$defs", {}).values()):
+        model["required"] = list(model["properties"])
+    return "bank_key_points", schema
 
 
 def messages(prompt: str, reference: str, nonce: str | None = None) -> list[dict[str, str]]:

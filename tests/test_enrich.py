@@ -36,7 +36,6 @@ GOOD = {
             "point": "Dropout is also applied at inference",
             "terms": ["inference | test time", "drop | zero"],
             "why": "At inference all units are used.",
-            "fatal": False,
         },
         {
             "point": "Dropout drops training examples (confused with subsampling)",
@@ -104,6 +103,10 @@ def test_a_valid_proposal_is_written_for_review_and_grades(cli, endpoint, notes,
     user = body["messages"][1]["content"]
     assert "<<<REFERENCE ANSWER" in user and "randomly zeroes activations" in user
     assert body["response_format"]["json_schema"]["name"] == "bank_key_points"
+    # Strict structured output wants every field required; a reply that leaves `fatal` out (the
+    # first misconception above) is still read, as not fatal.
+    schema = body["response_format"]["json_schema"]["schema"]
+    assert all(set(m["required"]) == set(m["properties"]) for m in [schema, *schema["$defs"].values()])
     assert KEY not in json.dumps(body)
     graded = cli(
         "practice",
