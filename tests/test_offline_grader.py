@@ -12,6 +12,9 @@ Three kinds of labelled sets ship in `interviewer/calibration/` (see their heade
 - bank-<topic>.toml: one per topic added after the source document, six answers per question
   (strong, partial, wrong, twice; the second of each is held out) and the four adversarial kinds
   for a third of the questions (tuned against).
+- adversarial.toml: the four adversarial kinds for each of the 73 questions that had none,
+  written by interviewers who saw neither the grader's terms nor its output; measured once as
+  written (86 of 292 over 2), then tuned against.
 - unseen.toml and blind.toml: written by other interviewers and never tuned against; they measure
   how the grader generalises, so they hold it to floors only and their figures are printed as
   they are.
@@ -31,6 +34,8 @@ grader = OfflineGrader()
 CORRECT = {"strong", "textbook"}
 TUNED = ("answers.toml", "checks.toml", "voices.toml", "swaps.toml")  # the sets the bank may be tuned on
 TOPIC_SETS = tuple(sorted(p.name for p in resources.calibration_dir().glob("bank-*.toml")))
+# Adversarial answers for the questions that had none, written blind, then tuned against.
+ADVERSARIAL = "adversarial.toml"
 # The held-out half's figures before issue 8 (Spearman, quadratic-weighted kappa on answers rounded
 # half up, share within one point): the grader's changes must not lower them.
 HELD_OUT_BEFORE = (0.8471, 0.8638, 0.6133)
@@ -45,7 +50,7 @@ def graded(builtin_bank):
     """Every shipped set's answers with their offline grades, by set name."""
     return {
         name: [(a, grader.grade(builtin_bank.get(a["question"]), a["text"])) for a in _load(name)]
-        for name in (*TUNED, *TOPIC_SETS, "unseen.toml", "blind.toml")
+        for name in (*TUNED, *TOPIC_SETS, ADVERSARIAL, "unseen.toml", "blind.toml")
     }
 
 
@@ -183,13 +188,39 @@ KNOWN_MISSES = {
     # Terse notes grouped under each metric: one interviewer's keyword list (labelled 2), another
     # interviewer's strong answer in the same style (voices.toml, confusion matrix, labelled 10).
     ("checks.toml", "evaluation/accuracy-f1-auc", "keywords", 1),
+    # adversarial.toml, 19 of 292 (86 when first measured, as written). Negations whose denials the
+    # grader does not read as denials: "is perfectly fine", "is a waste of time", "isn't a reason to
+    # avoid", "is never really enough", "doesn't drown anything", "is not about", a rhetorical
+    # question answered in other words ("A clean, adjudicated test set? Noise in the test labels
+    # doesn't change which model looks best").
+    (ADVERSARIAL, "classical-ml/linear-coefficients", "negation", 1),
+    (ADVERSARIAL, "classical-ml/tabular-model-choice", "negation", 1),
+    (ADVERSARIAL, "classical-ml/curse-of-dimensionality", "negation", 1),
+    (ADVERSARIAL, "unsupervised/choosing-k", "negation", 1),
+    (ADVERSARIAL, "data/categorical-encoding", "negation", 1),
+    (ADVERSARIAL, "data/outliers", "negation", 1),
+    (ADVERSARIAL, "data/label-noise", "negation", 1),
+    (ADVERSARIAL, "nlp-llms/hallucination", "negation", 1),
+    (ADVERSARIAL, "nlp-llms/llm-evaluation", "negation", 1),
+    (ADVERSARIAL, "computer-vision/data-augmentation", "negation", 1),
+    (ADVERSARIAL, "computer-vision/conv-arithmetic", "negation", 1),
+    (ADVERSARIAL, "recommender-systems/implicit-vs-explicit", "negation", 1),
+    (ADVERSARIAL, "recommender-systems/negative-sampling", "negation", 1),
+    (ADVERSARIAL, "ml-system-design/when-not-to-use-ml", "negation", 1),
+    (ADVERSARIAL, "ml-system-design/problem-framing", "negation", 1),
+    (ADVERSARIAL, "ml-system-design/fraud-detection", "negation", 1),
+    # Terse notes whose subscripts and "by" read as relating words ("item vector q_i", "λ by CV"),
+    # and a short glued sentence of formula letters ("the output size from W with K, P and S").
+    (ADVERSARIAL, "classical-ml/regularized-linear", "keywords", 1),
+    (ADVERSARIAL, "recommender-systems/matrix-factorization", "keywords", 1),
+    (ADVERSARIAL, "computer-vision/conv-arithmetic", "glued", 1),
 }
 
 
 def test_every_answer_built_to_game_the_grader_scores_at_most_2(graded):
     print("\nadversarial answers (tuned sets): set, question, kind, label, offline score")
     too_high = set()
-    for name in (*TUNED, *TOPIC_SETS):
+    for name in (*TUNED, *TOPIC_SETS, ADVERSARIAL):
         seen: dict[tuple[str, str], int] = {}
         for answer, grade in graded[name]:
             key = (answer["question"], answer["kind"])
