@@ -255,7 +255,7 @@ SWAPPED_DROPOUT = (
 def test_a_fatal_misconception_holds_the_answer_to_2_and_says_why(cli, tmp_path):
     """The same answer, the same misconception: marked fatal, whatever else the answer says right
     earns no more than 2, and the grade says which claim did it."""
-    scores = {}
+    scores, verdicts = {}, {}
     for fatal in ("", "fatal = true"):
         custom = tmp_path / f"bank{bool(fatal)}.toml"
         custom.write_text(FATAL_BANK.replace("{fatal}", fatal))
@@ -266,11 +266,16 @@ def test_a_fatal_misconception_holds_the_answer_to_2_and_says_why(cli, tmp_path)
             "Dropout drops training examples (confused with data augmentation)"
         ]
         scores[bool(fatal)] = grade["score"], grade["cap"], grade["cap_reason"]
+        verdicts[bool(fatal)] = [(kp["verdict"], kp["why"]) for kp in grade["key_points"]]
     assert scores[False][0] > 2 and scores[False][1] is None
     assert scores[True] == (
         2.0,
         2.0,
         "it gets what was asked wrong: Dropout drops training examples (confused with data augmentation)",
     )
+    # What it says right is known no better than partly: the schedule brings it back soon.
+    assert ("covered", None) in verdicts[False]
+    assert [v for v, _ in verdicts[True]] == ["partial" if v == "covered" else v for v, _ in verdicts[False]]
+    assert ("partial", "said in an answer that gets what was asked wrong") in verdicts[True]
     shown = cli("practice", "mine/dropout", "--bank", str(tmp_path / "bankTrue.toml"), input=SWAPPED_DROPOUT)
     assert "Held to at most 2: it gets what was asked wrong" in " ".join(shown.stdout.split())

@@ -689,6 +689,7 @@ class OfflineGrader:
         errors = contradictions + errors
 
         cap = cap_reason = None
+        score: float | None = None
         improvements: list[str] = []
         said = {w.key for s in sentences for c in s.clauses for w in c if not w.negator}
         if len(said - compiled.question_words) < ECHO_NEW_WORDS:
@@ -711,8 +712,21 @@ class OfflineGrader:
             ]
         elif fatal:
             # What the rest of the answer says is built on the wrong thing: "Dropout is a data
-            # augmentation method: ... It's turned off at inference" is no answer about dropout.
+            # augmentation method: ... It's turned off at inference" is no answer about dropout, and
+            # no point of it is known well (the schedule reads verdicts). The cap alone sets the score.
             cap, cap_reason = FATAL_CAP, f"it gets what was asked wrong: {fatal[0]}"
+            score = compute_score(verdicts, errors, cap)
+            verdicts = [
+                v.model_copy(
+                    update={
+                        "verdict": Verdict.partial,
+                        "why": "said in an answer that gets what was asked wrong",
+                    }
+                )
+                if v.verdict is Verdict.covered
+                else v
+                for v in verdicts
+            ]
 
         improvements += [
             ("State precisely: " if v.verdict is Verdict.partial else "Cover: ") + v.point
@@ -722,7 +736,7 @@ class OfflineGrader:
         improvements += [f"Correct: {e.text}" for e in errors if not e.text.startswith("Contradicts: ")]
         return Grade(
             grader=NAME,
-            score=compute_score(verdicts, errors, cap),
+            score=score if score is not None else compute_score(verdicts, errors, cap),
             key_points=verdicts,
             errors=errors,
             strengths=[v.point for v in verdicts if v.verdict is Verdict.covered],
