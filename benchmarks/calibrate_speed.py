@@ -72,14 +72,23 @@ def inline_or_pool(repeat: int) -> None:
     from interviewer.session import MAX_CONCURRENT_GRADES
 
     sets = calibrate.load_sets(None, _bank())
-    times: dict[str, list[float]] = {"inline": [], f"pool of {MAX_CONCURRENT_GRADES} threads": []}
+    threads = f"pool of {MAX_CONCURRENT_GRADES} threads"
+    processes = f"one process per core ({os.cpu_count()})"
+    modes = {
+        "inline": {"inline": True, "processes": False},
+        threads: {"inline": False, "processes": False},
+        processes: {"processes": True},
+    }
+    times: dict[str, list[float]] = {name: [] for name in modes}
     for _ in range(repeat):
-        for name in times:
+        for name, how in modes.items():
             grader = OfflineGrader()  # a fresh grader each time: compiling the bank's terms is part of it
             started = time.perf_counter()
-            calibrate.run(sets, grader, inline=name == "inline")
+            calibrate.run(sets, grader, **how)
             times[name].append(time.perf_counter() - started)
-    print(f"grading only, in one process, median of {repeat} interleaved runs (fresh grader each)")
+    print(
+        f"grading only, median of {repeat} interleaved runs (fresh grader each; processes spawned each run)"
+    )
     for name, samples in times.items():
         print(f"  {name:40} {statistics.median(samples):6.2f} s  ({min(samples):.2f}-{max(samples):.2f})")
 

@@ -1,3 +1,4 @@
 from interviewer.cli import main
 
-main()
+if __name__ == "__main__":  # a process spawned by calibrate imports this module too
+    main()

@@ -14,8 +14,11 @@ import csv
 import io
 import json
 import math
+import multiprocessing
+import os
 import queue
 import re
+import signal
 import statistics
 import threading
 import time
@@ -23,6 +26,8 @@ import tomllib
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass
 from itertools import combinations
@@ -34,6 +39,7 @@ from interviewer.bank import Bank, Question
 from interviewer.errors import UsageError
 from interviewer.grading import Grader
 from interviewer.grading.model import Grade, Usage
+from interviewer.grading.offline import OfflineGrader
 from interviewer.inputs import MAX_ANSWER_CHARS, toml_too_complex
 from interviewer.session import MAX_CONCURRENT_GRADES, grade_safely
 
@@ -560,6 +566,49 @@ def _in_threads(grader: Grader, jobs: Sequence[_Job], workers: int) -> Generator
         stop.set()
 
 
+# Offline grading of this many answers or more is spread over processes, one per core: the grader is
+# pure Python, and starting a process costs about what it grades in a tenth of a second.
+PROCESS_POOL_MIN_JOBS = 1000
+_CHUNK = 64  # answers per task sent to a process: progress moves in steps this big
+
+
+def _ignore_ctrl_c() -> None:
+    """In a grading process: Ctrl-C is the parent's to handle (it prints the figures so far)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _grade_offline(chunk: list[tuple[Question, str]]) -> list[Grade]:
+    grader = OfflineGrader()
+    return [grade_safely(grader, question, text) for question, text in chunk]
+
+
+def _in_processes(jobs: Sequence[_Job], workers: int) -> Generator[tuple[_Job, Grade]]:
+    """Grade offline in `workers` processes, yielding grades a chunk at a time as they come.
+
+    The processes are spawned (not forked: the parent may run a progress thread) and ignore Ctrl-C;
+    after it, the chunks not started are cancelled and those in flight are left to finish. A chunk
+    whose process could not start or died is graded here instead.
+    """
+    chunks = [jobs[i : i + _CHUNK] for i in range(0, len(jobs), _CHUNK)]
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_ctrl_c)
+    running: dict[Future[list[Grade]], Sequence[_Job]] = {}
+    try:
+        for chunk in chunks:
+            running[pool.submit(_grade_offline, [(job.question, job.text) for job in chunk])] = chunk
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                chunk = running.pop(future)
+                try:
+                    grades = future.result()
+                except BrokenProcessPool:
+                    grades = _grade_offline([(job.question, job.text) for job in chunk])
+                yield from zip(chunk, grades, strict=True)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 def grades_inline(grader: Grader) -> bool:
     """Whether to grade on the calling thread rather than a pool.
 
@@ -577,9 +626,11 @@ def run(
     repeat: int = 1,
     workers: int = MAX_CONCURRENT_GRADES,
     inline: bool | None = None,
+    processes: bool | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Calibration:
-    """Grade every answer `repeat` times and measure the grades against the labels.
+    """Grade every answer `repeat` times and measure the grades against the labels: on this thread,
+    on a pool of `workers` threads (an LLM), or, for many offline gradings, on one process per core.
 
     Ctrl-C stops grading; the result then holds the figures for what was graded, marked interrupted.
     """
@@ -589,7 +640,16 @@ def run(
     jobs = [_Job(r, i, a.question, a.text) for r in range(repeat) for i, a in enumerate(answers)]
     grades: list[list[Grade | None]] = [[None] * repeat for _ in answers]
     use_inline = grades_inline(grader) if inline is None else inline
-    stream = _inline(grader, jobs) if use_inline else _in_threads(grader, jobs, max(1, workers))
+    cores = os.cpu_count() or 1
+    if processes is None:
+        processes = use_inline and grades_inline(grader) and len(jobs) >= PROCESS_POOL_MIN_JOBS and cores > 1
+    stream: Generator[tuple[_Job, Grade]]
+    if processes:
+        stream = _in_processes(jobs, cores)
+    elif use_inline:
+        stream = _inline(grader, jobs)
+    else:
+        stream = _in_threads(grader, jobs, max(1, workers))
     interrupted, done = False, 0
     started = time.perf_counter()
     with closing(stream):

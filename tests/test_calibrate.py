@@ -792,3 +792,47 @@ def test_ctrl_c_on_a_real_process_with_requests_in_flight(tmp_path, sample):
     assert report["interrupted"] is True and report["gradings"]["done"] == 0
     assert "Interrupted after 0 of 40 gradings." in err and "Traceback" not in err
     assert not (tmp_path / "home" / "interviewer.db").exists()
+
+
+# --- many offline gradings on one process per core ------------------------------------------------
+
+
+def test_many_offline_gradings_on_processes_equal_grading_them_here(builtin_bank):
+    """The shipped sets (over PROCESS_POOL_MIN_JOBS answers) go to spawned processes by default;
+    every grade must be the one this process gives, in the answers' order."""
+    from interviewer.grading.offline import OfflineGrader
+
+    sets = calibrate.load_sets([], builtin_bank)
+    assert sum(len(s.answers) for s in sets) >= calibrate.PROCESS_POOL_MIN_JOBS
+    seen = []
+    spread = calibrate.run(sets, OfflineGrader(), progress=lambda done, total: seen.append(done))
+    here = calibrate.run(sets, OfflineGrader(), processes=False)
+    dump = lambda result: [r.grade.model_dump(exclude={"latency_ms"}) for r in result.rows]  # noqa: E731
+    assert dump(spread) == dump(here) and spread.done == here.done == len(spread.rows)
+    assert seen == sorted(seen) and seen[-1] == len(spread.rows) and len(seen) > 2  # moved as chunks came
+
+
+def test_a_process_that_cannot_start_leaves_its_answers_graded_here(builtin_bank, monkeypatch):
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from interviewer.grading.offline import OfflineGrader
+
+    class Broken:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def submit(self, fn, *args):
+            future = Future()
+            future.set_exception(BrokenProcessPool("A child process terminated abruptly"))
+            return future
+
+        def shutdown(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(calibrate, "ProcessPoolExecutor", Broken)
+    sets = calibrate.load_sets([resources.calibration_dir() / "unseen.toml"], builtin_bank)
+    broken = calibrate.run(sets, OfflineGrader(), processes=True)
+    here = calibrate.run(sets, OfflineGrader(), processes=False)
+    assert [r.score for r in broken.rows] == [r.score for r in here.rows]
+    assert broken.overall.failed == 0 and broken.done == len(here.rows)
