@@ -66,6 +66,14 @@ def test_hand_wrapped_lines_stay_one_sentence_but_bullets_do_not():
         ("- weight sharing\n- local connectivity\n- pooling", True),
         ("Adam keeps a moving average of the gradient, which acts like momentum.", False),
         ("Overfitting: the model memorises noise, so validation loss rises.", False),
+        # Relations that name no relation list terms too.
+        ("Adam involves momentum and moments. It is related to RMSProp. Weight decay also matters.", True),
+        (
+            "A CNN involves kernels and stride. It relates to ReLU in some way. Pooling plays a role too.",
+            True,
+        ),
+        ("Backprop involves the chain rule, applied from the loss back to each weight.", False),
+        ("Dropout is about co-adaptation: units cannot rely on each other, so features are robust.", False),
     ],
 )
 def test_a_bare_list_of_terms_is_told_from_an_explanation(answer, is_list):

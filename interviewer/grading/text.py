@@ -524,6 +524,40 @@ def explained_share(sentences: list[Sentence]) -> float:
             clauses.setdefault(w.clause, []).append(w)
         for words in clauses.values():
             total += len(words)
-            if len(words) >= EXPLAINING_CLAUSE_WORDS or any(w.plain in RELATIONAL for w in words):
+            relating = _unvague(words)
+            if len(relating) >= EXPLAINING_CLAUSE_WORDS or any(w.plain in RELATIONAL for w in relating):
                 explained += len(words)
     return explained / total if total else 1.0
+
+
+# Relations that name no relation: "X involves A and B", "it relates to C", "D plays a role too".
+_VAGUE = tuple(
+    tuple(phrase.split())
+    for phrase in """involves|involve|relates to|relate to|is related to|are related to|has to do with|
+    have to do with|is about|are about|is tied to|are tied to|is connected to|are connected to|
+    is linked to|are linked to|connects to|deals with|touches on|concerns|plays a role|play a role|
+    plays a part|play a part|has a role|have a role|come into play|comes into play|come into it|
+    comes into it|come in|comes in|come up|comes up|factor in|figure in|are involved|is involved|
+    are part of it|is part of it|are part of the picture|is part of the picture|are relevant|is relevant|
+    matter|matters|are important|is important|have an impact|has an impact|have an effect|
+    has an effect|are a factor|is a factor|as well|also|too|there is|there are|theres|in some way|
+    in some sense|somehow|and so on|all that|and stuff|stuff like that|you know|tied together|
+    kinda tied together|all tied together""".replace("\n", " ").split("|")
+)
+
+
+def _unvague(words: list[Word]) -> list[Word]:
+    """The clause's words but those of a relation that names no relation, and only when such a
+    relation is all that relates its terms ("Deep learning involves neural networks and layers")."""
+    plain = [w.plain for w in words]
+    vague: set[int] = set()
+    for i in range(len(plain)):
+        for phrase in _VAGUE:
+            if tuple(plain[i : i + len(phrase)]) == phrase:
+                vague.update(range(i, i + len(phrase)))
+    if not vague:
+        return words
+    rest = [w for i, w in enumerate(words) if i not in vague]
+    if any(w.plain in RELATIONAL for w in rest if w.plain not in FILLERS):
+        return words  # "it involves computing the gradient because ..." relates on its own
+    return [w for w in rest if w.plain not in FILLERS]
