@@ -474,7 +474,7 @@ def clause_negated(sentence: Sentence, matches: list[list[Word]]) -> bool:
 
 # Words that chain terms without relating them: "A and B with C, D and the E of F", "where A meets
 # B". ("and" and commas count only after a phrase, "about" only after a copula: see glue_share.)
-_GLUE = frozenset("of with plus along together vs versus meets meet via".split())
+_GLUE = frozenset("of with plus along together vs versus meets meet via through into".split())
 # "X is (all) about A and B" names what X concerns, not what it does.
 _COPULAS = frozenset("is are its thats all".split())
 
