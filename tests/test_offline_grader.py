@@ -15,6 +15,9 @@ Three kinds of labelled sets ship in `interviewer/calibration/` (see their heade
 - adversarial.toml: the four adversarial kinds for each of the 73 questions that had none,
   written by interviewers who saw neither the grader's terms nor its output; measured once as
   written (86 of 292 over 2), then tuned against.
+- adversarial-source.toml: three swapped definitions and three glued lists for each of the 34
+  source questions, written the same way; measured once as written (86 of 204 over 2), then tuned
+  against.
 - unseen.toml and blind.toml: written by other interviewers and never tuned against; they measure
   how the grader generalises, so they hold it to floors only and their figures are printed as
   they are.
@@ -34,8 +37,10 @@ grader = OfflineGrader()
 CORRECT = {"strong", "textbook"}
 TUNED = ("answers.toml", "checks.toml", "voices.toml", "swaps.toml")  # the sets the bank may be tuned on
 TOPIC_SETS = tuple(sorted(p.name for p in resources.calibration_dir().glob("bank-*.toml")))
-# Adversarial answers for the questions that had none, written blind, then tuned against.
+# Adversarial answers for the questions that had none, and swapped definitions and glued lists for
+# the source document's questions, written blind, then tuned against.
 ADVERSARIAL = "adversarial.toml"
+ADVERSARIAL_SOURCE = "adversarial-source.toml"
 # The held-out half's figures before issue 8 (Spearman, quadratic-weighted kappa on answers rounded
 # half up, share within one point): the grader's changes must not lower them.
 HELD_OUT_BEFORE = (0.8471, 0.8638, 0.6133)
@@ -50,7 +55,7 @@ def graded(builtin_bank):
     """Every shipped set's answers with their offline grades, by set name."""
     return {
         name: [(a, grader.grade(builtin_bank.get(a["question"]), a["text"])) for a in _load(name)]
-        for name in (*TUNED, *TOPIC_SETS, ADVERSARIAL, "unseen.toml", "blind.toml")
+        for name in (*TUNED, *TOPIC_SETS, ADVERSARIAL, ADVERSARIAL_SOURCE, "unseen.toml", "blind.toml")
     }
 
 
@@ -214,13 +219,34 @@ KNOWN_MISSES = {
     (ADVERSARIAL, "classical-ml/regularized-linear", "keywords", 1),
     (ADVERSARIAL, "recommender-systems/matrix-factorization", "keywords", 1),
     (ADVERSARIAL, "computer-vision/conv-arithmetic", "glued", 1),
+    # adversarial-source.toml, 13 of 204 (86 when first measured, as written). Chatty lists whose
+    # fillers read as relating words ("so it's sort of mean, variance, mini-batch, gamma, beta, ...,
+    # that's batch norm in a nutshell I guess"), or vague relations with words the list measure does
+    # not know ("Self-attention has queries and keys").
+    (ADVERSARIAL_SOURCE, "regularization/batch-norm", "glued", 3),
+    (ADVERSARIAL_SOURCE, "regularization/l1-vs-l2", "glued", 3),
+    (ADVERSARIAL_SOURCE, "regularization/early-stopping", "glued", 3),
+    (ADVERSARIAL_SOURCE, "neural-networks/activation-functions", "glued", 3),
+    (ADVERSARIAL_SOURCE, "architectures/self-attention", "glued", 2),
+    (ADVERSARIAL_SOURCE, "evaluation/accuracy-f1-auc", "glued", 2),
+    (ADVERSARIAL_SOURCE, "transfer-learning/pretraining-vs-finetuning", "glued", 3),
+    (ADVERSARIAL_SOURCE, "practical/high-training-loss", "glued", 3),
+    (ADVERSARIAL_SOURCE, "practical/first-model", "glued", 3),
+    # Swapped answers whose errors are reported but are not fatal (a wrong effect or refinement,
+    # not what the thing is: "a too-small learning rate diverges", "ReLU causes vanishing
+    # gradients", "the new head gets the smallest rate"), and a claim split from its subject by a
+    # colon ("micro-averaged F1: it weights each class equally" is macro's right definition).
+    (ADVERSARIAL_SOURCE, "optimization/learning-rate", "swapped", 2),
+    (ADVERSARIAL_SOURCE, "optimization/vanishing-gradients", "swapped", 3),
+    (ADVERSARIAL_SOURCE, "evaluation/imbalanced-evaluation", "swapped", 3),
+    (ADVERSARIAL_SOURCE, "transfer-learning/finetuning-lr", "swapped", 2),
 }
 
 
 def test_every_answer_built_to_game_the_grader_scores_at_most_2(graded):
     print("\nadversarial answers (tuned sets): set, question, kind, label, offline score")
     too_high = set()
-    for name in (*TUNED, *TOPIC_SETS, ADVERSARIAL):
+    for name in (*TUNED, *TOPIC_SETS, ADVERSARIAL, ADVERSARIAL_SOURCE):
         seen: dict[tuple[str, str], int] = {}
         for answer, grade in graded[name]:
             key = (answer["question"], answer["kind"])
