@@ -546,13 +546,18 @@ _VAGUE = tuple(
 )
 
 
+_VAGUE_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
+for _phrase in _VAGUE:
+    _VAGUE_BY_FIRST.setdefault(_phrase[0], []).append(_phrase)
+
+
 def _unvague(words: list[Word]) -> list[Word]:
     """The clause's words but those of a relation that names no relation, and only when such a
     relation is all that relates its terms ("Deep learning involves neural networks and layers")."""
     plain = [w.plain for w in words]
     vague: set[int] = set()
-    for i in range(len(plain)):
-        for phrase in _VAGUE:
+    for i, first in enumerate(plain):
+        for phrase in _VAGUE_BY_FIRST.get(first, ()):
             if tuple(plain[i : i + len(phrase)]) == phrase:
                 vague.update(range(i, i + len(phrase)))
     if not vague:
