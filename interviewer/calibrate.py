@@ -642,7 +642,13 @@ def run(
     use_inline = grades_inline(grader) if inline is None else inline
     cores = os.cpu_count() or 1
     if processes is None:
-        processes = use_inline and grades_inline(grader) and len(jobs) >= PROCESS_POOL_MIN_JOBS and cores > 1
+        # The processes grade with a fresh OfflineGrader of their own: only for that grader.
+        processes = (
+            use_inline
+            and isinstance(grader, OfflineGrader)
+            and len(jobs) >= PROCESS_POOL_MIN_JOBS
+            and cores > 1
+        )
     stream: Generator[tuple[_Job, Grade]]
     if processes:
         stream = _in_processes(jobs, cores)
