@@ -305,12 +305,10 @@ _DISOWNING_REST = (
 )
 # A clause that ends in one of these denies its subject ("standardizing first is unnecessary").
 _DISOWNING_LAST = frozenset("myth myths unnecessary needless pointless overkill overstated".split())
-_BRING_NOTHING = frozenset({"bring", "brings"})
+_BRING_NOTHING = frozenset({"bring", "brings"})  # "cross-validating λ brings nothing (over ...)"
 _MYTH = frozenset({"myth", "myths"})
 _BACK = frozenset({"thats", "that", "this", "which", "its", "it"})  # "..., that's not what tells you"
-_QUESTION_WORDS = frozenset(
-    {"what", "how", "why", "where", "when", "which"}
-)  # "cross-validating λ brings nothing (over ...)"
+_QUESTION_WORDS = frozenset({"what", "how", "why", "where", "when", "which"})  # "what it's not:"
 
 
 def _denies_only(words: Sequence[Word]) -> bool:
@@ -563,6 +561,8 @@ def _unvague(words: list[Word]) -> list[Word]:
     if not vague:
         return words
     rest = [w for i, w in enumerate(words) if i not in vague]
+    # A connective of its own ("because", "so", "means", "makes") relates the clause: "it involves
+    # computing the gradient because ..." explains.
     if any(w.plain in RELATIONAL for w in rest if w.plain not in FILLERS):
-        return words  # "it involves computing the gradient because ..." relates on its own
+        return words
     return [w for w in rest if w.plain not in FILLERS]
