@@ -606,6 +606,14 @@ def _glued(answer: str, sentences: list[text.Sentence]) -> bool:
     return glued > 0 and glued >= GLUED_SHARE_OF_ANSWER * sum(sizes.values())
 
 
+def _at_most_partial(verdicts: list[PointVerdict], why: str) -> list[PointVerdict]:
+    """The verdicts with every covered point held to partial, saying why."""
+    return [
+        v.model_copy(update={"verdict": Verdict.partial, "why": why}) if v.verdict is Verdict.covered else v
+        for v in verdicts
+    ]
+
+
 def _quote(sentence: text.Sentence | None) -> str | None:
     if sentence is None:
         return None
@@ -704,29 +712,14 @@ class OfflineGrader:
             improvements.append(
                 "Explain each idea in a full sentence: a list of terms shows recognition, not understanding."
             )
-            verdicts = [
-                v.model_copy(update={"verdict": Verdict.partial, "why": "named, not explained"})
-                if v.verdict is Verdict.covered
-                else v
-                for v in verdicts
-            ]
+            verdicts = _at_most_partial(verdicts, "named, not explained")
         elif fatal:
             # What the rest of the answer says is built on the wrong thing: "Dropout is a data
             # augmentation method: ... It's turned off at inference" is no answer about dropout, and
             # no point of it is known well (the schedule reads verdicts). The cap alone sets the score.
             cap, cap_reason = FATAL_CAP, f"it gets what was asked wrong: {fatal[0]}"
             score = compute_score(verdicts, errors, cap)
-            verdicts = [
-                v.model_copy(
-                    update={
-                        "verdict": Verdict.partial,
-                        "why": "said in an answer that gets what was asked wrong",
-                    }
-                )
-                if v.verdict is Verdict.covered
-                else v
-                for v in verdicts
-            ]
+            verdicts = _at_most_partial(verdicts, "said in an answer that gets what was asked wrong")
 
         improvements += [
             ("State precisely: " if v.verdict is Verdict.partial else "Cover: ") + v.point
