@@ -279,3 +279,72 @@ def test_a_fatal_misconception_holds_the_answer_to_2_and_says_why(cli, tmp_path)
     assert ("partial", "said in an answer that gets what was asked wrong") in verdicts[True]
     shown = cli("practice", "mine/dropout", "--bank", str(tmp_path / "bankTrue.toml"), input=SWAPPED_DROPOUT)
     assert "Held to at most 2: it gets what was asked wrong" in " ".join(shown.stdout.split())
+
+
+ENSEMBLE_BANK = '''
+topic = "mine"
+title = "Mine"
+
+[[questions]]
+id = "mine/ensembles"
+difficulty = "easy"
+prompt = "Compare bagging and boosting."
+reference = """Bagging trains its models independently on bootstrap samples and averages them. Boosting trains its models sequentially, each one fitting the errors of those before. Both combine many models."""
+
+[[questions.key_points]]
+point = "Bagging trains models independently on bootstrap samples and averages them"
+about = "bagging | bootstrap aggregating"
+weight = 2
+terms = ["independent | independently | in parallel", "bootstrap | resampled"]
+
+[[questions.key_points]]
+point = "Boosting trains models sequentially, each fitting the errors of the ones before"
+about = "boosting"
+weight = 2
+terms = ["sequential | sequentially | one after another", "errors | residuals | mistakes"]
+
+[[questions.key_points]]
+point = "Both combine many models into one ensemble"
+weight = 1
+terms = ["combine | combines | ensemble", "many models | several models | models"]
+'''
+BAGGING = "trains its models independently, each on a bootstrap sample, and averages them."
+BOOSTING = "trains its models sequentially, each one fitting the errors of the previous ones."
+BOTH = "Both combine many models into an ensemble."
+
+
+def test_an_answer_that_swaps_what_it_compares_is_held_to_2_and_told_so(cli, tmp_path):
+    """No misconception in the bank says it: the points themselves are said, each of the other
+    subject. Reading "compared with X" or "unlike X" as the subject would tell a right answer the
+    same, so those name what is compared with."""
+    custom = tmp_path / "bank.toml"
+    custom.write_text(ENSEMBLE_BANK)
+
+    def grade(answer: str) -> dict:
+        result = cli("practice", "mine/ensembles", "--bank", str(custom), "--json", input=answer)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    right = grade(f"Bagging {BAGGING} Boosting {BOOSTING} {BOTH}")
+    compared = grade(
+        f"Unlike boosting, bagging {BAGGING} Compared with bagging it is boosting that {BOOSTING} {BOTH}"
+    )
+    for g in (right, compared):
+        assert (g["score"], g["errors"]) == (10.0, [])
+
+    swapped = grade(f"Boosting {BAGGING} Bagging {BOOSTING} {BOTH}")
+    said = [
+        "Says of boosting what holds for bagging: "
+        "Bagging trains models independently on bootstrap samples and averages them",
+        "Says of bagging what holds for boosting: "
+        "Boosting trains models sequentially, each fitting the errors of the ones before",
+    ]
+    assert [e["text"] for e in swapped["errors"]] == said
+    assert swapped["errors"][0]["evidence"].startswith("Boosting trains its models independently")
+    assert swapped["score"] <= 2 and swapped["cap_reason"] == f"it gets what was asked wrong: {said[0]}"
+    assert [kp["verdict"] for kp in swapped["key_points"]] == ["missing", "missing", "partial"]
+
+    # One point of each: a contrast may have been misread, so nothing is said either way.
+    half = grade(f"Bagging {BAGGING} Bagging also {BOOSTING} {BOTH}")
+    assert half["errors"] == [] and half["cap"] is None
+    assert [kp["verdict"] for kp in half["key_points"]] == ["covered", "missing", "covered"]

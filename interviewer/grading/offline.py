@@ -14,10 +14,11 @@ grader uses.
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from interviewer.bank import KeyPoint, Misconception, Question
 from interviewer.grading import text
@@ -117,6 +118,7 @@ class _Compiled:
     misconceptions: tuple[_Target, ...]
     # The key points' phrases, as sets of keys: a denial among them is the point's own words.
     phrases: tuple[frozenset[str], ...] = ()
+    names: tuple[str, ...] = ()  # each entity as the bank first names it ("recall | sensitivity": recall)
 
 
 # What a span of clauses says of a target, in the order a span is preferred as the evidence: a
@@ -195,6 +197,7 @@ def _compiled(question: Question) -> _Compiled:
     return _Compiled(
         question_words=q_words,
         entities=tuple(_concept(a) for a in abouts),
+        names=tuple(_display(a, question) for a in abouts),
         points=points,
         phrases=tuple({frozenset(alt) for t in points for c in t.concepts for alt in c}),
         # A misconception may be stated in the question's own words: they are not dropped. Its
@@ -203,9 +206,48 @@ def _compiled(question: Question) -> _Compiled:
     )
 
 
-def _first_word(clause: tuple[text.Word, ...], entity: Concept) -> int | None:
-    """Where in its sentence the entity is first named within this clause."""
-    found = [words[0].index for alt in entity if (words := text.find_phrase(clause, alt))]
+def _display(about: str, question: Question) -> str:
+    """An entity's first name as the question's own texts write it ("mar" is "MAR", "rope" "RoPE")."""
+    name = about.split("|")[0].strip()
+    texts = [question.prompt, question.reference, *(kp.point for kp in question.key_points)]
+    pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE)
+    return next((m.group() for t in texts if (m := pattern.search(t))), name)
+
+
+# Words before a name that make it what the clause compares with, not what it is about: "unlike
+# L1, ...", "compared to classical ML it needs more data", "slower than a Transformer".
+_COMPARED_WITH = frozenset({"unlike", "than", "versus", "vs"})
+_COMPARED = frozenset({"compared", "opposed", "relative", "contrast", "contrasted"})  # ... to / with X
+_ARTICLES = frozenset({"a", "an", "the"})
+
+
+def _compared_with(sentence: text.Sentence, index: int) -> bool:
+    """Whether the name starting at this word is what the sentence compares its subject with."""
+    before = [w.plain for w in sentence.words[:index] if w.plain not in _ARTICLES][-2:]
+    return bool(before) and (
+        before[-1] in _COMPARED_WITH
+        or (before[-1] in ("to", "with") and before[:1] and before[0] in _COMPARED)
+        or before == ["instead", "of"]
+    )
+
+
+_RELATIVE = frozenset({"which", "whose", "who", "whom"})
+
+
+def _opens_relative(sentence: text.Sentence, clause: tuple[text.Word, ...]) -> bool:
+    """Whether the clause opens with "which", "whose" or "who" (after "and")."""
+    opening = [w.plain for w in sentence.words if w.clause == clause[0].clause][:2]
+    return bool(set(opening) & _RELATIVE)
+
+
+def _first_word(sentence: text.Sentence, clause: tuple[text.Word, ...], entity: Concept) -> int | None:
+    """Where in its sentence the entity is first named within this clause as what it is about."""
+    found = [
+        words[0].index
+        for alt in entity
+        for words in _matches(clause, alt)
+        if not _compared_with(sentence, words[0].index)
+    ]
     return min(found) if found else None
 
 
@@ -271,16 +313,22 @@ class _Reading:
             named_here: list[int | None] = []
             carried_here: list[int | None] = []
             first_of_sentence: tuple[int, int] | None = None  # (word index, entity)
+            compared: int | None = None  # what the clause before compared its subject with
             for c_index, clause in enumerate(sentence.clauses):
+                mentioned = [e for e, entity in enumerate(entities) if self.names(entity)[s_index][c_index]]
                 at = {
                     e: where
-                    for e, entity in enumerate(entities)
-                    if self.names(entity)[s_index][c_index]
-                    and (where := _first_word(clause, entity)) is not None
+                    for e in mentioned
+                    if (where := _first_word(sentence, clause, entities[e])) is not None
                 }
                 subject = min(at, key=lambda e: (at[e], e)) if at else None
                 named_here.append(subject)
-                carried_here.append(last)
+                # "... fewer parameters than a fully-connected layer, which ignores the layout": a
+                # relative clause goes on about what was compared with.
+                relative = compared is not None and _opens_relative(sentence, clause)
+                carried_here.append(compared if relative else last)
+                if mentioned:
+                    compared = next((e for e in mentioned if e not in at), None)
                 if subject is not None:
                     last = subject
                     if first_of_sentence is None:
@@ -414,6 +462,23 @@ class _Reading:
                     best = match
         return best
 
+    def said_of_another(self, point: _Target, bound: _Match) -> tuple[_Match, int] | None:
+        """Where the point is said in full of another of the question's subjects and nowhere of its
+        own ("recall is the fraction of predicted positives that are right" says precision's point
+        of recall): that span and the subject it names."""
+        if point.about is None or bound.outcome == COVERED:
+            return None
+        free = self.best(replace(point, about=None))
+        if free.outcome != COVERED or self.sentences[free.sentence].words[0].plain in HYPOTHETICAL:
+            return None  # "If you tuned on the test set, ..." supposes, and claims nothing of it
+        lo, hi = free.clauses
+        named = {e for e in self.named[free.sentence][lo:hi] if e is not None}
+        if self.named[free.sentence][lo] is None and (carried := self.carried[free.sentence][lo]) is not None:
+            named.add(carried)  # "It ..." goes on about the subject before
+        if point.about in named or not named:
+            return None
+        return free, min(named)
+
     def spans(
         self, target: _Target, s_index: int, windows: list[tuple[int, int]]
     ) -> Iterator[tuple[int, int]]:
@@ -431,6 +496,10 @@ class _Reading:
                     subject = named[hi - 1]
                     if subject is not None and subject != target.about:
                         break  # another subject starts here
+                    if hi - 1 > lo and subject is None:
+                        referent = named[hi - 2] if named[hi - 2] is not None else carried[hi - 2]
+                        if carried[hi - 1] not in (None, target.about, referent):
+                            break  # "..., which ignores the layout" goes on about what was compared with
                     said_of = said_of or subject == target.about
                     if said_of:
                         yield lo, hi
@@ -606,6 +675,30 @@ def _glued(answer: str, sentences: list[text.Sentence]) -> bool:
     return glued > 0 and glued >= GLUED_SHARE_OF_ANSWER * sum(sizes.values())
 
 
+def _swaps(
+    question: Question, compiled: _Compiled, reading: _Reading, first: list[_Match]
+) -> list[tuple[int, Finding]]:
+    """The points an answer says of each other's subject, as the sentence and the error that says so,
+    when it swaps what it compares ("sigmoid outputs values between -1 and 1 and tanh between 0 and
+    1"): at least one point of each of two subjects said of the other, and more points said of the
+    wrong subject than of their own. One way only, or fewer, and a contrast may have been misread
+    ("unlike precision, recall ..."): nothing is said."""
+    found: list[tuple[int, int, int, Finding]] = []  # (own subject, other subject, sentence, error)
+    for kp, point, read in zip(question.key_points, compiled.points, first, strict=True):
+        if point.about is not None and (said := reading.said_of_another(point, read)):
+            span, other = said
+            names = compiled.names
+            claim = f"Says of {names[other]} what holds for {names[point.about]}: {kp.point}"
+            error = Finding(text=claim, severity="major", evidence=_quote(reading.sentences[span.sentence]))
+            found.append((point.about, other, span.sentence, error))
+    attributed = sum(
+        p.about is not None and m.outcome == COVERED for p, m in zip(compiled.points, first, strict=True)
+    )
+    pairs = {(own, other) for own, other, _, _ in found}
+    swapped = [(s_index, error) for own, other, s_index, error in found if (other, own) in pairs]
+    return swapped if swapped and len(found) > attributed else []
+
+
 def _at_most_partial(verdicts: list[PointVerdict], why: str) -> list[PointVerdict]:
     """The verdicts with every covered point held to partial, saying why."""
     return [
@@ -648,6 +741,7 @@ class OfflineGrader:
         # covered in the same words explains it ("the fraction of predicted positives that are
         # actually positive" is not "the fraction of actual positives").
         first = [reading.best(p) for p in compiled.points]
+        swaps = _swaps(question, compiled, reading, first)
         errors: list[Finding] = []
         stated: set[int] = set()  # sentences where a misconception is reported
         fatal: list[str] = []  # the misconceptions stated that get the thing asked about wrong
@@ -695,6 +789,9 @@ class OfflineGrader:
             if finding and match.sentence not in stated:  # the misconception already says it
                 contradictions.append(finding)
         errors = contradictions + errors
+        # Where a misconception is reported, the sentence is wrong already.
+        errors += [finding for s_index, finding in swaps if s_index not in stated]
+        swapped = [finding for _, finding in swaps]
 
         cap = cap_reason = None
         score: float | None = None
@@ -713,11 +810,12 @@ class OfflineGrader:
                 "Explain each idea in a full sentence: a list of terms shows recognition, not understanding."
             )
             verdicts = _at_most_partial(verdicts, "named, not explained")
-        elif fatal:
+        elif fatal or swapped:
             # What the rest of the answer says is built on the wrong thing: "Dropout is a data
             # augmentation method: ... It's turned off at inference" is no answer about dropout, and
             # no point of it is known well (the schedule reads verdicts). The cap alone sets the score.
-            cap, cap_reason = FATAL_CAP, f"it gets what was asked wrong: {fatal[0]}"
+            cap = FATAL_CAP
+            cap_reason = f"it gets what was asked wrong: {fatal[0] if fatal else swapped[0].text}"
             score = compute_score(verdicts, errors, cap)
             verdicts = _at_most_partial(verdicts, "said in an answer that gets what was asked wrong")
 
