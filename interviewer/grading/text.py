@@ -33,9 +33,10 @@ EXPLAINING_CLAUSE_WORDS = 6
 LIST_ITEM_WORDS = 3  # a clause of at most this many content words, none relating, is a listed item
 # Words that relate one idea to another: a clause with none of them, and short, names a term
 # rather than explaining it.
-# Prepositions are left out: "sum of squares" names a term as much as "squares" does.
+# Prepositions are left out: "sum of squares" names a term as much as "squares" does; and "i", in
+# notes an index ("item vector q_i") more often than the pronoun, whose clause has a verb of its own.
 RELATIONAL = (
-    FILLERS - {"a", "an", "the", "and", "or", "of", "in", "on", "at", "from", "about", "into", "onto"}
+    FILLERS - {"a", "an", "the", "and", "or", "of", "in", "on", "at", "from", "about", "into", "onto", "i"}
 ) | frozenset(
     """if when because so than since until unless where after before while whereas but thus hence
     therefore means mean makes make causes cause gives give leads lead lets let uses use helps help
