@@ -240,15 +240,18 @@ def _opens_relative(sentence: text.Sentence, clause: tuple[text.Word, ...]) -> b
     return bool(set(opening) & _RELATIVE)
 
 
+def _listed(sentence: text.Sentence, clause: tuple[text.Word, ...]) -> bool:
+    """A short clause that relates nothing: an item of a list ("SVMs", "gradient-boosted trees")."""
+    words = [w for w in sentence.words if w.clause == clause[0].clause]
+    return len(clause) <= text.LIST_ITEM_WORDS and not any(w.plain in text.RELATIONAL for w in words)
+
+
 def _first_word(sentence: text.Sentence, clause: tuple[text.Word, ...], entity: Concept) -> int | None:
-    """Where in its sentence the entity is first named within this clause as what it is about."""
-    found = [
-        words[0].index
-        for alt in entity
-        for words in _matches(clause, alt)
-        if not _compared_with(sentence, words[0].index)
-    ]
-    return min(found) if found else None
+    """Where in its sentence the entity is first named within this clause, unless that names what
+    the clause compares with ("unlike classical ML, such as logistic regression, ...")."""
+    found = [words[0].index for alt in entity for words in _matches(clause, alt)]
+    first = min(found, default=None)
+    return None if first is None or _compared_with(sentence, first) else first
 
 
 def _matches(
@@ -320,6 +323,9 @@ class _Reading:
                     e: where
                     for e in mentioned
                     if (where := _first_word(sentence, clause, entities[e])) is not None
+                    # "Unlike classical ML (logistic regression, SVMs), ...": examples of what was
+                    # compared with name no subject either.
+                    and not (e == compared and _listed(sentence, clause))
                 }
                 subject = min(at, key=lambda e: (at[e], e)) if at else None
                 named_here.append(subject)
@@ -632,13 +638,7 @@ class _Reading:
     def _listed_item(sentence: text.Sentence, group: tuple[int, int]) -> bool:
         """A run that only lists more items of the condition before it ("oscillates or diverges")."""
         first, end = group
-        if end - first != 1:
-            return False
-        numbers = {w.clause for w in sentence.clauses[first]}
-        words = [w for w in sentence.words if w.clause in numbers]
-        return len(sentence.clauses[first]) <= text.LIST_ITEM_WORDS and not any(
-            w.plain in text.RELATIONAL for w in words
-        )
+        return end - first == 1 and _listed(sentence, sentence.clauses[first])
 
     def windows(self, s_index: int) -> list[tuple[int, int]]:
         """Runs of clauses joined by "and", cut where a clause names another of the question's subjects
