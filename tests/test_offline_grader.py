@@ -193,14 +193,13 @@ KNOWN_MISSES = {
     # Terse notes grouped under each metric: one interviewer's keyword list (labelled 2), another
     # interviewer's strong answer in the same style (voices.toml, confusion matrix, labelled 10).
     ("checks.toml", "evaluation/accuracy-f1-auc", "keywords", 1),
-    # adversarial.toml, 19 of 292 (86 when first measured, as written). Negations whose denials the
+    # adversarial.toml, 18 of 292 (86 when first measured, as written). Negations whose denials the
     # grader does not read as denials: "is perfectly fine", "is a waste of time", "isn't a reason to
     # avoid", "is never really enough", "doesn't drown anything", "is not about", a rhetorical
     # question answered in other words ("A clean, adjudicated test set? Noise in the test labels
     # doesn't change which model looks best").
     (ADVERSARIAL, "classical-ml/linear-coefficients", "negation", 1),
     (ADVERSARIAL, "classical-ml/tabular-model-choice", "negation", 1),
-    (ADVERSARIAL, "classical-ml/curse-of-dimensionality", "negation", 1),
     (ADVERSARIAL, "unsupervised/choosing-k", "negation", 1),
     (ADVERSARIAL, "data/categorical-encoding", "negation", 1),
     (ADVERSARIAL, "data/outliers", "negation", 1),
