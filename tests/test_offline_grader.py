@@ -200,7 +200,6 @@ KNOWN_MISSES = {
     # doesn't change which model looks best").
     (ADVERSARIAL, "classical-ml/linear-coefficients", "negation", 1),
     (ADVERSARIAL, "classical-ml/tabular-model-choice", "negation", 1),
-    (ADVERSARIAL, "classical-ml/curse-of-dimensionality", "negation", 1),
     (ADVERSARIAL, "unsupervised/choosing-k", "negation", 1),
     (ADVERSARIAL, "data/categorical-encoding", "negation", 1),
     (ADVERSARIAL, "data/outliers", "negation", 1),
