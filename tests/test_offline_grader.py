@@ -208,7 +208,6 @@ KNOWN_MISSES = {
     (ADVERSARIAL, "nlp-llms/llm-evaluation", "negation", 1),
     (ADVERSARIAL, "computer-vision/data-augmentation", "negation", 1),
     (ADVERSARIAL, "computer-vision/conv-arithmetic", "negation", 1),
-    (ADVERSARIAL, "recommender-systems/implicit-vs-explicit", "negation", 1),
     (ADVERSARIAL, "recommender-systems/negative-sampling", "negation", 1),
     (ADVERSARIAL, "ml-system-design/when-not-to-use-ml", "negation", 1),
     (ADVERSARIAL, "ml-system-design/problem-framing", "negation", 1),
