@@ -343,6 +343,10 @@ def test_an_answer_that_swaps_what_it_compares_is_held_to_2_and_told_so(cli, tmp
     assert swapped["errors"][0]["evidence"].startswith("Boosting trains its models independently")
     assert swapped["score"] <= 2 and swapped["cap_reason"] == f"it gets what was asked wrong: {said[0]}"
     assert [kp["verdict"] for kp in swapped["key_points"]] == ["missing", "missing", "partial"]
+    # What to practise names the points themselves, once each.
+    assert [i for i in swapped["improvements"] if "bagging trains" in i.lower()] == [
+        "Cover: Bagging trains models independently on bootstrap samples and averages them"
+    ]
 
     # One point of each: a contrast may have been misread, so nothing is said either way.
     half = grade(f"Bagging {BAGGING} Bagging also {BOOSTING} {BOTH}")

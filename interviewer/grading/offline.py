@@ -824,7 +824,9 @@ class OfflineGrader:
             for v in verdicts
             if v.verdict is not Verdict.covered
         ]
-        improvements += [f"Correct: {e.text}" for e in errors if not e.text.startswith("Contradicts: ")]
+        # A contradicted or misattributed point is in the list already, as one to cover.
+        listed = {e.text for e in (*contradictions, *swapped)}
+        improvements += [f"Correct: {e.text}" for e in errors if e.text not in listed]
         return Grade(
             grader=NAME,
             score=score if score is not None else compute_score(verdicts, errors, cap),
