@@ -227,7 +227,6 @@ KNOWN_MISSES = {
     (ADVERSARIAL, "data/outliers", "negation", 1),
     (ADVERSARIAL, "data/label-noise", "negation", 1),
     (ADVERSARIAL, "nlp-llms/hallucination", "negation", 1),
-    (ADVERSARIAL, "nlp-llms/llm-evaluation", "negation", 1),
     (ADVERSARIAL, "computer-vision/data-augmentation", "negation", 1),
     (ADVERSARIAL, "computer-vision/conv-arithmetic", "negation", 1),
     (ADVERSARIAL, "recommender-systems/negative-sampling", "negation", 1),
