@@ -215,7 +215,7 @@ KNOWN_MISSES = {
     # Terse notes grouped under each metric: one interviewer's keyword list (labelled 2), another
     # interviewer's strong answer in the same style (voices.toml, confusion matrix, labelled 10).
     ("checks.toml", "evaluation/accuracy-f1-auc", "keywords", 1),
-    # adversarial.toml, 16 of 292 (86 when first measured, as written). Negations whose denials the
+    # adversarial.toml, 15 of 292 (86 when first measured, as written). Negations whose denials the
     # grader does not read as denials: "is perfectly fine", "is a waste of time", "isn't a reason to
     # avoid", "is never really enough", "doesn't drown anything", "is not about", a rhetorical
     # question answered in other words ("A clean, adjudicated test set? Noise in the test labels
