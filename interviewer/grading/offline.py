@@ -171,6 +171,16 @@ def _compile(question: Question) -> _Compiled:
         return _cache[key]
 
 
+# Words that judge what they stand before: a misconception's phrase may not skip one.
+_JUDGING = frozenset(
+    text.phrase_keys(
+        """weak useless poor poorly bad badly worse worst unsuitable unreliable inappropriate wrong
+        overkill insufficient misleading unnecessary pointless inadequate irrelevant harmful
+        dangerous risky fragile brittle"""
+    )
+)
+
+
 def _compiled(question: Question) -> _Compiled:
     q_words = text.vocabulary(question.prompt)
     targets: list[KeyPoint | Misconception] = [*question.key_points, *question.misconceptions]
@@ -201,8 +211,9 @@ def _compiled(question: Question) -> _Compiled:
         points=points,
         phrases=tuple({frozenset(alt) for t in points for c in t.concepts for alt in c}),
         # A misconception may be stated in the question's own words: they are not dropped. Its
-        # phrases skip no word of the question's terms, as an error must be sure.
-        misconceptions=tuple(target(m, None, terms) for m in question.misconceptions),
+        # phrases skip no word of the question's terms, nor one that judges what it names ("BLEU is
+        # weak for open-ended text" is no "BLEU for open-ended text"), as an error must be sure.
+        misconceptions=tuple(target(m, None, terms | _JUDGING) for m in question.misconceptions),
     )
 
 
