@@ -215,6 +215,7 @@ def _sentence(chunk: str, quote: str) -> Sentence | None:
     return Sentence(chunk, words, tuple(tuple(c) for c in clauses.values()), joined, quote)
 
 
+@lru_cache(maxsize=65536)
 def phrase_keys(phrase: str) -> tuple[str, ...]:
     """The stemmed content words of a term, as they are matched against an answer."""
     return tuple(
