@@ -480,6 +480,12 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
             "neural-networks/backpropagation",
             "Backprop is exact and far cheaper than computing each gradient with finite differences.",
         ),
+        (
+            "regularization/l1-vs-l2",
+            "A common mistake is to think that L2 drives weights to exactly zero; it is L1 that does.",
+        ),
+        ("regularization/l1-vs-l2", "Some people think L2 drives weights to exactly zero, which is wrong."),
+        ("nlp-llms/llm-evaluation", "Exact match is useless for creative writing tasks."),
     ],
     ids=[
         "condition",
@@ -490,6 +496,9 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
         "contrast",
         "in-a-layer",
         "compared",
+        "warned-against",
+        "reported-belief",
+        "judged",
     ],
 )
 def test_a_right_statement_that_resembles_a_misconception_is_no_error(builtin_bank, question, answer):
@@ -611,3 +620,15 @@ def test_swapped_l1_and_l2_earn_nothing(builtin_bank):
         "weights to exactly zero, so it does feature selection, while L1 shrinks all weights smoothly.",
     )
     assert grade.score <= 1.5, [(k.point, k.verdict.value) for k in grade.key_points]
+
+
+def test_a_belief_reported_against_itself_is_still_the_candidate_s_claim(builtin_bank):
+    """"Contrary to what people think, X" and "the opposite of what people think: X" claim X."""
+    question = builtin_bank.get("regularization/l1-vs-l2")
+    for answer in (
+        "Contrary to what people think, L2 drives weights to exactly zero.",
+        "It is the opposite of what people think: L2 drives weights to exactly zero.",
+    ):
+        assert "L2 produces sparse weights / does feature selection" in [
+            e.text for e in grader.grade(question, answer).errors
+        ]

@@ -251,6 +251,34 @@ def _opens_relative(sentence: text.Sentence, clause: tuple[text.Word, ...]) -> b
     return bool(set(opening) & _RELATIVE)
 
 
+# Words that report a belief to warn against it rather than hold it: the clause they stand in, and
+# the one after, state no misconception ("Some people think k-means is robust to outliers").
+_REPORTED = tuple(
+    tuple(frame.split())
+    for frame in """common mistake|common misconception|classic mistake|frequent mistake|typical mistake|
+    common error|common pitfall|mistake is to|misconception is|misconception that|myth that|is a myth|
+    people think|people often think|people say|people believe|people assume|some think|many think|
+    many believe|might think|tempting to|wrong to say|wrong to think|naive view""".replace("\n", "").split(
+        "|"
+    )
+)
+# ... unless what follows is said against the belief: "the opposite of what people think: ...".
+_AGAINST = frozenset({"opposite", "unlike", "contrary", "despite", "against"})
+
+
+def _reported(sentence: text.Sentence) -> set[int]:
+    """The raw clause numbers where a reported belief is said: the frame's and the next."""
+    plain = [w.plain for w in sentence.words]
+    out: set[int] = set()
+    for i, first in enumerate(plain):
+        for frame in _REPORTED:
+            said = frame[0] == first and tuple(plain[i : i + len(frame)]) == frame
+            if said and not _AGAINST & set(plain[max(0, i - 3) : i]):
+                clause = sentence.words[i].clause
+                out |= {clause, clause + 1}
+    return out
+
+
 def _listed(sentence: text.Sentence, clause: tuple[text.Word, ...]) -> bool:
     """A short clause that relates nothing: an item of a list ("SVMs", "gradient-boosted trees")."""
     words = [w for w in sentence.words if w.clause == clause[0].clause]
@@ -558,8 +586,11 @@ class _Reading:
                 [] if hypothetical else [(w, None) for w in self.windows(s_index)]
             )
             windows += [((first, end), consequence) for first, consequence, end in self.conditionals(s_index)]
+            reported = _reported(sentence)
             for window, consequence in windows:
-                if (match := self._stated(target, s_index, window, consequence)) is not None:
+                match = self._stated(target, s_index, window, consequence)
+                # "A common mistake is to think L2 makes weights sparse" warns against it.
+                if match is not None and sentence.clauses[match.clauses[0]][0].clause not in reported:
                     yield match
                     break
 
