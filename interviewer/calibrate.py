@@ -577,9 +577,14 @@ def _ignore_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _grade_offline(chunk: list[tuple[Question, str]]) -> list[Grade]:
+def _grade_offline(questions: dict[str, Question], chunk: list[tuple[str, str]]) -> list[Grade]:
+    """Grade (question id, answer) pairs; each question is sent to the process once per chunk."""
     grader = OfflineGrader()
-    return [grade_safely(grader, question, text) for question, text in chunk]
+    return [grade_safely(grader, questions[qid], text) for qid, text in chunk]
+
+
+def _payload(chunk: Sequence[_Job]) -> tuple[dict[str, Question], list[tuple[str, str]]]:
+    return {job.question.id: job.question for job in chunk}, [(job.question.id, job.text) for job in chunk]
 
 
 def _in_processes(jobs: Sequence[_Job], workers: int) -> Generator[tuple[_Job, Grade]]:
@@ -595,7 +600,7 @@ def _in_processes(jobs: Sequence[_Job], workers: int) -> Generator[tuple[_Job, G
     running: dict[Future[list[Grade]], Sequence[_Job]] = {}
     try:
         for chunk in chunks:
-            running[pool.submit(_grade_offline, [(job.question, job.text) for job in chunk])] = chunk
+            running[pool.submit(_grade_offline, *_payload(chunk))] = chunk
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
@@ -603,7 +608,7 @@ def _in_processes(jobs: Sequence[_Job], workers: int) -> Generator[tuple[_Job, G
                 try:
                     grades = future.result()
                 except BrokenProcessPool:
-                    grades = _grade_offline([(job.question, job.text) for job in chunk])
+                    grades = _grade_offline(*_payload(chunk))
                 yield from zip(chunk, grades, strict=True)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
