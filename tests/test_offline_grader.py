@@ -623,7 +623,8 @@ def test_swapped_l1_and_l2_earn_nothing(builtin_bank):
 
 
 def test_a_belief_reported_against_itself_is_still_the_candidate_s_claim(builtin_bank):
-    """"Contrary to what people think, X" and "the opposite of what people think: X" claim X."""
+    """Said against a belief ("contrary to what people think, X", "the opposite of what people
+    think: X"), X is the candidate's own claim."""
     question = builtin_bank.get("regularization/l1-vs-l2")
     for answer in (
         "Contrary to what people think, L2 drives weights to exactly zero.",
