@@ -250,14 +250,11 @@ KNOWN_MISSES = {
     (ADVERSARIAL_SOURCE, "transfer-learning/pretraining-vs-finetuning", "glued", 3),
     (ADVERSARIAL_SOURCE, "practical/high-training-loss", "glued", 3),
     (ADVERSARIAL_SOURCE, "practical/first-model", "glued", 3),
-    # Swapped answers whose errors are reported but are not fatal (a wrong effect or refinement,
-    # not what the thing is: "a too-small learning rate diverges", "ReLU causes vanishing
-    # gradients", "the new head gets the smallest rate"), and a claim split from its subject by a
-    # colon ("micro-averaged F1: it weights each class equally" is macro's right definition).
-    (ADVERSARIAL_SOURCE, "optimization/learning-rate", "swapped", 2),
+    # Swapped answers with one error reported but not fatal (a wrong effect, not what the thing is:
+    # "ReLU causes vanishing gradients"), and a claim split from its subject by a colon
+    # ("micro-averaged F1: it weights each class equally" is macro's right definition).
     (ADVERSARIAL_SOURCE, "optimization/vanishing-gradients", "swapped", 3),
     (ADVERSARIAL_SOURCE, "evaluation/imbalanced-evaluation", "swapped", 3),
-    (ADVERSARIAL_SOURCE, "transfer-learning/finetuning-lr", "swapped", 2),
 }
 
 
@@ -486,6 +483,20 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
         ),
         ("regularization/l1-vs-l2", "Some people think L2 drives weights to exactly zero, which is wrong."),
         ("nlp-llms/llm-evaluation", "Exact match is useless for creative writing tasks."),
+        (
+            "fundamentals/data-splits",
+            "It's a mistake to skip the test set: you need an unbiased final estimate.",
+        ),
+        (
+            "fundamentals/data-splits",
+            "Skipping the test set is a mistake, since you need an unbiased estimate.",
+        ),
+        ("fundamentals/data-splits", "Some teams skip the test set, which is a mistake."),
+        (
+            "regularization/l1-vs-l2",
+            "L2 shrinks all weights smoothly toward zero, whereas with an absolute-value penalty many "
+            "weights go exactly to zero, giving sparse models.",
+        ),
     ],
     ids=[
         "condition",
@@ -499,6 +510,10 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
         "warned-against",
         "reported-belief",
         "judged",
+        "a-mistake-to",
+        "judged-after",
+        "judged-after-which",
+        "whereas-unnamed",
     ],
 )
 def test_a_right_statement_that_resembles_a_misconception_is_no_error(builtin_bank, question, answer):

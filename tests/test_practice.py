@@ -313,6 +313,65 @@ BOOSTING = "trains its models sequentially, each one fitting the errors of the p
 BOTH = "Both combine many models into an ensemble."
 
 
+LEARNING_RATE_BANK = '''
+topic = "mine"
+title = "Mine"
+
+[[questions]]
+id = "mine/learning-rate"
+difficulty = "easy"
+prompt = "What does the learning rate do?"
+reference = """It sets the step size of each update. Too large a rate makes the loss diverge; too small a rate makes training slow."""
+
+[[questions.key_points]]
+point = "It sets the step size of each update"
+terms = ["step size | size of the step | size of each step", "update | updates"]
+
+[[questions.key_points]]
+point = "Too large a rate diverges; too small a rate is slow"
+terms = ["diverge | diverges | blow up", "slow | slowly"]
+
+[[questions.misconceptions]]
+point = "Adam makes the learning rate irrelevant"
+severity = "minor"
+terms = ["adam", "irrelevant | does not matter"]
+
+[[questions.misconceptions]]
+point = "The learning rate is learned by backpropagation"
+severity = "major"
+terms = ["learned | learnt", "backpropagation | backprop"]
+'''
+
+
+def test_an_answer_that_states_two_wrong_claims_is_held_to_2(cli, tmp_path):
+    """Neither claim is fatal alone: one costs its deduction, two hold the answer to 2."""
+    custom = tmp_path / "bank.toml"
+    custom.write_text(LEARNING_RATE_BANK)
+
+    def grade(answer: str) -> dict:
+        result = cli("practice", "mine/learning-rate", "--bank", str(custom), "--json", input=answer)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    right = (
+        "It sets the step size of each update. Too large and the loss can diverge; too small and it is slow."
+    )
+    one = grade(f"{right} It is learned by backpropagation like the weights.")
+    assert [e["text"] for e in one["errors"]] == ["The learning rate is learned by backpropagation"]
+    assert one["cap"] is None and one["score"] == 8.0  # 10, less 2 for a major error
+
+    # The same claim said twice is still one wrong claim.
+    again = grade(f"{right} It is learned by backpropagation. Backpropagation is how it is learned.")
+    assert again["cap"] is None and len(again["errors"]) == 1
+
+    two = grade(f"{right} It is learned by backpropagation, and with Adam it is irrelevant anyway.")
+    assert [e["text"] for e in two["errors"]] == [
+        "Adam makes the learning rate irrelevant",
+        "The learning rate is learned by backpropagation",
+    ]
+    assert two["score"] == 2.0 and two["cap_reason"] == "it states two wrong claims"
+
+
 def test_an_answer_that_swaps_what_it_compares_is_held_to_2_and_told_so(cli, tmp_path):
     """No misconception in the bank says it: the points themselves are said, each of the other
     subject. Reading "compared with X" or "unlike X" as the subject would tell a right answer the

@@ -35,6 +35,10 @@ GLUED_SENTENCE_WORDS = 14  # content words: the glued lists run long; prose has 
 GLUED_SHARE_OF_ANSWER = 0.75  # of the answer's content words, in glued sentences
 LIST_CAP = 2.0
 FATAL_CAP = 2.0  # an answer that gets the thing asked about wrong (a misconception marked `fatal`)
+# An answer that states this many wrong claims is held to FATAL_CAP too, whatever each one's
+# severity: on the labelled sets, answers with two errors are labelled 0-2 (307 of 308).
+WRONG_CLAIMS = 2
+_COUNTS = {2: "two", 3: "three", 4: "four"}
 # An answer whose sentences mostly deny: negation answers deny in nine of ten sentences; correct
 # answers at most in half (they deny misconceptions in passing).
 DENIAL_SHARE = 0.75
@@ -69,6 +73,8 @@ Phrase = tuple[str, ...]  # stemmed words
 # How a concept occurs in a clause, from weakest to strongest evidence of the answer's claim:
 # absent; in a clause a negation may deny (too far to tell); denied; said.
 NONE, DOUBTFUL, NEGATED, AFFIRMED = 0, 1, 2, 3
+# The subject a clause carries where it is about something the question's entities do not name.
+UNNAMED = -1
 
 
 class Concept(tuple[Phrase, ...]):
@@ -245,6 +251,11 @@ def _compared_with(sentence: text.Sentence, index: int) -> bool:
 _RELATIVE = frozenset({"which", "whose", "who", "whom"})
 
 
+def _opens_contrast(sentence: text.Sentence, clause: tuple[text.Word, ...]) -> bool:
+    """Whether the clause opens with "whereas": what it says is of something else than before."""
+    return [w.plain for w in sentence.words if w.clause == clause[0].clause][:1] == ["whereas"]
+
+
 def _opens_relative(sentence: text.Sentence, clause: tuple[text.Word, ...]) -> bool:
     """Whether the clause opens with "which", "whose" or "who" (after "and")."""
     opening = [w.plain for w in sentence.words if w.clause == clause[0].clause][:2]
@@ -258,7 +269,14 @@ _REPORTED = tuple(
     for frame in """common mistake|common misconception|classic mistake|frequent mistake|typical mistake|
     common error|common pitfall|mistake is to|misconception is|misconception that|myth that|is a myth|
     people think|people often think|people say|people believe|people assume|some think|many think|
-    many believe|might think|tempting to|wrong to say|wrong to think|naive view""".replace("\n", "").split(
+    many believe|might think|tempting to|wrong to|naive view|a mistake to|an error to|bad idea to|
+    mistake of""".replace("\n", "").split("|")
+)
+# Frames that judge what was said before them, in their clause or the one before: "Skipping the
+# test set is a mistake", "Some teams skip it, which is wrong".
+_JUDGED = tuple(
+    tuple(frame.split())
+    for frame in "is a mistake|is a bad idea|is an error|is wrong|be a mistake|be wrong|be a bad idea".split(
         "|"
     )
 )
@@ -276,6 +294,10 @@ def _reported(sentence: text.Sentence) -> set[int]:
             if said and not _AGAINST & set(plain[max(0, i - 3) : i]):
                 clause = sentence.words[i].clause
                 out |= {clause, clause + 1}
+        for frame in _JUDGED:
+            if frame[0] == first and tuple(plain[i : i + len(frame)]) == frame:
+                clause = sentence.words[i].clause
+                out |= {clause - 1, clause}
     return out
 
 
@@ -371,7 +393,15 @@ class _Reading:
                 # "... fewer parameters than a fully-connected layer, which ignores the layout": a
                 # relative clause goes on about what was compared with.
                 relative = compared is not None and _opens_relative(sentence, clause)
-                carried_here.append(compared if relative else last)
+                if relative:
+                    carried_here.append(compared)
+                elif _opens_contrast(sentence, clause):
+                    # "L2 shrinks weights smoothly, whereas with an absolute penalty they reach
+                    # zero": not about L2, and maybe about what the question does not name.
+                    carried_here.append(UNNAMED)
+                    last = UNNAMED  # and so does what follows it, until a subject is named
+                else:
+                    carried_here.append(last)
                 if mentioned:
                     compared = next((e for e in mentioned if e not in at), None)
                 if subject is not None:
@@ -518,7 +548,8 @@ class _Reading:
             return None  # "If you tuned on the test set, ..." supposes, and claims nothing of it
         lo, hi = free.clauses
         named = {e for e in self.named[free.sentence][lo:hi] if e is not None}
-        if self.named[free.sentence][lo] is None and (carried := self.carried[free.sentence][lo]) is not None:
+        carried = self.carried[free.sentence][lo]
+        if self.named[free.sentence][lo] is None and carried is not None and carried != UNNAMED:
             named.add(carried)  # "It ..." goes on about the subject before
         if point.about in named or not named:
             return None
@@ -860,6 +891,12 @@ class OfflineGrader:
             cap_reason = f"it gets what was asked wrong: {fatal[0] if fatal else swapped[0].text}"
             score = compute_score(verdicts, errors, cap)
             verdicts = _at_most_partial(verdicts, "said in an answer that gets what was asked wrong")
+        elif len({e.text for e in errors}) >= WRONG_CLAIMS:
+            # Two wrong claims ("too big a learning rate is just slow", "neural networks reach the
+            # global minimum"): each alone is a deduction, together no interviewer passes the answer.
+            cap = FATAL_CAP
+            claims = len({e.text for e in errors})
+            cap_reason = f"it states {_COUNTS.get(claims, claims)} wrong claims"
 
         improvements += [
             ("State precisely: " if v.verdict is Verdict.partial else "Cover: ") + v.point
