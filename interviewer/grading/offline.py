@@ -36,7 +36,7 @@ GLUED_SHARE_OF_ANSWER = 0.75  # of the answer's content words, in glued sentence
 LIST_CAP = 2.0
 FATAL_CAP = 2.0  # an answer that gets the thing asked about wrong (a misconception marked `fatal`)
 # An answer that states this many wrong claims is held to FATAL_CAP too, whatever each one's
-# severity: on the labelled sets, answers with two errors are labelled 0-2 (307 of 308).
+# severity: on the labelled sets, answers with two errors are labelled 0-2 (306 of 307).
 WRONG_CLAIMS = 2
 _COUNTS = {2: "two", 3: "three", 4: "four"}
 # An answer whose sentences mostly deny: negation answers deny in nine of ten sentences; correct
