@@ -497,6 +497,14 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
             "L2 shrinks all weights smoothly toward zero, whereas with an absolute-value penalty many "
             "weights go exactly to zero, giving sparse models.",
         ),
+        (
+            "fundamentals/data-splits",
+            "Tuning hyperparameters on the test set would make the final estimate optimistic.",
+        ),
+        (
+            "regularization/dropout",
+            "Keeping dropout on at inference time would make predictions random, so it is turned off.",
+        ),
     ],
     ids=[
         "condition",
@@ -514,6 +522,8 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
         "judged-after",
         "judged-after-which",
         "whereas-unnamed",
+        "consequence",
+        "consequence-dropout",
     ],
 )
 def test_a_right_statement_that_resembles_a_misconception_is_no_error(builtin_bank, question, answer):
@@ -635,6 +645,19 @@ def test_swapped_l1_and_l2_earn_nothing(builtin_bank):
         "weights to exactly zero, so it does feature selection, while L1 shrinks all weights smoothly.",
     )
     assert grade.score <= 1.5, [(k.point, k.verdict.value) for k in grade.key_points]
+
+
+def test_a_claim_followed_by_what_it_would_do_is_still_claimed_when_approved(builtin_bank):
+    """ "Tuning on the test set would bias the estimate" warns; "... will work well enough" and
+    "..., which would be quick" claim it."""
+    question = builtin_bank.get("fundamentals/data-splits")
+    for answer in (
+        "Tuning hyperparameters on the test set will work well enough.",
+        "We tune hyperparameters on the test set, which would be quick.",
+    ):
+        assert "Hyperparameters can be tuned (or models selected) on the test set" in [
+            e.text for e in grader.grade(question, answer).errors
+        ]
 
 
 def test_a_belief_reported_against_itself_is_still_the_candidate_s_claim(builtin_bank):

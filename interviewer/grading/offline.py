@@ -314,6 +314,39 @@ def _reported(sentence: text.Sentence) -> set[int]:
     return out
 
 
+_MODALS = frozenset({"would", "will", "could", "might", "can", "may"})
+_APPROVING = frozenset(
+    "fine ok okay good better best great work works help helps improve improves correct right valid enough".split()
+)
+_NEW_SUBJECTS = frozenset("which that who whom you we i they it he she this these those there".split())
+
+
+def _topic_of_modal(sentence: text.Sentence, target: _Target, lo: int, hi: int) -> bool:
+    """Whether the target, said first in clauses lo..hi, is the subject of a modal that follows it
+    at once: "Tuning hyperparameters on the test set would make the estimate optimistic" says what
+    tuning on it leads to, and claims no one should."""
+    ends = []
+    for concept in target.concepts:
+        # The concept's first occurrence, as its longest phrase there.
+        spans = [
+            (words[0].index, -words[-1].index)
+            for c in range(lo, hi)
+            for alt in concept
+            for words in _matches(sentence.clauses[c], alt)
+        ]
+        ends.append(-min(spans)[1] if spans else len(sentence.words))
+    last = max(ends, default=len(sentence.words))
+    after = [w for w in sentence.words[last + 1 :] if w.clause == sentence.words[last].clause]
+    # A word may stand between ("... on the test set would"), but no new subject ("which would"); and
+    # a modal that approves makes the claim after all ("Dropout at inference would be fine").
+    for n, word in enumerate(after[:2]):
+        if word.plain in _MODALS:
+            return not any(w.plain in _APPROVING for w in after[n + 1 :])
+        if word.plain in _NEW_SUBJECTS:
+            return False
+    return False
+
+
 def _listed(sentence: text.Sentence, clause: tuple[text.Word, ...]) -> bool:
     """A short clause that relates nothing: an item of a list ("SVMs", "gradient-boosted trees")."""
     words = [w for w in sentence.words if w.clause == clause[0].clause]
@@ -657,7 +690,7 @@ class _Reading:
                 for alt in concept
                 if (m := text.find_phrase(sentence.clauses[c], alt, concept.unskippable))
             ]
-            if text.clause_negated(sentence, found):
+            if text.clause_negated(sentence, found) or _topic_of_modal(sentence, target, lo, hi):
                 continue
             if consequence is None:
                 # "More data won't help if the split is broken" narrows the claim to a case.
