@@ -336,6 +336,8 @@ def _topic_of_modal(sentence: text.Sentence, target: _Target, lo: int, hi: int) 
         ]
         ends.append(-min(spans)[1] if spans else len(sentence.words))
     last = max(ends, default=len(sentence.words))
+    if last >= len(sentence.words):
+        return False
     after = [w for w in sentence.words[last + 1 :] if w.clause == sentence.words[last].clause]
     # A word may stand between ("... on the test set would"), but no new subject ("which would"); and
     # a modal that approves makes the claim after all ("Dropout at inference would be fine").
