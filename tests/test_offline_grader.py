@@ -52,7 +52,7 @@ FLUENT_HELD_OUT = "fluent-swaps-held-out.toml"
 # How many of them score over 2 (see the README): the development set's figure once tuned, and the
 # held-out set's as first measured, before the bank's inversions. More means a change made the
 # grader worse at what it is weakest at.
-FLUENT_OVER_2 = {FLUENT: 37, FLUENT_HELD_OUT: 117}
+FLUENT_OVER_2 = {FLUENT: 32, FLUENT_HELD_OUT: 117}
 # The held-out half's figures before issue 8 (Spearman, quadratic-weighted kappa on answers rounded
 # half up, share within one point): the grader's changes must not lower them.
 HELD_OUT_BEFORE = (0.8471, 0.8638, 0.6133)

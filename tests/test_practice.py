@@ -407,6 +407,12 @@ def test_an_answer_that_swaps_what_it_compares_is_held_to_2_and_told_so(cli, tmp
         "Cover: Bagging trains models independently on bootstrap samples and averages them"
     ]
 
+    # In one sentence, each subject in its own clause: the clauses that say a point name its subject.
+    one = grade(f"Boosting {BAGGING[:-1]}, while bagging {BOOSTING} {BOTH}")
+    assert [e["text"] for e in one["errors"]] == said and one["score"] <= 2
+    right_in_one = grade(f"Bagging {BAGGING[:-1]}, while boosting {BOOSTING} {BOTH}")
+    assert (right_in_one["score"], right_in_one["errors"]) == (10.0, [])
+
     # One point of each: a contrast may have been misread, so nothing is said either way.
     half = grade(f"Bagging {BAGGING} Bagging also {BOOSTING} {BOTH}")
     assert half["errors"] == [] and half["cap"] is None

@@ -591,10 +591,23 @@ class _Reading:
         of recall): that span and the subject it names."""
         if point.about is None or bound.outcome == COVERED:
             return None
-        free = self.best(replace(point, about=None))
+        unbound = replace(point, about=None)
+        free = self.best(unbound)
         if free.outcome != COVERED or self.sentences[free.sentence].words[0].plain in HYPOTHETICAL:
             return None  # "If you tuned on the test set, ..." supposes, and claims nothing of it
-        lo, hi = free.clauses
+        # The fewest clauses that say it: "LoRA updates all the weights, while full fine-tuning
+        # trains small adapters" says full fine-tuning's point in its first clause only.
+        first, end = free.clauses
+        lo, hi = min(
+            (
+                (a, b)
+                for a in range(first, end)
+                for b in range(a + 1, end + 1)
+                if self.judge(unbound, free.sentence, a, b).outcome == COVERED
+            ),
+            key=lambda span: (span[1] - span[0], span[0]),
+        )
+        free = replace(free, clauses=(lo, hi))
         named = {e for e in self.named[free.sentence][lo:hi] if e is not None}
         carried = self.carried[free.sentence][lo]
         if self.named[free.sentence][lo] is None and carried is not None and carried != UNNAMED:
