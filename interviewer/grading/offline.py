@@ -261,9 +261,15 @@ def _compared_with(sentence: text.Sentence, index: int) -> bool:
 _RELATIVE = frozenset({"which", "whose", "who", "whom"})
 
 
-def _opens_contrast(sentence: text.Sentence, clause: tuple[text.Word, ...]) -> bool:
-    """Whether the clause opens with "whereas": what it says is of something else than before."""
-    return [w.plain for w in sentence.words if w.clause == clause[0].clause][:1] == ["whereas"]
+_CONTRASTING = frozenset({"whereas", "while", "but"})
+
+
+def _opens_contrast(
+    sentence: text.Sentence, clause: tuple[text.Word, ...], words: frozenset[str] = frozenset({"whereas"})
+) -> bool:
+    """Whether the clause opens with "whereas" (or one of `words`): what it says is of something
+    else than before."""
+    return [w.plain for w in sentence.words if w.clause == clause[0].clause][:1] in ([w] for w in words)
 
 
 def _opens_relative(sentence: text.Sentence, clause: tuple[text.Word, ...]) -> bool:
@@ -595,19 +601,24 @@ class _Reading:
         free = self.best(unbound)
         if free.outcome != COVERED or self.sentences[free.sentence].words[0].plain in HYPOTHETICAL:
             return None  # "If you tuned on the test set, ..." supposes, and claims nothing of it
-        # The fewest clauses that say it: "LoRA updates all the weights, while full fine-tuning
-        # trains small adapters" says full fine-tuning's point in its first clause only.
+        # Two subjects set against each other ("LoRA updates all the weights, while full fine-tuning
+        # trains small adapters"): the point is read in the fewest clauses that say it, each side of
+        # the contrast. Elsewhere the whole span: "the pretrained weights act as an initialization,
+        # so fine-tuning needs less data" names pre-training in what only qualifies fine-tuning.
         first, end = free.clauses
-        lo, hi = min(
-            (
-                (a, b)
-                for a in range(first, end)
-                for b in range(a + 1, end + 1)
-                if self.judge(unbound, free.sentence, a, b).outcome == COVERED
-            ),
-            key=lambda span: (span[1] - span[0], span[0]),
-        )
-        free = replace(free, clauses=(lo, hi))
+        sentence = self.sentences[free.sentence]
+        if any(_opens_contrast(sentence, sentence.clauses[c], _CONTRASTING) for c in range(first + 1, end)):
+            lo, hi = min(
+                (
+                    (a, b)
+                    for a in range(first, end)
+                    for b in range(a + 1, end + 1)
+                    if self.judge(unbound, free.sentence, a, b).outcome == COVERED
+                ),
+                key=lambda span: (span[1] - span[0], span[0]),
+            )
+            free = replace(free, clauses=(lo, hi))
+        lo, hi = free.clauses
         named = {e for e in self.named[free.sentence][lo:hi] if e is not None}
         carried = self.carried[free.sentence][lo]
         if self.named[free.sentence][lo] is None and carried is not None and carried != UNNAMED:
