@@ -505,6 +505,10 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
             "regularization/dropout",
             "Keeping dropout on at inference time would make predictions random, so it is turned off.",
         ),
+        (
+            "computer-vision/transfer-small-dataset",
+            "Fine-tuning everything at a high learning rate from the start would destroy the pretrained features.",
+        ),
     ],
     ids=[
         "condition",
@@ -524,6 +528,7 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
         "whereas-unnamed",
         "consequence",
         "consequence-dropout",
+        "consequence-two-concepts",
     ],
 )
 def test_a_right_statement_that_resembles_a_misconception_is_no_error(builtin_bank, question, answer):

@@ -328,31 +328,35 @@ _NEW_SUBJECTS = frozenset("which that who whom you we i they it he she this thes
 
 
 def _topic_of_modal(sentence: text.Sentence, target: _Target, lo: int, hi: int) -> bool:
-    """Whether the target, said first in clauses lo..hi, is the subject of a modal that follows it
-    at once: "Tuning hyperparameters on the test set would make the estimate optimistic" says what
+    """Whether the target, said in clauses lo..hi, is the subject of a modal that follows it at
+    once: "Tuning hyperparameters on the test set would make the estimate optimistic" says what
     tuning on it leads to, and claims no one should."""
-    ends = []
-    for concept in target.concepts:
-        # The concept's first occurrence, as its longest phrase there.
-        spans = [
-            (words[0].index, -words[-1].index)
+    found = [
+        [
+            (words[0].index, words[-1].index)
             for c in range(lo, hi)
             for alt in concept
             for words in _matches(sentence.clauses[c], alt)
         ]
-        ends.append(-min(spans)[1] if spans else len(sentence.words))
-    last = max(ends, default=len(sentence.words))
-    if last >= len(sentence.words):
+        for concept in target.concepts
+    ]
+    if not all(found):
         return False
-    after = [w for w in sentence.words[last + 1 :] if w.clause == sentence.words[last].clause]
-    # A word may stand between ("... on the test set would"), but no new subject ("which would"); and
-    # a modal that approves makes the claim after all ("Dropout at inference would be fine").
-    for n, word in enumerate(after[:2]):
-        if word.plain in _MODALS:
-            return not any(w.plain in _APPROVING for w in after[n + 1 :])
-        if word.plain in _NEW_SUBJECTS:
-            return False
-    return False
+    start = min(begin for spans in found for begin, _ in spans)
+    clause = sentence.words[start].clause
+    modal = next((w.index for w in sentence.words[start:] if w.clause == clause and w.plain in _MODALS), None)
+    if modal is None:
+        return False
+    # Every concept said before the modal, the last of them next to it: a word may stand between
+    # ("... on the test set would"), but no new subject ("which would").
+    ends = [max((end for _, end in spans if end < modal), default=None) for spans in found]
+    if None in ends:
+        return False
+    between = sentence.words[max(e for e in ends if e is not None) + 1 : modal]
+    if len(between) > 1 or any(w.plain in _NEW_SUBJECTS for w in between):
+        return False
+    # A modal that approves makes the claim after all ("Dropout at inference would be fine").
+    return not any(w.plain in _APPROVING for w in sentence.words[modal + 1 :] if w.clause == clause)
 
 
 def _listed(sentence: text.Sentence, clause: tuple[text.Word, ...]) -> bool:
