@@ -222,3 +222,13 @@ def test_a_denial_that_is_the_question_s_own_phrase_takes_nothing_back():
     answer = "For trees, scaling is unnecessary."
     assert _disowned(answer) == [["trees", "scaling", "unnecessary"]]
     assert _disowned(answer, ("scaling is unnecessary",)) == [[]]
+
+
+def test_a_size_reads_the_same_however_the_times_sign_is_written():
+    assert (
+        text.phrase_keys("two 3×3 layers")
+        == text.phrase_keys("two 3x3 layers")
+        == text.phrase_keys("two 3 x 3 layers")
+    )
+    # A product of decimals is read as its numbers, as the bank's terms write it ("0 05 0 01").
+    assert text.phrase_keys("0.05 × 0.01") == text.phrase_keys("0 05 0 01")

@@ -80,9 +80,14 @@ def stem(word: str) -> str:
     return stemmer.stemWord(word)
 
 
+# "3×3", "3 x 3" and "3x3" are one size, as answers and terms write it (whole numbers only: "0.05 ×
+# 0.01" is a product, read as its numbers).
+_TIMES = re.compile(r"(?<![\d.])(\d+)\s*[×x]\s*(\d+)(?![.\d])")
+
+
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
-    return text.replace("\u2019", "'").replace("\u2018", "'")
+    return _TIMES.sub(r"\1x\2", text.replace("\u2019", "'").replace("\u2018", "'"))
 
 
 # British spellings folded to American before stemming ("memorise" = "memorize", "centre" = "center").
