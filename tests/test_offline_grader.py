@@ -526,6 +526,11 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
             "Keeping dropout on at inference time would make predictions random, so it is turned off.",
         ),
         (
+            "unsupervised/dbscan",
+            "DBSCAN grows clusters from dense core points. I'd prefer it to k-means when clusters have "
+            "arbitrary shapes, when I don't know k, and when I want outliers labelled as noise.",
+        ),
+        (
             "computer-vision/transfer-small-dataset",
             "Fine-tuning everything at a high learning rate from the start would destroy the pretrained features.",
         ),
@@ -548,6 +553,7 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
         "whereas-unnamed",
         "consequence",
         "consequence-dropout",
+        "preferred-to",
         "consequence-two-concepts",
     ],
 )

@@ -251,10 +251,13 @@ _ARTICLES = frozenset({"a", "an", "the"})
 def _compared_with(sentence: text.Sentence, index: int) -> bool:
     """Whether the name starting at this word is what the sentence compares its subject with."""
     before = [w.plain for w in sentence.words[:index] if w.plain not in _ARTICLES][-2:]
+    # "I'd prefer it to k-means", "preferred over a CNN"
+    preferred = any(w.plain.startswith("prefer") for w in sentence.words[max(0, index - 5) : index])
     return bool(before) and (
         before[-1] in _COMPARED_WITH
         or (before[-1] in ("to", "with") and before[:1] and before[0] in _COMPARED)
         or before == ["instead", "of"]
+        or (before[-1] in ("to", "over") and preferred)
     )
 
 
