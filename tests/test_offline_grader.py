@@ -25,6 +25,9 @@ Three kinds of labelled sets ship in `interviewer/calibration/` (see their heade
 - fluent-pairs.toml: a swapped and a strong answer in fluent prose for every question, written
   blind; measured once as written (46 of 152 swapped over 2, 5 strong told of an error), then
   tuned against.
+- spoken.toml: a correct answer per question in a spoken style (pitfalls, what not to do, what a
+  wrong choice would cause), written blind; measured once as written (8 of 152 told of an error),
+  then tuned against.
 - unseen.toml, blind.toml and fluent-swaps-held-out.toml: written by other interviewers and never
   tuned against; they measure how the grader generalises, so they hold it to floors only and
   their figures are printed as they are.
@@ -54,6 +57,7 @@ FLUENT = "fluent-swaps.toml"
 FLUENT_HELD_OUT = "fluent-swaps-held-out.toml"
 # A swapped and a strong answer for every question, in fluent prose: a development set.
 FLUENT_PAIRS = "fluent-pairs.toml"
+SPOKEN = "spoken.toml"  # correct answers in a spoken style: a development set for false errors
 # How many of them score over 2 (see the README): the development set's figure once tuned, and the
 # held-out set's as first measured, before the bank's inversions. More means a change made the
 # grader worse at what it is weakest at.
@@ -80,6 +84,7 @@ def graded(builtin_bank):
             CONTRASTS,
             FLUENT,
             FLUENT_PAIRS,
+            SPOKEN,
             FLUENT_HELD_OUT,
             "unseen.toml",
             "blind.toml",
@@ -178,7 +183,7 @@ def test_textbook_answers_and_references_score_8_with_no_error(graded, builtin_b
 
 def test_no_correct_answer_or_reference_sentence_is_told_it_is_wrong(graded, builtin_bank):
     """The worst thing a grader can do: report an error in a correct statement."""
-    rows = [row for name in (*TUNED, CONTRASTS, FLUENT_PAIRS) for row in graded[name]]
+    rows = [row for name in (*TUNED, CONTRASTS, FLUENT_PAIRS, SPOKEN) for row in graded[name]]
     rows += [row for name in TOPIC_SETS for row in _topic_halves(graded[name])[0]]
     wrong = [
         (a["question"], [e.text for e in g.errors]) for a, g in rows if a["kind"] in CORRECT and g.errors
@@ -201,7 +206,7 @@ KNOWN_LIST_CAPS = [("ml-system-design/fraud-detection", 2.0), ("mlops/model-regi
 def test_no_correct_answer_is_called_a_list_of_terms(graded):
     """Correct answers that enumerate ("for data: schema, types, ranges, null rates") explain
     around their lists; capping them as glued terms would tell the candidate something false."""
-    rows = [row for name in TUNED for row in graded[name]]
+    rows = [row for name in (*TUNED, CONTRASTS, SPOKEN) for row in graded[name]]
     rows += [row for name in TOPIC_SETS for row in _topic_halves(graded[name])[0]]
     capped = [(a["question"], g.score) for a, g in rows if a["kind"] in CORRECT and g.cap == LIST_CAP]
     assert capped == []
