@@ -84,6 +84,7 @@ class Concept(tuple[Phrase, ...]):
     """
 
     first: dict[str, tuple[Phrase, ...]]
+    starts: frozenset[str]  # the words an alternative starts with
     # Words a match may not skip between two words of a phrase: for a misconception, the words of
     # the question's own terms ("a moving average of the gradient for each weight" must not read
     # as "a moving average of the weights").
@@ -96,6 +97,7 @@ class Concept(tuple[Phrase, ...]):
         for alt in concept:
             by_first.setdefault(alt[0], []).append(alt)
         concept.first = {k: tuple(v) for k, v in by_first.items()}
+        concept.starts = frozenset(concept.first)
         return concept
 
     __hash__ = object.__hash__
@@ -426,6 +428,7 @@ class _Reading:
         self._spoken_for: dict[int, set[int]] = {}
         self._conditionals: dict[int, list[tuple[int, int, int]]] = {}
         self._keys: dict[int, frozenset[str]] = {}  # id(clause) -> its words' keys
+        self._sentence_keys = [frozenset(w.key for c in s.clauses for w in c) for s in self.sentences]
         # Which subject each clause is about, the entity it names first ("fine-tuning starts from the
         # pre-trained weights" is about fine-tuning), and the subject before it that "it" and "this"
         # refer to: within a sentence the last one named, into the next sentence the sentence's
@@ -487,6 +490,12 @@ class _Reading:
         self.masked.add(s_index)
         self._states.clear()
 
+    def _clause_keys(self, clause: tuple[text.Word, ...]) -> frozenset[str]:
+        keys = self._keys.get(id(clause))
+        if keys is None:
+            keys = self._keys[id(clause)] = frozenset(w.key for w in clause)
+        return keys
+
     def _found(
         self,
         s_index: int,
@@ -494,9 +503,7 @@ class _Reading:
         alt: Phrase,
         unskippable: frozenset[str] = frozenset(),
     ) -> Iterator[list[text.Word]]:
-        keys = self._keys.get(id(clause))
-        if keys is None:
-            keys = self._keys[id(clause)] = frozenset(w.key for w in clause)
+        keys = self._clause_keys(clause)
         if s_index in self.masked or not all(k in keys for k in alt):
             return  # most phrases share no word with most clauses
         yield from _matches(clause, alt, unskippable)
@@ -540,13 +547,19 @@ class _Reading:
         if concept not in self._states:
             table = []
             for s_index, sentence in enumerate(self.sentences):
+                if s_index in self.masked or not concept.starts & self._sentence_keys[s_index]:
+                    # Most concepts start with no word of most sentences: absent from every clause.
+                    table.append([NONE] * len(sentence.clauses))
+                    continue
                 row = []
                 # "Without a non-linearity, layers collapse into one": a denial supposed, not claimed.
                 supposed = sentence.words[0].plain in SUPPOSITIONS
                 for c_index, clause in enumerate(sentence.clauses):
                     disowned = c_index in self.disowned[s_index]
                     best = NONE
-                    for alt in concept.within(w.key for w in clause):
+                    # The level is the strongest over all matches, so their order does not matter.
+                    starts = concept.starts & self._clause_keys(clause)
+                    for alt in (alt for key in starts for alt in concept.first[key]):
                         for words in self._found(s_index, clause, alt, concept.unskippable):
                             negator = text.negator_of(sentence, words)
                             if negator is not None:
