@@ -105,10 +105,6 @@ class Concept(tuple[Phrase, ...]):
     def __eq__(self, other: object) -> bool:
         return self is other
 
-    def within(self, keys: Iterable[str]) -> Iterable[Phrase]:
-        """The alternatives that start with one of these words, in order, once each."""
-        return dict.fromkeys(alt for key in keys for alt in self.first.get(key, ()))
-
 
 @dataclass(frozen=True)
 class _Target:
@@ -274,7 +270,8 @@ def _opens_contrast(
 ) -> bool:
     """Whether the clause opens with "whereas" (or one of `words`): what it says is of something
     else than before."""
-    return [w.plain for w in sentence.words if w.clause == clause[0].clause][:1] in ([w] for w in words)
+    opening = next(w.plain for w in sentence.words if w.clause == clause[0].clause)
+    return opening in words
 
 
 def _opens_relative(sentence: text.Sentence, clause: tuple[text.Word, ...]) -> bool:
