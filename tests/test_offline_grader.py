@@ -683,27 +683,34 @@ def test_swapped_l1_and_l2_earn_nothing(builtin_bank):
     assert grade.score <= 1.5, [(k.point, k.verdict.value) for k in grade.key_points]
 
 
-def test_a_claim_followed_by_what_it_would_do_is_still_claimed_when_approved(builtin_bank):
-    """ "Tuning on the test set would bias the estimate" warns; "... will work well enough" and
-    "..., which would be quick" claim it."""
-    question = builtin_bank.get("fundamentals/data-splits")
-    for answer in (
-        "Tuning hyperparameters on the test set will work well enough.",
-        "We tune hyperparameters on the test set, which would be quick.",
-    ):
-        assert "Hyperparameters can be tuned (or models selected) on the test set" in [
-            e.text for e in grader.grade(question, answer).errors
-        ]
-
-
-def test_a_belief_reported_against_itself_is_still_the_candidate_s_claim(builtin_bank):
-    """Said against a belief ("contrary to what people think, X", "the opposite of what people
-    think: X"), X is the candidate's own claim."""
-    question = builtin_bank.get("regularization/l1-vs-l2")
-    for answer in (
-        "Contrary to what people think, L2 drives weights to exactly zero.",
-        "It is the opposite of what people think: L2 drives weights to exactly zero.",
-    ):
-        assert "L2 produces sparse weights / does feature selection" in [
-            e.text for e in grader.grade(question, answer).errors
-        ]
+@pytest.mark.parametrize(
+    ("question", "answer", "misconception"),
+    [
+        (
+            "fundamentals/data-splits",
+            "Tuning hyperparameters on the test set will work well enough.",
+            "Hyperparameters can be tuned (or models selected) on the test set",
+        ),
+        (
+            "fundamentals/data-splits",
+            "We tune hyperparameters on the test set, which would be quick.",
+            "Hyperparameters can be tuned (or models selected) on the test set",
+        ),
+        (
+            "regularization/l1-vs-l2",
+            "Contrary to what people think, L2 drives weights to exactly zero.",
+            "L2 produces sparse weights / does feature selection",
+        ),
+        (
+            "regularization/l1-vs-l2",
+            "It is the opposite of what people think: L2 drives weights to exactly zero.",
+            "L2 produces sparse weights / does feature selection",
+        ),
+    ],
+    ids=["approved-consequence", "relative-clause", "contrary-to-belief", "opposite-of-belief"],
+)
+def test_a_framed_claim_is_still_the_candidate_s_claim(builtin_bank, question, answer, misconception):
+    """What a claim would do, approved ("... will work well enough") or in a clause of its own
+    ("..., which would be quick"), and a claim said against a belief ("contrary to what people
+    think, X", "the opposite of what people think: X"), are the candidate's own claims."""
+    assert misconception in [e.text for e in grader.grade(builtin_bank.get(question), answer).errors]

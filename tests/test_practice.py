@@ -313,6 +313,19 @@ BOOSTING = "trains its models sequentially, each one fitting the errors of the p
 BOTH = "Both combine many models into an ensemble."
 
 
+def _practice_grader(cli, tmp_path, bank_text: str, question_id: str):
+    """Grades answers to one question of a user's bank the way a user does: `practice --json`."""
+    custom = tmp_path / "bank.toml"
+    custom.write_text(bank_text)
+
+    def grade(answer: str) -> dict:
+        result = cli("practice", question_id, "--bank", str(custom), "--json", input=answer)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    return grade
+
+
 LEARNING_RATE_BANK = '''
 topic = "mine"
 title = "Mine"
@@ -345,13 +358,7 @@ terms = ["learned | learnt", "backpropagation | backprop"]
 
 def test_an_answer_that_states_two_wrong_claims_is_held_to_2(cli, tmp_path):
     """Neither claim is fatal alone: one costs its deduction, two hold the answer to 2."""
-    custom = tmp_path / "bank.toml"
-    custom.write_text(LEARNING_RATE_BANK)
-
-    def grade(answer: str) -> dict:
-        result = cli("practice", "mine/learning-rate", "--bank", str(custom), "--json", input=answer)
-        assert result.exit_code == 0, result.stderr
-        return json.loads(result.stdout)
+    grade = _practice_grader(cli, tmp_path, LEARNING_RATE_BANK, "mine/learning-rate")
 
     right = (
         "It sets the step size of each update. Too large and the loss can diverge; too small and it is slow."
@@ -376,13 +383,7 @@ def test_an_answer_that_swaps_what_it_compares_is_held_to_2_and_told_so(cli, tmp
     """No misconception in the bank says it: the points themselves are said, each of the other
     subject. Reading "compared with X" or "unlike X" as the subject would tell a right answer the
     same, so those name what is compared with."""
-    custom = tmp_path / "bank.toml"
-    custom.write_text(ENSEMBLE_BANK)
-
-    def grade(answer: str) -> dict:
-        result = cli("practice", "mine/ensembles", "--bank", str(custom), "--json", input=answer)
-        assert result.exit_code == 0, result.stderr
-        return json.loads(result.stdout)
+    grade = _practice_grader(cli, tmp_path, ENSEMBLE_BANK, "mine/ensembles")
 
     right = grade(f"Bagging {BAGGING} Boosting {BOOSTING} {BOTH}")
     compared = grade(
