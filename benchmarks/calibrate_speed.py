@@ -73,7 +73,7 @@ def inline_or_pool(repeat: int) -> None:
 
     sets = calibrate.load_sets(None, _bank())
     threads = f"pool of {MAX_CONCURRENT_GRADES} threads"
-    processes = f"one process per core ({os.cpu_count()})"
+    processes = f"here + a process per other core ({os.cpu_count()})"
     modes = {
         "inline": {"inline": True, "processes": False},
         threads: {"inline": False, "processes": False},

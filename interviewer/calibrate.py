@@ -24,7 +24,7 @@ import threading
 import time
 import tomllib
 import unicodedata
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -566,50 +566,71 @@ def _in_threads(grader: Grader, jobs: Sequence[_Job], workers: int) -> Generator
         stop.set()
 
 
-# Offline grading of this many answers or more is spread over processes, one per core: the grader is
-# pure Python, and starting a process costs about what it grades in a tenth of a second.
+# Offline grading of this many answers or more is spread over this process and one more per other
+# core: the grader is pure Python, and starting a process costs what it grades in half a second.
 PROCESS_POOL_MIN_JOBS = 1000
 _CHUNK = 64  # answers per task sent to a process: progress moves in steps this big
 
 
-def _ignore_ctrl_c() -> None:
+# In a grading process: the questions of every job, sent once when the process starts.
+_questions: dict[str, Question] = {}
+
+
+def _start_process(questions: dict[str, Question]) -> None:
     """In a grading process: Ctrl-C is the parent's to handle (it prints the figures so far)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _questions.update(questions)
 
 
-def _grade_offline(questions: dict[str, Question], chunk: list[tuple[str, str]]) -> list[Grade]:
-    """Grade (question id, answer) pairs; each question is sent to the process once per chunk."""
+def _grade_offline(chunk: list[tuple[str, str]], questions: dict[str, Question] | None = None) -> list[Grade]:
+    """Grade (question id, answer) pairs, of the questions given or those the process was sent."""
     grader = OfflineGrader()
+    questions = _questions if questions is None else questions
     return [grade_safely(grader, questions[qid], text) for qid, text in chunk]
 
 
-def _payload(chunk: Sequence[_Job]) -> tuple[dict[str, Question], list[tuple[str, str]]]:
-    return {job.question.id: job.question for job in chunk}, [(job.question.id, job.text) for job in chunk]
-
-
 def _in_processes(jobs: Sequence[_Job], workers: int) -> Generator[tuple[_Job, Grade]]:
-    """Grade offline in `workers` processes, yielding grades a chunk at a time as they come.
+    """Grade offline here and in `workers - 1` processes, yielding grades a chunk at a time.
+
+    This process grades chunks too, from the first moment: a process takes ~0.4 s to start (it
+    imports the grader), and this one would wait for it. Each process is sent the questions once
+    (sent with every chunk, each would be a new object whose compiled terms are found again by its
+    content hash), and a question's answers go together, so a process compiles the terms of fewer
+    questions.
 
     The processes are spawned (not forked: the parent may run a progress thread) and ignore Ctrl-C;
     after it, the chunks not started are cancelled and those in flight are left to finish. A chunk
     whose process could not start or died is graded here instead.
     """
-    chunks = [jobs[i : i + _CHUNK] for i in range(0, len(jobs), _CHUNK)]
+    questions = {job.question.id: job.question for job in jobs}
+    by_question = sorted(jobs, key=lambda job: job.question.id)
+    pending = deque(by_question[i : i + _CHUNK] for i in range(0, len(jobs), _CHUNK))
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_ctrl_c)
-    running: dict[Future[list[Grade]], Sequence[_Job]] = {}
+    others = max(1, workers - 1)
+    pool = ProcessPoolExecutor(others, mp_context=context, initializer=_start_process, initargs=(questions,))
+    running: dict[Future[list[Grade]], list[_Job]] = {}
+
+    def pairs(chunk: list[_Job]) -> list[tuple[str, str]]:
+        return [(job.question.id, job.text) for job in chunk]
+
     try:
-        for chunk in chunks:
-            running[pool.submit(_grade_offline, *_payload(chunk))] = chunk
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                chunk = running.pop(future)
+        while pending or running:
+            # Four chunks queued per process keep it busy while this one grades its own.
+            while pending and len(running) < 4 * others:
+                chunk = pending.popleft()
+                running[pool.submit(_grade_offline, pairs(chunk))] = chunk
+            for future in [f for f in running if f.done()]:
+                sent = running.pop(future)
                 try:
                     grades = future.result()
                 except BrokenProcessPool:
-                    grades = _grade_offline(*_payload(chunk))
-                yield from zip(chunk, grades, strict=True)
+                    grades = _grade_offline(pairs(sent), questions)
+                yield from zip(sent, grades, strict=True)
+            if pending:
+                mine = pending.pop()  # from the other end: other questions than the processes'
+                yield from zip(mine, _grade_offline(pairs(mine), questions), strict=True)
+            elif running:
+                wait(running, return_when=FIRST_COMPLETED)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -635,7 +656,8 @@ def run(
     progress: Callable[[int, int], None] | None = None,
 ) -> Calibration:
     """Grade every answer `repeat` times and measure the grades against the labels: on this thread,
-    on a pool of `workers` threads (an LLM), or, for many offline gradings, on one process per core.
+    on a pool of `workers` threads (an LLM), or, for many offline gradings, here and on one process
+    per other core.
 
     Ctrl-C stops grading; the result then holds the figures for what was graded, marked interrupted.
     """

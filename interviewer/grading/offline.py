@@ -17,7 +17,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from interviewer.bank import KeyPoint, Misconception, Question
@@ -123,6 +123,7 @@ class _Compiled:
     # The key points' phrases, as sets of keys: a denial among them is the point's own words.
     phrases: tuple[frozenset[str], ...] = ()
     names: tuple[str, ...] = ()  # each entity as the bank first names it ("recall | sensitivity": recall)
+    denials: tuple[Phrase, ...] = ()  # the phrases of its targets and entities that hold a negator
 
 
 # What a span of clauses says of a target, in the order a span is preferred as the evidence: a
@@ -218,16 +219,21 @@ def _compiled(question: Question) -> _Compiled:
         )
 
     points = tuple(target(kp, q_words) for kp in question.key_points)
+    # A misconception may be stated in the question's own words: they are not dropped. Its phrases
+    # skip no word of the question's terms, nor one that judges what it names ("BLEU is weak for
+    # open-ended text" is no "BLEU for open-ended text"), as an error must be sure.
+    misconceptions = tuple(target(m, None, terms | _JUDGING) for m in question.misconceptions)
+    entities = tuple(_concept(a) for a in abouts)
+    phrases = [alt for t in (*points, *misconceptions) for c in t.concepts for alt in c]
+    phrases += [alt for entity in entities for alt in entity]
     return _Compiled(
         question_words=q_words,
-        entities=tuple(_concept(a) for a in abouts),
+        entities=entities,
         names=tuple(_display(a, question) for a in abouts),
         points=points,
         phrases=tuple({frozenset(alt) for t in points for c in t.concepts for alt in c}),
-        # A misconception may be stated in the question's own words: they are not dropped. Its
-        # phrases skip no word of the question's terms, nor one that judges what it names ("BLEU is
-        # weak for open-ended text" is no "BLEU for open-ended text"), as an error must be sure.
-        misconceptions=tuple(target(m, None, terms | _JUDGING) for m in question.misconceptions),
+        misconceptions=misconceptions,
+        denials=tuple(alt for alt in phrases if text.NOT in alt),
     )
 
 
@@ -420,12 +426,22 @@ class _Reading:
     def __post_init__(self) -> None:
         self.sentences = text.split_sentences(self.answer)
         self.disowned = text.disowned(self.sentences, self.compiled.phrases)
-        self._states: dict[Concept, list[list[int]]] = {}
+        self._states: dict[Concept, Sequence[Sequence[int]]] = {}
         self._entity_states: dict[Concept, list[list[bool]]] = {}
         self._spoken_for: dict[int, set[int]] = {}
         self._conditionals: dict[int, list[tuple[int, int, int]]] = {}
         self._keys: dict[int, frozenset[str]] = {}  # id(clause) -> its words' keys
         self._sentence_keys = [frozenset(w.key for c in s.clauses for w in c) for s in self.sentences]
+        self._answer_keys = frozenset().union(*self._sentence_keys)
+        # Each word's clauses, as (sentence, clause) indexes: where a concept starting with it may be.
+        self._clauses_with: dict[str, list[tuple[int, int]]] = {}
+        for s_index, sentence in enumerate(self.sentences):
+            for c_index, clause in enumerate(sentence.clauses):
+                for key in self._clause_keys(clause):
+                    self._clauses_with.setdefault(key, []).append((s_index, c_index))
+        # The table of a concept the answer never starts: most of a question's concepts, for most
+        # answers. Shared between them, so never changed.
+        self._absent = tuple((NONE,) * len(s.clauses) for s in self.sentences)
         # Which subject each clause is about, the entity it names first ("fine-tuning starts from the
         # pre-trained weights" is about fine-tuning), and the subject before it that "it" and "this"
         # refer to: within a sentence the last one named, into the next sentence the sentence's
@@ -477,7 +493,14 @@ class _Reading:
     def names(self, entity: Concept) -> list[list[bool]]:
         if entity not in self._entity_states:
             self._entity_states[entity] = [
-                [any(text.find_phrase(clause, alt) for alt in entity) for clause in s.clauses]
+                [
+                    any(
+                        text.find_phrase(clause, alt)
+                        for key in entity.starts & self._clause_keys(clause)
+                        for alt in entity.first[key]
+                    )
+                    for clause in s.clauses
+                ]
                 for s in self.sentences
             ]
         return self._entity_states[entity]
@@ -501,7 +524,7 @@ class _Reading:
         unskippable: frozenset[str] = frozenset(),
     ) -> Iterator[list[text.Word]]:
         keys = self._clause_keys(clause)
-        if s_index in self.masked or not all(k in keys for k in alt):
+        if s_index in self.masked or not keys.issuperset(alt):
             return  # most phrases share no word with most clauses
         yield from _matches(clause, alt, unskippable)
 
@@ -521,62 +544,52 @@ class _Reading:
     def spoken_for(self, s_index: int) -> set[int]:
         """The words of a sentence that belong to one of the question's phrases ("not zero-centred")."""
         if s_index not in self._spoken_for:
-            phrases = [
-                alt
-                for t in (*self.compiled.points, *self.compiled.misconceptions)
-                for c in t.concepts
-                for alt in c
-            ]
-            phrases += [alt for entity in self.compiled.entities for alt in entity]
             self._spoken_for[s_index] = {
                 w.index
                 for clause in self.sentences[s_index].clauses
                 if any(w.negator for w in clause)
-                for alt in phrases
-                if text.NOT in alt
+                for alt in self.compiled.denials
                 for found in self._found(s_index, clause, alt)
                 for w in found
             }
         return self._spoken_for[s_index]
 
-    def state(self, concept: Concept) -> list[list[int]]:
+    def state(self, concept: Concept) -> Sequence[Sequence[int]]:
         """Per sentence, per clause: whether the concept is absent, doubtful, negated or affirmed there."""
-        if concept not in self._states:
-            table = []
-            for s_index, sentence in enumerate(self.sentences):
-                if s_index in self.masked or not concept.starts & self._sentence_keys[s_index]:
-                    # Most concepts start with no word of most sentences: absent from every clause.
-                    table.append([NONE] * len(sentence.clauses))
-                    continue
-                row = []
-                # "Without a non-linearity, layers collapse into one": a denial supposed, not claimed.
-                supposed = sentence.words[0].plain in SUPPOSITIONS
-                for c_index, clause in enumerate(sentence.clauses):
-                    disowned = c_index in self.disowned[s_index]
-                    best = NONE
-                    # The level is the strongest over all matches, so their order does not matter.
-                    starts = concept.starts & self._clause_keys(clause)
-                    for alt in (alt for key in starts for alt in concept.first[key]):
-                        for words in self._found(s_index, clause, alt, concept.unskippable):
-                            negator = text.negator_of(sentence, words)
-                            if negator is not None:
-                                # A contrast or a hedge is too local to contradict the point.
-                                weak = text.weak_negation(sentence, negator)
-                                level = DOUBTFUL if supposed or weak else NEGATED
-                            elif disowned or text.denied_in_clause(sentence, words, self.spoken_for(s_index)):
-                                level = DOUBTFUL
-                            else:
-                                level = AFFIRMED
-                                break
-                            best = max(best, level)
-                        else:
-                            continue
-                        best = AFFIRMED
-                        break
-                    row.append(best)
-                table.append(row)
-            self._states[concept] = table
-        return self._states[concept]
+        starts = concept.starts & self._answer_keys
+        if not starts:
+            return self._absent  # most of a question's concepts start with no word of the answer
+        table = self._states.get(concept)
+        if table is None:
+            rows = [list(row) for row in self._absent]
+            for key in starts:
+                for s_index, c_index in self._clauses_with[key]:
+                    if s_index not in self.masked and rows[s_index][c_index] != AFFIRMED:
+                        level = self._level(concept, concept.first[key], s_index, c_index)
+                        rows[s_index][c_index] = max(rows[s_index][c_index], level)
+            table = self._states[concept] = rows
+        return table
+
+    def _level(self, concept: Concept, alts: tuple[Phrase, ...], s_index: int, c_index: int) -> int:
+        """How the strongest match of these alternatives of the concept occurs in one clause."""
+        sentence = self.sentences[s_index]
+        clause = sentence.clauses[c_index]
+        # "Without a non-linearity, layers collapse into one": a denial supposed, not claimed.
+        supposed = sentence.words[0].plain in SUPPOSITIONS
+        disowned = c_index in self.disowned[s_index]
+        best = NONE
+        for alt in alts:
+            for words in self._found(s_index, clause, alt, concept.unskippable):
+                negator = text.negator_of(sentence, words)
+                if negator is not None:
+                    # A contrast or a hedge is too local to contradict the point.
+                    weak = text.weak_negation(sentence, negator)
+                    best = max(best, DOUBTFUL if supposed or weak else NEGATED)
+                elif disowned or text.denied_in_clause(sentence, words, self.spoken_for(s_index)):
+                    best = max(best, DOUBTFUL)
+                else:
+                    return AFFIRMED
+        return best
 
     def judge(self, target: _Target, s_index: int, lo: int, hi: int) -> _Match:
         states = []
@@ -599,7 +612,10 @@ class _Reading:
     def best(self, point: _Target) -> _Match:
         """The clause span that says most of the point: whole sentences, or where an `about` binds."""
         best = _NO_MATCH
+        tables = [self.state(concept) for concept in point.concepts]
         for s_index, sentence in enumerate(self.sentences):
+            if not any(any(table[s_index]) for table in tables):
+                continue  # none of its concepts here (NONE is 0): every span would say nothing
             for lo, hi in self.spans(point, s_index, [(0, len(sentence.clauses))]):
                 match = self.judge(point, s_index, lo, hi)
                 if s_index in self.distrusted and match.outcome in (PARTIAL, COVERED):

@@ -59,7 +59,7 @@ ABBREVIATIONS = (*"e.g. i.e. i.i.d. w.r.t. vs. approx. cf. resp. viz. a.k.a. inc
 _ABBREVIATED = "|".join(rf"(?<=(?i:\b{re.escape(a)}))" for a in ABBREVIATIONS)
 _NOT_ABBREVIATED = "".join(rf"(?<!(?i:\b{re.escape(a)}))" for a in ABBREVIATIONS)
 _SENTENCE_END = re.compile(rf"(?<=[.!?]){_NOT_ABBREVIATED}\s+|\n\s*\n\s*|\n(?=\s*(?:[-*•·]|\d+[.)]|[A-Z]))")
-_AFTER_ABBREVIATION = re.compile(rf"(?:{_ABBREVIATED})\s+")
+_AFTER_ABBREVIATION = re.compile(rf"(?<=\.)(?:{_ABBREVIATED})\s+")  # each ends with "."
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+")
 _CLAUSE_WORDS = frozenset({"and", "but", "while", "whereas", "although", "though", "however"})
 # A clause ends at a comma, semicolon, colon, line break or em dash, or at a dash or bar set off by
@@ -152,6 +152,7 @@ class Sentence:
         return out
 
 
+@lru_cache(maxsize=65536)
 def _key(token: str) -> str:
     if token.endswith("n't") or token.replace("'", "") in NEGATORS:
         return NOT
@@ -183,7 +184,7 @@ def _words(text: str, soft: set[int] | None = None) -> tuple[Word, ...]:
         words.append(Word(key, token.replace("'", ""), clause, len(words)))
     # "has nothing to do with X" denies X as "not" would.
     for i in range(len(words) - 3):
-        if [w.plain for w in words[i : i + 4]] == ["nothing", "to", "do", "with"]:
+        if words[i].plain == "nothing" and [w.plain for w in words[i + 1 : i + 4]] == ["to", "do", "with"]:
             words[i] = Word(UNRELATED, "nothing", words[i].clause, i)
     return tuple(words)
 
