@@ -388,7 +388,11 @@ def _toml_rows(text: str, name: str, problems: _Problems) -> Iterator[_Raw]:
         problems.add(name, "no [[answers]] tables (each holds question, kind, score and text)")
         return
     # tomllib keeps no positions: the n-th `[[answers]]` line starts the n-th entry.
-    lines = [text.count("\n", 0, m.start()) + 1 for m in _TOML_HEADER.finditer(text)]
+    lines: list[int] = []
+    counted = 0
+    for m in _TOML_HEADER.finditer(text):
+        lines.append((lines[-1] if lines else 1) + text.count("\n", counted, m.start()))
+        counted = m.start()
     if len(lines) != len(entries):
         lines = []
     for index, entry in enumerate(entries):

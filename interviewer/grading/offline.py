@@ -433,6 +433,7 @@ class _Reading:
         self._keys: dict[int, frozenset[str]] = {}  # id(clause) -> its words' keys
         self._sentence_keys = [frozenset(w.key for c in s.clauses for w in c) for s in self.sentences]
         self._answer_keys = frozenset().union(*self._sentence_keys)
+        self._negated = [any(w.negator for w in s.words) for s in self.sentences]
         # Each word's clauses, as (sentence, clause) indexes: where a concept starting with it may be.
         self._clauses_with: dict[str, list[tuple[int, int]]] = {}
         for s_index, sentence in enumerate(self.sentences):
@@ -556,39 +557,48 @@ class _Reading:
 
     def state(self, concept: Concept) -> Sequence[Sequence[int]]:
         """Per sentence, per clause: whether the concept is absent, doubtful, negated or affirmed there."""
+        table = self._states.get(concept)
+        if table is not None:
+            return table
         starts = concept.starts & self._answer_keys
         if not starts:
-            return self._absent  # most of a question's concepts start with no word of the answer
-        table = self._states.get(concept)
-        if table is None:
+            table = self._absent  # most of a question's concepts start with no word of the answer
+        else:
             rows = [list(row) for row in self._absent]
             for key in starts:
                 for s_index, c_index in self._clauses_with[key]:
                     if s_index not in self.masked and rows[s_index][c_index] != AFFIRMED:
                         level = self._level(concept, concept.first[key], s_index, c_index)
                         rows[s_index][c_index] = max(rows[s_index][c_index], level)
-            table = self._states[concept] = rows
+            table = rows
+        self._states[concept] = table
         return table
 
     def _level(self, concept: Concept, alts: tuple[Phrase, ...], s_index: int, c_index: int) -> int:
         """How the strongest match of these alternatives of the concept occurs in one clause."""
         sentence = self.sentences[s_index]
         clause = sentence.clauses[c_index]
+        keys = self._clause_keys(clause)
+        found = (
+            m for alt in alts if keys.issuperset(alt) for m in _matches(clause, alt, concept.unskippable)
+        )
+        disowned = c_index in self.disowned[s_index]
+        if not self._negated[s_index]:
+            # Nothing in the sentence can deny a match (most sentences): said, unless taken back.
+            return NONE if next(found, None) is None else DOUBTFUL if disowned else AFFIRMED
         # "Without a non-linearity, layers collapse into one": a denial supposed, not claimed.
         supposed = sentence.words[0].plain in SUPPOSITIONS
-        disowned = c_index in self.disowned[s_index]
         best = NONE
-        for alt in alts:
-            for words in self._found(s_index, clause, alt, concept.unskippable):
-                negator = text.negator_of(sentence, words)
-                if negator is not None:
-                    # A contrast or a hedge is too local to contradict the point.
-                    weak = text.weak_negation(sentence, negator)
-                    best = max(best, DOUBTFUL if supposed or weak else NEGATED)
-                elif disowned or text.denied_in_clause(sentence, words, self.spoken_for(s_index)):
-                    best = max(best, DOUBTFUL)
-                else:
-                    return AFFIRMED
+        for words in found:
+            negator = text.negator_of(sentence, words)
+            if negator is not None:
+                # A contrast or a hedge is too local to contradict the point.
+                weak = text.weak_negation(sentence, negator)
+                best = max(best, DOUBTFUL if supposed or weak else NEGATED)
+            elif disowned or text.denied_in_clause(sentence, words, self.spoken_for(s_index)):
+                best = max(best, DOUBTFUL)
+            else:
+                return AFFIRMED
         return best
 
     def judge(self, target: _Target, s_index: int, lo: int, hi: int) -> _Match:
