@@ -198,9 +198,9 @@ def test_no_correct_answer_or_reference_sentence_is_told_it_is_wrong(graded, bui
 
 # Strong answers read as glued terms: dense enumerations in expert prose ("Features: transaction
 # amount and merchant, card history and velocity aggregates, device and location, and graph links
-# between cards, devices and accounts") have the glue share of a glued list (0.25-0.33 a sentence),
-# and nothing lexical found so far tells them apart without letting glued lists through.
-KNOWN_LIST_CAPS = [("ml-system-design/fraud-detection", 2.0), ("mlops/model-registry", 2.0)]
+# between cards, devices and accounts") have the glue share of a glued list (0.25-0.33 a sentence).
+# A sentence that says what things do is read as prose (text.predications); this one lists nouns.
+KNOWN_LIST_CAPS = [("ml-system-design/fraud-detection", 2.0)]
 
 
 def test_no_correct_answer_is_called_a_list_of_terms(graded):
@@ -614,14 +614,80 @@ def test_a_right_condition_and_effect_is_no_error(builtin_bank, question, answer
     assert grader.grade(builtin_bank.get(question), answer).errors == []
 
 
-def test_dense_prose_is_no_glued_list(builtin_bank):
-    grade = grader.grade(
-        builtin_bank.get("regularization/batch-norm"),
-        "Batch norm normalizes activations with the mini-batch mean and variance, then applies a learned "
-        "scale and shift. At inference it uses the running mean and variance of training instead of the "
-        "batch statistics.",
-    )
-    assert grade.cap is None and grade.score >= 5
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        (
+            "regularization/batch-norm",
+            "Batch norm normalizes activations with the mini-batch mean and variance, then applies a learned "
+            "scale and shift. At inference it uses the running mean and variance of training instead of the "
+            "batch statistics.",
+        ),
+        # One long correct sentence, dense with "of" and commas, as glued lists are: each was held
+        # to 2 as "a list of terms" before text.predications.
+        (
+            "optimization/adam",
+            "Adam combines momentum and RMSProp: it keeps a moving average of the gradient (first moment) "
+            "and of its square (second moment), corrects both for their bias toward zero early on, and "
+            "divides the step by the root of the second moment, so each weight gets its own adaptive step "
+            "size.",
+        ),
+        (
+            "regularization/l1-vs-l2",
+            "L1 adds the sum of absolute values of the weights to the loss and drives many of them to "
+            "exactly zero, giving sparse models and feature selection, while L2 adds the sum of squares and "
+            "shrinks all weights smoothly toward zero without making them exactly zero.",
+        ),
+        (
+            "regularization/l1-vs-l2",
+            "L1 adds the absolute values of the weights to the loss and drives some of them to zero, while "
+            "L2 adds their squares and shrinks them smoothly.",
+        ),
+        (
+            "optimization/learning-rate",
+            "The learning rate sets the size of each step of gradient descent: too large and the loss "
+            "oscillates or diverges, too small and training crawls or stalls in a poor region, so it is "
+            "tuned with a range test and usually decayed over the course of training with warmup at the "
+            "start.",
+        ),
+        (
+            "evaluation/precision-recall",
+            "Precision is the fraction of predicted positives that are correct, recall the fraction of "
+            "actual positives that are found, and raising the threshold usually increases precision at the "
+            "cost of recall.",
+        ),
+    ],
+)
+def test_dense_prose_is_no_glued_list(builtin_bank, question, answer):
+    grade = grader.grade(builtin_bank.get(question), answer)
+    assert grade.cap is None and grade.errors == [] and grade.score >= 5
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        (
+            "optimization/adam",
+            "Adam is the adaptive moment estimation of momentum with RMSProp, where the bias correction of "
+            "the first moment meets the epsilon of the second moment, and it is the default of transformers "
+            "with AdamW.",
+        ),
+        (
+            "regularization/dropout",
+            "Dropout is the random zeroing of units with probability p through inverted scaling of the "
+            "activations, which is the ensemble of thinned subnetworks against co-adaptation at training "
+            "time versus inference.",
+        ),
+        (
+            "evaluation/precision-recall",
+            "Precision and recall are the true positives of predicted positives and actual positives with "
+            "the threshold of the PR curve, where F1 combines the harmonic mean of both.",
+        ),
+    ],
+)
+def test_a_glued_list_that_says_what_one_thing_does_is_still_a_list(builtin_bank, question, answer):
+    grade = grader.grade(builtin_bank.get(question), answer)
+    assert grade.cap == LIST_CAP and grade.score <= 2
 
 
 def test_a_counterfactual_denial_is_no_contradiction(builtin_bank):

@@ -32,6 +32,7 @@ LIST_EXPLAINED_SHARE = 0.15
 # see text.glue_share.
 GLUE_SHARE = 0.23
 GLUED_SENTENCE_WORDS = 14  # content words: the glued lists run long; prose has short dense sentences
+PREDICATIONS = 2  # a sentence that says this often what something does is prose (text.predications)
 GLUED_SHARE_OF_ANSWER = 0.75  # of the answer's content words, in glued sentences
 LIST_CAP = 2.0
 FATAL_CAP = 2.0  # an answer that gets the thing asked about wrong (a misconception marked `fatal`)
@@ -848,7 +849,10 @@ def _glued(answer: str, sentences: list[text.Sentence]) -> bool:
     """Whether the answer is terms glued together (see text.glue_share): as a whole, and in long
     sentences, since a short dense one ("the mean and variance of the test batch") lists nothing,
     that make up most of it, since an answer that explains around its enumerations ("for data:
-    schema, types, ranges, null rates…") is no list."""
+    schema, types, ranges, null rates…") is no list. A sentence that says what things do (see
+    text.predications) is prose however many "of"s and commas it holds: "L1 adds the sum of
+    absolute values of the weights to the loss and drives many of them to zero, while L2 ..." was
+    held to 2 as a list."""
     if text.glue_share(answer) < GLUE_SHARE:
         return False
     # As written: the pieces a sentence is read in after an abbreviation ("i.i.d.") are one sentence.
@@ -858,7 +862,9 @@ def _glued(answer: str, sentences: list[text.Sentence]) -> bool:
     glued = sum(
         size
         for quote, size in sizes.items()
-        if size >= GLUED_SENTENCE_WORDS and text.glue_share(quote) >= GLUE_SHARE
+        if size >= GLUED_SENTENCE_WORDS
+        and text.glue_share(quote) >= GLUE_SHARE
+        and text.predications(quote) < PREDICATIONS
     )
     return glued > 0 and glued >= GLUED_SHARE_OF_ANSWER * sum(sizes.values())
 

@@ -516,6 +516,56 @@ def glue_share(text: str) -> float:
     return glue / content if content else 0.0
 
 
+# Words after which a word ending in "s" is a verb taking an object ("adds the", "keeps a", "drives
+# many"), and those before which one is a verb of its subject ("it keeps", "which are").
+_OBJECT_STARTS = frozenset(
+    "the a an each every all both many its their them it this these those one some any no more less fewer most another".split()
+)
+_AUXILIARIES = frozenset(
+    "is are was were has have had can could will would may might must should do does did".split()
+)
+_RELATIVES = frozenset({"that", "which", "who"})
+_NOT_VERBS = (
+    frozenset("is was has does as us this its thus plus versus yes bias less".split()) | _GLUE | {"meets"}
+)
+
+
+def _verb_form(token: str) -> bool:
+    """Whether a token may be a finite verb or a participle: "adds", "drives", "collected"."""
+    return (
+        len(token) > 3
+        and "'" not in token
+        and token not in FILLERS
+        and token not in _NOT_VERBS
+        and ((token.endswith("s") and not token.endswith(("ss", "us"))) or token.endswith("ed"))
+    )
+
+
+def predications(text: str) -> int:
+    """How often the text says what something does: a verb and its object ("L1 adds the absolute
+    values", "it keeps a moving average"), "it" and its verb, or a relative clause after a term
+    ("positives that are correct").
+
+    Terms glued into a sentence hang them on "is", "of" and "with" ("X is the A of B with C, where
+    D meets E") and say this of nothing; a dense correct sentence ("L1 adds ... and drives many of
+    them to zero, while L2 adds ... and shrinks all weights ...") does it again and again.
+    """
+    tokens = [m.group() if m.lastgroup == "word" else "" for m in _TOKEN.finditer(normalise(text))]
+    count = 0
+    for i in range(len(tokens) - 1):
+        before, word, after = tokens[i - 1] if i else "", tokens[i], tokens[i + 1]
+        if not (word and after):
+            continue  # a break ("," or ";") between them
+        if word.endswith("s") and _verb_form(word) and after in _OBJECT_STARTS:
+            count += 1
+        elif after in _AUXILIARIES or _verb_form(after):
+            # "it gets", and "that"/"which" opening a clause about the term right before it (not
+            # "so that is how": a connective, not a term).
+            term_before = bool(before) and before not in FILLERS and before not in RELATIONAL
+            count += word == "it" or (word in _RELATIVES and term_before)
+    return count
+
+
 def explained_share(sentences: list[Sentence]) -> float:
     """The share of words that stand in clauses that explain something, as opposed to naming terms.
 
