@@ -49,7 +49,7 @@ from interviewer.session import MAX_CONCURRENT_GRADES, grade_safely
 # only in the overall agreement.
 
 # Correct answers: a grader that reports an error in one of them tells a candidate something false.
-CORRECT_KINDS = frozenset({"strong", "good", "reference", "textbook"})
+CORRECT_KINDS = frozenset({"strong", "good", "reference", "textbook", "correct"})
 # Answers built to game a grader (terms without substance, right words saying the wrong thing, the
 # question echoed, nothing, something else): each should score at most ADVERSARIAL_MAX.
 ADVERSARIAL_KINDS = frozenset({"keywords", "glued", "swapped", "negation", "echo", "empty", "off-topic"})

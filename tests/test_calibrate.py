@@ -192,7 +192,7 @@ def test_every_shipped_set_is_found_and_reads_cleanly(builtin_bank):
 
 
 def test_the_kinds_are_defined_once():
-    assert {"strong", "good", "reference", "textbook"} == CORRECT_KINDS
+    assert {"strong", "good", "reference", "textbook", "correct"} == CORRECT_KINDS
     assert {"keywords", "glued", "swapped", "negation", "echo", "empty", "off-topic"} == ADVERSARIAL_KINDS
 
 

@@ -28,6 +28,9 @@ Three kinds of labelled sets ship in `interviewer/calibration/` (see their heade
 - spoken.toml: a correct answer per question in a spoken style (pitfalls, what not to do, what a
   wrong choice would cause), written blind; measured once as written (8 of 152 told of an error),
   then tuned against.
+- short.toml: two short correct answers per question (one dense sentence, one terse note),
+  written blind; measured once as written (12 of 304 told of an error, 28 held to 2 as a list),
+  then tuned against.
 - unseen.toml, blind.toml and fluent-swaps-held-out.toml: written by other interviewers and never
   tuned against; they measure how the grader generalises, so they hold it to floors only and
   their figures are printed as they are.
@@ -41,10 +44,10 @@ from interviewer import resources
 from interviewer.calibrate import ADVERSARIAL_KINDS, band, quadratic_kappa, share_within, spearman
 from interviewer.grading import text
 from interviewer.grading.model import Verdict
-from interviewer.grading.offline import COULD_NOT_TELL, LIST_CAP, OfflineGrader
+from interviewer.grading.offline import COULD_NOT_TELL, LIST_CAP, LIST_REASON, OfflineGrader
 
 grader = OfflineGrader()
-CORRECT = {"strong", "textbook"}
+CORRECT = {"strong", "textbook", "correct"}
 TUNED = ("answers.toml", "checks.toml", "voices.toml", "swaps.toml")  # the sets the bank may be tuned on
 TOPIC_SETS = tuple(sorted(p.name for p in resources.calibration_dir().glob("bank-*.toml")))
 # Adversarial answers for the questions that had none, and swapped definitions and glued lists for
@@ -58,6 +61,7 @@ FLUENT_HELD_OUT = "fluent-swaps-held-out.toml"
 # A swapped and a strong answer for every question, in fluent prose: a development set.
 FLUENT_PAIRS = "fluent-pairs.toml"
 SPOKEN = "spoken.toml"  # correct answers in a spoken style: a development set for false errors
+SHORT = "short.toml"  # short correct answers, a dense sentence and a terse note: the same, and for list caps
 # How many of them score over 2 (see the README): the development set's figure once tuned, and the
 # held-out set's as first measured, before the bank's inversions. More means a change made the
 # grader worse at what it is weakest at.
@@ -85,6 +89,7 @@ def graded(builtin_bank):
             FLUENT,
             FLUENT_PAIRS,
             SPOKEN,
+            SHORT,
             FLUENT_HELD_OUT,
             "unseen.toml",
             "blind.toml",
@@ -183,7 +188,7 @@ def test_textbook_answers_and_references_score_8_with_no_error(graded, builtin_b
 
 def test_no_correct_answer_or_reference_sentence_is_told_it_is_wrong(graded, builtin_bank):
     """The worst thing a grader can do: report an error in a correct statement."""
-    rows = [row for name in (*TUNED, CONTRASTS, FLUENT_PAIRS, SPOKEN) for row in graded[name]]
+    rows = [row for name in (*TUNED, CONTRASTS, FLUENT_PAIRS, SPOKEN, SHORT) for row in graded[name]]
     rows += [row for name in TOPIC_SETS for row in _topic_halves(graded[name])[0]]
     wrong = [
         (a["question"], [e.text for e in g.errors]) for a, g in rows if a["kind"] in CORRECT and g.errors
@@ -216,6 +221,21 @@ def test_no_correct_answer_is_called_a_list_of_terms(graded):
         if a["kind"] in CORRECT and g.cap == LIST_CAP
     ]
     assert pairs == KNOWN_LIST_CAPS
+
+
+# Short correct answers of short.toml still held to 2 as a list of terms, by style: a dense sentence
+# in constructions text.predications does not read ("Rebalance training with oversampling ...,
+# judge the model with ...", "RNNs read the sequence ..."), and notes of "X: Y" and "X = Y" whose
+# relations are symbols. Measured, not tuned away; more means a change made it worse.
+SHORT_LIST_CAPS = {"dense": 19, "terse": 9}
+
+
+def test_short_correct_answers_held_to_2_as_lists_are_counted(graded):
+    capped = {"dense": 0, "terse": 0}
+    for a, g in graded[SHORT]:
+        capped[a["style"]] += g.cap_reason == LIST_REASON
+    print(f"\nshort.toml held to 2 as a list of terms: {capped}")
+    assert all(capped[style] <= SHORT_LIST_CAPS[style] for style in capped)
 
 
 # Adversarial answers of the tuned sets that the grader still scores over 2, each named by set,
@@ -539,6 +559,27 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
             "computer-vision/transfer-small-dataset",
             "Fine-tuning everything at a high learning rate from the start would destroy the pretrained features.",
         ),
+        # short.toml's false errors, as written:
+        (
+            "fundamentals/ml-vs-dl",
+            "DL = subset of ML using deep neural nets; it learns features itself vs hand-engineered features "
+            "in classical ML.",
+        ),
+        (
+            "data/feature-scaling",
+            "Distance- and gradient-based models (kNN, k-means, SVM, PCA, neural nets) need scaling, while trees "
+            "don't because threshold splits ignore monotonic rescaling, and you fit the scaler on training data only.",
+        ),
+        (
+            "data/time-series-split",
+            "Never shuffle or use plain k-fold, since that trains on the future; instead train on the past and "
+            "test on later periods with walk-forward validation.",
+        ),
+        (
+            "data/feature-selection",
+            "Do selection inside each CV fold, not before. Don't trust impurity importance (favours "
+            "high-cardinality) -> use permutation importance on held-out data.",
+        ),
     ],
     ids=[
         "condition",
@@ -560,6 +601,10 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
         "consequence-dropout",
         "preferred-to",
         "consequence-two-concepts",
+        "it-then-what-it-is-compared-with",
+        "denial-before-because",
+        "advice-never",
+        "advice-dont",
     ],
 )
 def test_a_right_statement_that_resembles_a_misconception_is_no_error(builtin_bank, question, answer):

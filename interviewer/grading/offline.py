@@ -35,6 +35,7 @@ GLUED_SENTENCE_WORDS = 14  # content words: the glued lists run long; prose has 
 PREDICATIONS = 2  # a sentence that says this often what something does is prose (text.predications)
 GLUED_SHARE_OF_ANSWER = 0.75  # of the answer's content words, in glued sentences
 LIST_CAP = 2.0
+LIST_REASON = "a list of terms without explanation"
 FATAL_CAP = 2.0  # an answer that gets the thing asked about wrong (a misconception marked `fatal`)
 # An answer that states this many wrong claims is held to FATAL_CAP too, whatever each one's
 # severity: on the labelled sets, answers with two errors are labelled 0-2 (306 of 307).
@@ -105,6 +106,10 @@ class Concept(tuple[Phrase, ...]):
 
     def __eq__(self, other: object) -> bool:
         return self is other
+
+    # A concept of a key point that warns against something ("a random split leaks the future"):
+    # advice against it ("never shuffle") agrees with the point rather than denying it.
+    warned: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,15 @@ def _compile(question: Question) -> _Compiled:
         return _cache[key]
 
 
+# Words of a key point that warn against what it names ("leaks", "is biased", "misleading").
+_WARNING = frozenset(
+    text.phrase_keys(
+        """leak leaks leaking leakage biased bias misleading optimistic inflates inflated overfits
+        overfitting fails fail wrong bad hurts breaks unreliable unstable avoid never pitfall trap"""
+    )
+)
+
+
 # Words that judge what they stand before: a misconception's phrase may not skip one.
 _JUDGING = frozenset(
     text.phrase_keys(
@@ -220,6 +234,10 @@ def _compiled(question: Question) -> _Compiled:
         )
 
     points = tuple(target(kp, q_words) for kp in question.key_points)
+    for kp, point in zip(question.key_points, points, strict=True):
+        if _WARNING & set(text.phrase_keys(kp.point)):
+            for concept in point.concepts:
+                concept.warned = True
     # A misconception may be stated in the question's own words: they are not dropped. Its phrases
     # skip no word of the question's terms, nor one that judges what it names ("BLEU is weak for
     # open-ended text" is no "BLEU for open-ended text"), as an error must be sure.
@@ -279,6 +297,14 @@ def _opens_contrast(
     else than before."""
     opening = next(w.plain for w in sentence.words if w.clause == clause[0].clause)
     return opening in words
+
+
+_PRONOUNS = frozenset({"it", "they"})
+
+
+def _opens_with(sentence: text.Sentence, clause: tuple[text.Word, ...], words: frozenset[str]) -> bool:
+    """Whether the clause's first word, fillers included, is one of `words`."""
+    return next(w.plain for w in sentence.words if w.clause == clause[0].clause) in words
 
 
 def _opens_relative(sentence: text.Sentence, clause: tuple[text.Word, ...]) -> bool:
@@ -468,6 +494,10 @@ class _Reading:
                     and not (e == compared and _listed(sentence, clause))
                 }
                 subject = min(at, key=lambda e: (at[e], e)) if at else None
+                if subject is not None and last is not None and _opens_with(sentence, clause, _PRONOUNS):
+                    # "..., it learns features itself vs hand-engineered ones in classical ML": "it"
+                    # is the subject, and what the clause names later is its object.
+                    subject = None
                 named_here.append(subject)
                 # "... fewer parameters than a fully-connected layer, which ignores the layout": a
                 # relative clause goes on about what was compared with.
@@ -594,7 +624,9 @@ class _Reading:
             negator = text.negator_of(sentence, words)
             if negator is not None:
                 # A contrast or a hedge is too local to contradict the point.
-                weak = text.weak_negation(sentence, negator)
+                weak = text.weak_negation(sentence, negator) or (
+                    concept.warned and text.advises_against(sentence, negator)
+                )
                 best = max(best, DOUBTFUL if supposed or weak else NEGATED)
             elif disowned or text.denied_in_clause(sentence, words, self.spoken_for(s_index)):
                 best = max(best, DOUBTFUL)
@@ -999,7 +1031,7 @@ class OfflineGrader:
                 else "the answer is too short to show anything"
             )
         elif text.explained_share(sentences) < LIST_EXPLAINED_SHARE or _glued(answer, sentences):
-            cap, cap_reason = LIST_CAP, "a list of terms without explanation"
+            cap, cap_reason = LIST_CAP, LIST_REASON
             improvements.append(
                 "Explain each idea in a full sentence: a list of terms shows recognition, not understanding."
             )

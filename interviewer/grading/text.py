@@ -259,6 +259,12 @@ def find_phrase(
     return None
 
 
+# Words that start a clause of their own, across which a negation before them does not reach.
+_NEGATION_STOPS = frozenset(
+    "because since so if when unless until whereas while although though thus hence therefore".split()
+)
+
+
 def negator_of(sentence: Sentence, matched: list[Word]) -> Word | None:
     """The negator that applies to the match, if one does: right before it, or inside it.
 
@@ -284,6 +290,8 @@ def negator_of(sentence: Sentence, matched: list[Word]) -> Word | None:
                 continue  # "non-linear patterns": the "non" is of "linear" alone
             released = following.plain in _NEGATION_RELEASERS and following.index not in inside
             return None if released else w
+        if w.plain in _NEGATION_STOPS:
+            return None  # "trees don't, because threshold splits ...": the denial is of what went before
         if w.plain not in FILLERS and w.plain not in _TRANSPARENT:
             between += 1
             if between > NEGATION_REACH:
@@ -428,6 +436,17 @@ def weak_negation(sentence: Sentence, negator: Word) -> bool:
         w for w in sentence.words[: negator.index] if w.clause == negator.clause and w.plain not in FILLERS
     ]
     return negator.clause > 0 and not before and negator.plain in {"not", "never"}
+
+
+_ADVISING = frozenset({"never", "dont", "avoid"})
+
+
+def advises_against(sentence: Sentence, negator: Word) -> bool:
+    """Whether the negation opens its clause as advice ("Never shuffle time series", "Don't trust
+    impurity importance", "Do not ..."): it warns against what follows rather than denying a fact."""
+    before = [w.plain for w in sentence.words[: negator.index] if w.clause == negator.clause]
+    before = [p for p in before if p not in ("so", "and", "then", "just", "but", "also")]
+    return (negator.plain in _ADVISING and not before) or (negator.plain == "not" and before == ["do"])
 
 
 def denied_in_clause(sentence: Sentence, matched: list[Word], spoken_for: set[int]) -> bool:
