@@ -455,6 +455,10 @@ def _given_answer(
             if sys.stdin.isatty():
                 ui.note(f"{question.id}: {question.prompt}\nType your answer; end it with Ctrl-D.")
             text = ui.read_piped_answer(MAX_ANSWER_CHARS)
+        if follow_up:  # the first block is the answer; an empty one is no answer, whatever follows it
+            from interviewer.session import split_answers
+
+            _check_answer((split_answers(text) or [""])[0])
         _check_answer(text)
         ui.note(grading_note)
         return text

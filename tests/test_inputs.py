@@ -299,3 +299,13 @@ def test_bank_links_that_lead_nowhere_are_reported_not_skipped(cli, tmp_path):
 @pytest.mark.parametrize("blank", ["", "  "])
 def test_a_blank_interviewer_home_is_refused_not_the_default_folder(cli, blank):
     _one_error(cli("paths", env={"INTERVIEWER_HOME": blank}), "INTERVIEWER_HOME is set but blank")
+
+
+@pytest.mark.parametrize("given", ["---\n" + ANSWER, "\n  \n---\n\n", "---\n---\n" + ANSWER])
+def test_practice_with_a_follow_up_refuses_an_empty_first_answer(cli, home, given):
+    """The first block is the answer: an empty one was graded 0 with exit 0, the next block taken
+    as the follow-up's answer."""
+    result = cli("practice", "optimization/adam", "--follow-up", "--grader", "offline", input=given)
+    _one_error(result, "the answer is empty")
+    assert _sessions(home) == 0
+
