@@ -15,7 +15,7 @@ import typer
 
 from interviewer import __version__
 from interviewer.defaults import DEFAULT_FOLLOW_UPS, DEFAULT_PER_QUESTION, DEFAULT_QUESTIONS, MAX_PER_DAY
-from interviewer.errors import ExitStatus, InterviewerError, UsageError
+from interviewer.errors import ExitStatus, InterviewerError, Stopped, UsageError
 from interviewer.inputs import MAX_ANSWER_CHARS, read_text_file
 from interviewer.terminal import json_text, visible
 from interviewer.typer_help import Command, Group
@@ -455,6 +455,10 @@ def _given_answer(
             if sys.stdin.isatty():
                 ui.note(f"{question.id}: {question.prompt}\nType your answer; end it with Ctrl-D.")
             text = ui.read_piped_answer(MAX_ANSWER_CHARS)
+        if follow_up:  # the first block is the answer; an empty one is no answer, whatever follows it
+            from interviewer.session import split_answers
+
+            _check_answer((split_answers(text) or [""])[0])
         _check_answer(text)
         ui.note(grading_note)
         return text
@@ -633,7 +637,11 @@ def mock(
 
         ended = mock_interview(chosen, begin, TerminalMock())
     else:
-        ended = mock_interview(chosen, begin, Script(scripted, ui.note))
+        if isinstance(scripted, Answers):  # cut short by Ctrl-C or a signal as it was typed
+            script = Script(scripted, ui.note, cut_short=True, signal=scripted.signal)
+        else:
+            script = Script(scripted, ui.note)
+        ended = mock_interview(chosen, begin, script)
     if ended is None:
         unchanged = f"Session {resumed.session_id} stays as it was." if resume else ""
         ui.note(unchanged or "No interview was started, and nothing was saved.")
@@ -690,6 +698,14 @@ def _left_to_ask(store: Any, summary: Any) -> bool:
 SCRIPT_ROOM = 1_000  # characters per answer for separators and blank lines, in a script of answers
 
 
+class Answers(list[str]):
+    """A script's answers, cut short by Ctrl-C (`signal` None) or a stop signal while it was read."""
+
+    def __init__(self, answers: list[str], signal: int | None):
+        super().__init__(answers)
+        self.signal = signal
+
+
 def _read_script(path: Path | None, planned: int, follow_ups: int = 0) -> list[str]:
     """The answers of a scripted interview, from `path` or standard input, separated by lines of ---.
 
@@ -707,8 +723,17 @@ def _read_script(path: Path | None, planned: int, follow_ups: int = 0) -> list[s
             ui.note(f"Type the answers, separated by lines holding only {ANSWER_SEPARATOR}; end with Ctrl-D.")
         try:
             text = ui.read_piped_answer(most)
-        except ui.AnswerCancelled:
-            raise KeyboardInterrupt from None
+        except ui.AnswerCancelled as cancelled:
+            # What came before Ctrl-C or a stop signal is kept: the interview runs on it and stops
+            # where it ends, as Ctrl-C in the editor does, and `mock --resume` continues it.
+            answers = split_answers(cancelled.text)
+            if not any(a.strip() for a in answers):
+                if cancelled.signal:
+                    raise Stopped(cancelled.signal, "nothing was typed") from None
+                raise KeyboardInterrupt from None
+            for number, answer in enumerate(answers, start=1):
+                _check_length(answer, f"answer {number}")
+            return Answers(answers[:planned], cancelled.signal)
     answers = split_answers(text)
     for number, answer in enumerate(answers, start=1):
         _check_length(answer, f"answer {number}")

@@ -36,6 +36,8 @@ def read_text(stream: BinaryIO, max_chars: int, into: list[str] | None = None) -
             piece = decoder.decode(line)
         except UnicodeDecodeError as exc:
             raise _at(exc, offset - pending) from None
+        if not offset:  # a byte order mark, as some Windows editors and shells write, is no content
+            piece = piece.removeprefix("\ufeff")
         offset += len(line)
         pieces.append(piece)
         chars += len(piece)

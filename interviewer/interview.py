@@ -156,10 +156,21 @@ class Script:
     """A mock interview's answers given in advance (standard input, --answers): a blank one is a skip,
     and questions past the last answer are skipped."""
 
-    def __init__(self, answers: Sequence[str], note: Callable[[str], None]):
+    def __init__(
+        self,
+        answers: Sequence[str],
+        note: Callable[[str], None],
+        *,
+        cut_short: bool = False,
+        signal: int | None = None,
+    ):
         self._answers = list(answers)
         self._given = 0
         self.note = note
+        # Ctrl-C (or `signal`) stopped the script while it was being typed: its last answer is
+        # taken as Ctrl-C in the editor takes one, and the interview stops there.
+        self._cut_short = cut_short
+        self._signal = signal
 
     def ready(self) -> bool:
         return True
@@ -167,6 +178,8 @@ class Script:
     def answer(self, turn: Turn, count: int) -> Reply:
         text = self._answers[self._given] if self._given < len(self._answers) else ""
         self._given += 1
+        if self._cut_short and self._given >= len(self._answers):
+            raise AnswerCancelled(text, signal=self._signal)
         return Reply(text, "submitted" if text.strip() else "skipped", 0.0)
 
     def later_answers(self) -> Sequence[str]:

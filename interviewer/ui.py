@@ -318,18 +318,40 @@ def countdown_toolbar(label: str, limit: float | None, elapsed: float, columns: 
     return FormattedText([clock, ("", rest[: max(0, room)])])
 
 
+class _StopSignal(BaseException):
+    def __init__(self, number: int):
+        self.number = number
+
+
 def read_piped_answer(max_chars: int) -> str:
     """Standard input to its end, or to `max_chars` + 1 characters (more is too long to read on).
 
-    Raises `AnswerCancelled` with what came on Ctrl-C.
+    Raises `AnswerCancelled` with what came on Ctrl-C, or on a stop signal (SIGTERM, SIGHUP) while
+    it reads: an answer typed at a terminal without the editor (`--json`) is saved as the editor's is.
     """
+    import signal
+    import threading
+
+    def stop(number: int, frame: Any) -> None:
+        raise _StopSignal(number)
+
     pieces: list[str] = []
+    previous = {}
+    for name in STOP_SIGNALS if threading.current_thread() is threading.main_thread() else ():
+        number = getattr(signal, name, None)  # SIGHUP is not on Windows
+        if number is not None:
+            previous[number] = signal.signal(number, stop)
     try:
         return read_text(sys.stdin.buffer, max_chars, into=pieces)
     except KeyboardInterrupt:
         raise AnswerCancelled("".join(pieces)) from None
+    except _StopSignal as stopped:
+        raise AnswerCancelled("".join(pieces), signal=stopped.number) from None
     except UnicodeDecodeError as exc:
         raise UsageError(f"standard input is not UTF-8 text (byte {exc.start})") from None
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def confirm(question: str, *, default: bool = False) -> bool:

@@ -299,3 +299,27 @@ def test_bank_links_that_lead_nowhere_are_reported_not_skipped(cli, tmp_path):
 @pytest.mark.parametrize("blank", ["", "  "])
 def test_a_blank_interviewer_home_is_refused_not_the_default_folder(cli, blank):
     _one_error(cli("paths", env={"INTERVIEWER_HOME": blank}), "INTERVIEWER_HOME is set but blank")
+
+
+@pytest.mark.parametrize("given", ["---\n" + ANSWER, "\n  \n---\n\n", "---\n---\n" + ANSWER])
+def test_practice_with_a_follow_up_refuses_an_empty_first_answer(cli, home, given):
+    """The first block is the answer: an empty one was graded 0 with exit 0, the next block taken
+    as the follow-up's answer."""
+    result = cli("practice", "optimization/adam", "--follow-up", "--grader", "offline", input=given)
+    _one_error(result, "the answer is empty")
+    assert _sessions(home) == 0
+
+
+def test_a_byte_order_mark_at_the_start_of_given_answers_is_no_content(cli, home, tmp_path):
+    """Notepad's UTF-8 starts with a byte order mark: it was stored in the answer, and hid a first
+    separator (the `---` became part of the answer)."""
+    path = tmp_path / "answers.txt"
+    path.write_bytes("\ufeff---\nA first answer.\n---\nA second answer.\n".encode())
+    result = cli("mock", "-n", "2", "--seed", "3", "--grader", "offline", "--answers", str(path))
+    _one_error(result, "3 answers given for 2 questions")  # as without the mark
+
+    path.write_bytes("\ufeffA first answer.\n---\nA second answer.\n".encode())
+    assert cli("mock", "-n", "2", "--seed", "3", "--grader", "offline", "--answers", str(path)).exit_code == 0
+    cli("practice", "optimization/adam", "--grader", "offline", input="\ufeff" + ANSWER)
+    rows = sqlite3.connect(home / "interviewer.db").execute("SELECT text FROM answers ORDER BY id").fetchall()
+    assert rows == [("A first answer.",), ("A second answer.",), (ANSWER,)]

@@ -14,6 +14,7 @@ import struct
 import subprocess
 import sys
 import termios
+import time
 
 import pytest
 
@@ -100,3 +101,53 @@ def test_sigterm_in_a_mock_interview_saves_the_draft_and_the_interview_resumes(h
     assert [q["status"] for q in json.loads(resumed.stdout)["questions"]] == ["graded", "graded"]
     rows = sqlite3.connect(home / "interviewer.db").execute("SELECT text FROM answers ORDER BY id")
     assert rows.fetchall() == [("A first answer",), ("A second answer.",)]
+
+
+# Without the editor (--json in a terminal), the answer is typed at the terminal's line discipline.
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_while_typing_a_practice_answer_without_the_editor_saves_it(home, stop):
+    """SIGTERM and SIGHUP ended the process at once, and what was typed was lost."""
+    terminal = Terminal(
+        "practice", "optimization/adam", "--grader", "offline", "--json", env=dict(os.environ)
+    )
+    terminal.wait_for("end it with Ctrl-D")
+    terminal.type("Adam keeps moving averages\n")
+    terminal.wait_for("Adam keeps moving averages")  # echoed by the terminal, then read by the command
+    time.sleep(1)
+    terminal.process.send_signal(stop)
+    assert terminal.exit_code() == 128 + stop
+    screen = ANSI.sub(b"", terminal.seen).decode(errors="replace")
+    assert "Saved your answer" in screen and "Traceback" not in screen
+    rows = sqlite3.connect(home / "interviewer.db").execute("SELECT text FROM answers").fetchall()
+    assert rows == [("Adam keeps moving averages\n",)]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_while_typing_a_mock_script_keeps_the_answers_and_the_interview_resumes(home, stop):
+    """Ctrl-C (or a signal) while the answers of `mock --json` were typed lost them all: no session."""
+    env = dict(os.environ)
+    terminal = Terminal("mock", "-n", "3", "--seed", "1", "--grader", "offline", "--json", env=env)
+    terminal.wait_for("end with Ctrl-D")
+    terminal.type("A first answer.\n---\nA second, unfinished\n")
+    terminal.wait_for("A second, unfinished")
+    time.sleep(1)
+    terminal.process.send_signal(stop)
+    assert terminal.exit_code() == 128 + stop
+    assert "Traceback" not in ANSI.sub(b"", terminal.seen).decode(errors="replace")
+    db = sqlite3.connect(home / "interviewer.db")
+    assert db.execute("SELECT status FROM sessions").fetchall() == [("interrupted",)]
+    rows = db.execute("SELECT text, skipped FROM answers ORDER BY id").fetchall()
+    assert rows == [("A first answer.", 0), ("A second, unfinished", 0)]
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "interviewer", "mock", "--resume", "latest", "--grader", "offline", "--json"],
+        input="A third answer.",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert [q["status"] for q in json.loads(resumed.stdout)["questions"]] == ["graded"] * 3
