@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 import random
 import re
 import signal
@@ -15,6 +16,7 @@ import sys
 import threading
 import tomllib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
@@ -310,6 +312,24 @@ UNIT = {"question": DROPOUT, "answer": DROPOUT_ANSWER, "score": 5}
         ("a.jsonl", json.dumps({**UNIT, "score": True}), (), 1, "score 'True' is not a number"),
         ("a.jsonl", json.dumps({**UNIT, "answer": 42}), (), 1, "answer must be text, not int"),
         ("a.toml", '[[answers]]\nquestion = "x"\nscore = \n', (), 3, "not valid TOML"),
+        # json.loads raises a plain ValueError for an integer of more than 4,300 digits
+        ("a.jsonl", json.dumps(UNIT).replace(": 5}", f": {'9' * 5000}}}"), (), 1, "not valid JSON: Exceeds"),
+        (
+            "a.jsonl",
+            json.dumps(UNIT).replace(": 5}", f": {'9' * 400}}}"),
+            (),
+            1,
+            "is not a number",
+        ),  # no float
+        ("a.csv", f"question,answer,score\n{DROPOUT},fine,1_0\n", (), 2, "score '1_0' is not a number"),
+        ("a.jsonl", json.dumps({**UNIT, "answer": "fine \ud800"}), (), 1, "the answer holds \\ud800"),
+        (
+            "a.csv",
+            f"question,answer,question,score\n{DROPOUT},fine,x,4\n",
+            (),
+            1,
+            "names question more than once",
+        ),
         (
             "a.toml",
             f'[[answers]]\nquestion = "{DROPOUT}"\nscore = 3\ntext = "ok"\n\n[[answers]]\nquestion = "{DROPOUT}"\nscore = 3\n',
@@ -329,6 +349,53 @@ def test_bad_input_is_one_line_naming_file_and_line_before_anything_is_graded(
     assert result.stdout == "" and "Traceback" not in result.stderr
     [line] = result.stderr.splitlines()
     assert line.startswith(f"error: {path}:{where}: ") and message in line, line
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_utf_16_set_is_named_as_such(cli, tmp_path, encoding):
+    path = tmp_path / "a.csv"  # read as UTF-8, UTF-16-LE's header seemed to lack its columns
+    path.write_bytes(f"question,answer,score\n{DROPOUT},fine,4\n".encode(encoding))
+    result = cli("calibrate", "--grader", "offline", "--set", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f'error: {path}: UTF-16 text, not UTF-8: save it as UTF-8 ("CSV UTF-8" in a spreadsheet)'
+    ]
+
+
+def test_a_scale_near_the_largest_float_rescales_without_overflow(cli, tmp_path):
+    path = write_csv(tmp_path / "a.csv", [(DROPOUT, DROPOUT_ANSWER, "1e308", "strong")])
+    result, report = run_json(cli, "--grader", "offline", "--set", str(path), "--scale", "1e308")
+    assert result.exit_code == 0, result.stderr
+    assert report["rows"][0]["expected"] == 10.0
+
+
+def test_a_file_name_that_is_not_utf_8_is_printed_and_written_as_json(tmp_path):
+    path = tmp_path / os.fsdecode(b"caf\xe9.csv")  # Latin-1 bytes, as an old archive leaves them
+    write_csv(path, [(DROPOUT, DROPOUT_ANSWER, "9", "strong")])
+    env = {"INTERVIEWER_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    env["PYTHONIOENCODING"] = "utf-8:strict"  # as in a UTF-8 locale
+    for args in ((), ("--json",)):
+        result = subprocess.run(
+            [sys.executable, "-m", "interviewer", "calibrate", "--grader", "offline", "--set", str(path), *args],
+            capture_output=True, text=True, env=env, errors="strict",
+        )  # fmt: skip
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert list(json.loads(result.stdout)["sets"]) == [str(tmp_path / "caf\ufffd.csv")]
+
+
+def test_a_file_with_a_shipped_sets_name_is_a_set_of_its_own(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "checks.toml").write_text(
+        f'[[answers]]\nquestion = "{DROPOUT}"\nkind = "strong"\nscore = 9\ntext = "{DROPOUT_ANSWER}"\n'
+    )
+    result, report = run_json(cli, "--grader", "offline", "--set", "checks.toml", "--set", "checks")
+    assert result.exit_code == 0, result.stderr
+    shipped = str(resources.calibration_dir() / "checks.toml")
+    assert {name: s["answers"] for name, s in report["sets"].items()} == {
+        "checks.toml": 1,
+        shipped: len(tomllib.loads(Path(shipped).read_text())["answers"]),
+    }
+    assert len({r["id"] for r in report["rows"]}) == len(report["rows"])
 
 
 def test_every_problem_is_listed_and_an_llm_is_never_called(cli, tmp_path, respx_mock):
@@ -836,3 +903,22 @@ def test_a_process_that_cannot_start_leaves_its_answers_graded_here(builtin_bank
     here = calibrate.run(sets, OfflineGrader(), processes=False)
     assert [r.score for r in broken.rows] == [r.score for r in here.rows]
     assert broken.overall.failed == 0 and broken.done == len(here.rows)
+
+
+def test_close_ids_are_looked_for_only_for_the_problems_shown(cli, tmp_path, monkeypatch):
+    """Half a million rows of unknown questions took 19 s to report, a millisecond a row finding
+    ids close to each; only the first MAX_PROBLEMS are shown."""
+    import difflib
+
+    calls = []
+    close_matches = difflib.get_close_matches
+    monkeypatch.setattr(
+        difflib, "get_close_matches", lambda *a, **k: calls.append(a) or close_matches(*a, **k)
+    )
+    path = write_csv(tmp_path / "a.csv", [("regularization/dropuot", "fine", "4", "")] * 500)
+    result = cli("calibrate", "--grader", "offline", "--set", str(path))
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 2 and len(lines) == calibrate.MAX_PROBLEMS + 1
+    assert all("did you mean regularization/dropout" in line for line in lines[:-1])
+    assert lines[-1] == f"error: ... and {500 - calibrate.MAX_PROBLEMS} more problems"
+    assert len(calls) == calibrate.MAX_PROBLEMS
