@@ -636,6 +636,15 @@ def _start_process(questions: dict[str, Question]) -> None:
     """In a grading process: Ctrl-C is the parent's to handle (it prints the figures so far)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _questions.update(questions)
+    threading.Thread(target=_exit_with, args=(os.getppid(),), name="exit-with-parent", daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    """End this grading process when its parent is gone (SIGTERM, SIGKILL). Left alone it would
+    grade on, then wait forever to send a chunk's grades into a pipe that no one reads."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _grade_offline(chunk: list[tuple[str, str]], questions: dict[str, Question] | None = None) -> list[Grade]:

@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import threading
+import time
 import tomllib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -903,6 +904,52 @@ def test_a_process_that_cannot_start_leaves_its_answers_graded_here(builtin_bank
     here = calibrate.run(sets, OfflineGrader(), processes=False)
     assert [r.score for r in broken.rows] == [r.score for r in here.rows]
     assert broken.overall.failed == 0 and broken.done == len(here.rows)
+
+
+def _children(pid):
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _running(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/task").exists() or (os.cpu_count() or 1) < 2, reason="Linux, 2 cores"
+)
+def test_the_grading_processes_end_when_calibrate_is_killed(tmp_path):
+    """Killed (SIGTERM, SIGKILL: no cleanup runs), calibrate leaves no process behind: a grading
+    process would otherwise wait forever to send its grades to the parent that is gone."""
+    env = {"INTERVIEWER_HOME": str(tmp_path / "home"), "NO_COLOR": "1", "PATH": "/usr/bin:/bin"}
+    process = subprocess.Popen(  # 172 answers x 6 runs: over PROCESS_POOL_MIN_JOBS, so on processes
+        [sys.executable, "-m", "interviewer", "calibrate", "--set", "answers", "--repeat", "6", "--json"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    children = []
+    try:
+        deadline = time.monotonic() + 30
+        while len(_children(process.pid)) < 2 and time.monotonic() < deadline:  # the tracker, a grader
+            time.sleep(0.05)
+        children = _children(process.pid)
+        assert len(children) >= 2, "no grading process started"
+        time.sleep(0.5)  # the grading process has its questions and grades
+        process.kill()
+        process.wait()
+        deadline = time.monotonic() + 10
+        while any(_running(c) for c in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [c for c in children if _running(c)]
+        assert not left, f"processes left behind: {left}"
+    finally:
+        process.kill()
+        for child in filter(_running, children):
+            os.kill(child, signal.SIGKILL)
 
 
 def test_close_ids_are_looked_for_only_for_the_problems_shown(cli, tmp_path, monkeypatch):
