@@ -969,3 +969,16 @@ def test_close_ids_are_looked_for_only_for_the_problems_shown(cli, tmp_path, mon
     assert all("did you mean regularization/dropout" in line for line in lines[:-1])
     assert lines[-1] == f"error: ... and {500 - calibrate.MAX_PROBLEMS} more problems"
     assert len(calls) == calibrate.MAX_PROBLEMS
+
+
+def test_long_set_names_are_cut_short_not_the_labels_or_the_all_column(cli, tmp_path):
+    names = ["interviews-of-the-spring-2024-hiring-round-scored-by-two-interviewers-" + x for x in "ab"]
+    paths = [
+        write_csv(tmp_path / f"{name}.csv", [(DROPOUT, DROPOUT_ANSWER, "9", "strong")]) for name in names
+    ]
+    result = cli("calibrate", "--grader", "offline", *(arg for p in paths for arg in ("--set", str(p))))
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1].endswith(" all") and "…" in lines[1]  # COLUMNS is 120 in the tests
+    assert lines[2].startswith("answers graded (n) ") and lines[2].split()[-3:] == ["1", "1", "2"]
+    assert max(map(len, lines[1:13])) <= 120
