@@ -229,6 +229,12 @@ def find_set(path: Path) -> Path:
     return path
 
 
+def _printable(name: str) -> str:
+    """A path as text: a file name's bytes that are not UTF-8 (surrogates here) would stop the
+    report from being printed or written as JSON."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     return " ".join(re.sub(r"[\W_]+", " ", text).split())
@@ -244,8 +250,9 @@ class _Questions:
         for q in bank.questions:
             self.by_prompt.setdefault(_normalise(q.prompt), []).append(q)
 
-    def find(self, ref: str) -> Question | str:
-        """The question, or why there is none."""
+    def find(self, ref: str, *, hint: bool = True) -> Question | str:
+        """The question, or why there is none (with the ids it is close to when `hint`: finding them
+        takes a millisecond, too long to spend on each of half a million rows that are not shown)."""
         ref = ref.strip()
         if ref in self.by_id:
             return self.by_id[ref]
@@ -258,9 +265,9 @@ class _Questions:
             )
         import difflib
 
-        close = difflib.get_close_matches(ref, list(self.by_id), n=2, cutoff=0.8)
-        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-        return f"unknown question {_short(ref)}: neither a bank id nor a prompt{hint}; `interviewer bank list` shows them"
+        close = difflib.get_close_matches(ref, list(self.by_id), n=2, cutoff=0.8) if hint else []
+        guess = f" (did you mean {' or '.join(close)}?)" if close else ""
+        return f"unknown question {_short(ref)}: neither a bank id nor a prompt{guess}; `interviewer bank list` shows them"
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -301,6 +308,11 @@ def _read_text(path: Path, name: str, problems: _Problems) -> str | None:
     if len(data) > MAX_SET_BYTES:
         problems.add(name, f"larger than {MAX_SET_BYTES:,} bytes")
         return None
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in data[:4]:
+        # What Excel's "Unicode text" and PowerShell's redirection write. Its ASCII has a NUL byte
+        # after (or before) each letter: read as UTF-8, the header's names would not be found.
+        problems.add(name, 'UTF-16 text, not UTF-8: save it as UTF-8 ("CSV UTF-8" in a spreadsheet)')
+        return None
     try:
         return data.decode("utf-8-sig")  # a byte-order mark is how spreadsheet programs say UTF-8
     except UnicodeDecodeError as exc:
@@ -320,6 +332,10 @@ def _csv_rows(text: str, name: str, problems: _Problems) -> Iterator[_Raw]:
                 continue
             if header is None:
                 header = [cell.strip().lower() for cell in record]
+                twice = [c for c, n in Counter(header).items() if n > 1 and c]
+                if twice:
+                    problems.add(f"{name}:{line}", f"the header names {', '.join(twice)} more than once")
+                    return
                 missing = [c for c in ("question", "answer", "score") if c not in header]
                 if "answer" in missing and "text" in header:
                     missing.remove("answer")
@@ -359,6 +375,9 @@ def _jsonl_rows(text: str, name: str, problems: _Problems) -> Iterator[_Raw]:
             continue
         except RecursionError:
             problems.add(where, "not valid JSON: nested too deeply")
+            continue
+        except ValueError as exc:  # a number of more than 4,300 digits
+            problems.add(where, f"not valid JSON: {str(exc).split(';')[0]}")
             continue
         if not isinstance(record, dict):
             problems.add(where, f"a JSON object is needed, not {type(record).__name__}")
@@ -408,8 +427,13 @@ def _score(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # a JSON integer of hundreds of digits
+            return None
     elif isinstance(value, str):
+        if "_" in value:  # float() reads "1_0" as 10: no one writes a score so
+            return None
         try:
             number = float(value.strip())
         except ValueError:
@@ -434,6 +458,14 @@ def _check(
         if not isinstance(value, str):
             problems.add(raw.where, f"{field} must be text, not {type(value).__name__}")
             return None
+        surrogate = _SURROGATE.search(value)
+        if surrogate:  # a JSON escape such as \ud800 alone: no API can be sent it
+            problems.add(
+                raw.where,
+                f"the {field} holds \\u{ord(surrogate.group()):04x}, half of a UTF-16 pair and not a "
+                "character: write the character itself",
+            )
+            return None
     score = _score(fields["score"])
     if score is None:
         problems.add(raw.where, f"score {_short(str(fields['score']))} is not a number")
@@ -451,7 +483,11 @@ def _check(
     if len(text) > MAX_ANSWER_CHARS:
         problems.add(raw.where, f"the answer has {len(text):,} characters; at most {MAX_ANSWER_CHARS:,}")
         return None
-    question = questions.find(question_ref) if question_ref.strip() else "missing field question"
+    question = (
+        questions.find(question_ref, hint=len(problems) < MAX_PROBLEMS)
+        if question_ref.strip()
+        else "missing field question"
+    )
     if isinstance(question, str):
         problems.add(raw.where, question)
         return None
@@ -461,9 +497,19 @@ def _check(
         line=raw.line,
         question=question,
         kind=kind,
-        expected=score * SCALE / scale,
+        expected=_rescaled(score, scale),
         text=text,
     )
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _rescaled(score: float, scale: float) -> float:
+    """A score of 0..scale on 0..10: multiplied first (exact for the usual scales), divided first
+    where that would overflow (--scale 1e308)."""
+    rescaled = score * SCALE / scale
+    return rescaled if math.isfinite(rescaled) else score / scale * SCALE
 
 
 _READERS = {".csv": _csv_rows, ".jsonl": _jsonl_rows, ".ndjson": _jsonl_rows, ".toml": _toml_rows}
@@ -495,8 +541,14 @@ def load_sets(paths: Sequence[Path] | None, bank: Bank, *, scale: float = SCALE)
             raise UsageError(f"no labelled sets in {resources.calibration_dir()}: pass --set FILE")
     else:
         found = [(p, find_set(p)) for p in dict.fromkeys(paths)]
-        # A shipped set picked by name keeps its file name, so its answers' ids match the default run's.
-        files = [(str(p) if p == f else f.name, f) for p, f in found]
+        # A shipped set picked by name keeps its file name, so its answers' ids match the default run's;
+        # unless a file of yours has that name too (the figures are per name), then it has its path.
+        files = []
+        for p, f in found:
+            name = _printable(str(p) if p == f else f.name)
+            if name in (n for n, _ in files):
+                name = _printable(str(f.absolute()))
+            files.append((name, f))
     questions = _Questions(bank)
     problems = _Problems()
     loaded = []
@@ -584,6 +636,15 @@ def _start_process(questions: dict[str, Question]) -> None:
     """In a grading process: Ctrl-C is the parent's to handle (it prints the figures so far)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _questions.update(questions)
+    threading.Thread(target=_exit_with, args=(os.getppid(),), name="exit-with-parent", daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    """End this grading process when its parent is gone (SIGTERM, SIGKILL). Left alone it would
+    grade on, then wait forever to send a chunk's grades into a pipe that no one reads."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _grade_offline(chunk: list[tuple[str, str]], questions: dict[str, Question] | None = None) -> list[Grade]:

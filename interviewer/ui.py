@@ -925,10 +925,13 @@ def calibration_view(result: Calibration) -> Group:
         )
     shown = list(result.sets) + ([("all", o)] if len(result.sets) > 1 else [])
     table = Table(header_style="bold", box=None, padding=(0, 1), pad_edge=False)
-    table.add_column("", no_wrap=True)
+    label = len("answers graded (n)")
+    table.add_column("", no_wrap=True, min_width=label)
     stems = [Path(name).stem for name, _ in shown]  # "answers" for answers.toml: the table fits 80 columns
+    # A set's name longer than its share of the width is cut short, not the labels or the "all" column.
+    share = max(len("unreliable"), (console.width - label) // len(shown) - 1)
     for title in stems if len(set(stems)) == len(stems) else [name for name, _ in shown]:
-        table.add_column(plain(title), justify="right", no_wrap=True)
+        table.add_column(plain(title), justify="right", no_wrap=True, max_width=share, overflow="ellipsis")
 
     def line(label: str, cell: Callable[[Figures], str | Text]) -> None:
         table.add_row(label, *(cell(f) for _, f in shown))

@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 import random
 import re
 import signal
@@ -13,8 +14,10 @@ import statistics
 import subprocess
 import sys
 import threading
+import time
 import tomllib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
@@ -310,6 +313,24 @@ UNIT = {"question": DROPOUT, "answer": DROPOUT_ANSWER, "score": 5}
         ("a.jsonl", json.dumps({**UNIT, "score": True}), (), 1, "score 'True' is not a number"),
         ("a.jsonl", json.dumps({**UNIT, "answer": 42}), (), 1, "answer must be text, not int"),
         ("a.toml", '[[answers]]\nquestion = "x"\nscore = \n', (), 3, "not valid TOML"),
+        # json.loads raises a plain ValueError for an integer of more than 4,300 digits
+        ("a.jsonl", json.dumps(UNIT).replace(": 5}", f": {'9' * 5000}}}"), (), 1, "not valid JSON: Exceeds"),
+        (
+            "a.jsonl",
+            json.dumps(UNIT).replace(": 5}", f": {'9' * 400}}}"),
+            (),
+            1,
+            "is not a number",
+        ),  # no float
+        ("a.csv", f"question,answer,score\n{DROPOUT},fine,1_0\n", (), 2, "score '1_0' is not a number"),
+        ("a.jsonl", json.dumps({**UNIT, "answer": "fine \ud800"}), (), 1, "the answer holds \\ud800"),
+        (
+            "a.csv",
+            f"question,answer,question,score\n{DROPOUT},fine,x,4\n",
+            (),
+            1,
+            "names question more than once",
+        ),
         (
             "a.toml",
             f'[[answers]]\nquestion = "{DROPOUT}"\nscore = 3\ntext = "ok"\n\n[[answers]]\nquestion = "{DROPOUT}"\nscore = 3\n',
@@ -329,6 +350,53 @@ def test_bad_input_is_one_line_naming_file_and_line_before_anything_is_graded(
     assert result.stdout == "" and "Traceback" not in result.stderr
     [line] = result.stderr.splitlines()
     assert line.startswith(f"error: {path}:{where}: ") and message in line, line
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_utf_16_set_is_named_as_such(cli, tmp_path, encoding):
+    path = tmp_path / "a.csv"  # read as UTF-8, UTF-16-LE's header seemed to lack its columns
+    path.write_bytes(f"question,answer,score\n{DROPOUT},fine,4\n".encode(encoding))
+    result = cli("calibrate", "--grader", "offline", "--set", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f'error: {path}: UTF-16 text, not UTF-8: save it as UTF-8 ("CSV UTF-8" in a spreadsheet)'
+    ]
+
+
+def test_a_scale_near_the_largest_float_rescales_without_overflow(cli, tmp_path):
+    path = write_csv(tmp_path / "a.csv", [(DROPOUT, DROPOUT_ANSWER, "1e308", "strong")])
+    result, report = run_json(cli, "--grader", "offline", "--set", str(path), "--scale", "1e308")
+    assert result.exit_code == 0, result.stderr
+    assert report["rows"][0]["expected"] == 10.0
+
+
+def test_a_file_name_that_is_not_utf_8_is_printed_and_written_as_json(tmp_path):
+    path = tmp_path / os.fsdecode(b"caf\xe9.csv")  # Latin-1 bytes, as an old archive leaves them
+    write_csv(path, [(DROPOUT, DROPOUT_ANSWER, "9", "strong")])
+    env = {"INTERVIEWER_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    env["PYTHONIOENCODING"] = "utf-8:strict"  # as in a UTF-8 locale
+    for args in ((), ("--json",)):
+        result = subprocess.run(
+            [sys.executable, "-m", "interviewer", "calibrate", "--grader", "offline", "--set", str(path), *args],
+            capture_output=True, text=True, env=env, errors="strict",
+        )  # fmt: skip
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert list(json.loads(result.stdout)["sets"]) == [str(tmp_path / "caf\ufffd.csv")]
+
+
+def test_a_file_with_a_shipped_sets_name_is_a_set_of_its_own(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "checks.toml").write_text(
+        f'[[answers]]\nquestion = "{DROPOUT}"\nkind = "strong"\nscore = 9\ntext = "{DROPOUT_ANSWER}"\n'
+    )
+    result, report = run_json(cli, "--grader", "offline", "--set", "checks.toml", "--set", "checks")
+    assert result.exit_code == 0, result.stderr
+    shipped = str(resources.calibration_dir() / "checks.toml")
+    assert {name: s["answers"] for name, s in report["sets"].items()} == {
+        "checks.toml": 1,
+        shipped: len(tomllib.loads(Path(shipped).read_text())["answers"]),
+    }
+    assert len({r["id"] for r in report["rows"]}) == len(report["rows"])
 
 
 def test_every_problem_is_listed_and_an_llm_is_never_called(cli, tmp_path, respx_mock):
@@ -836,3 +904,81 @@ def test_a_process_that_cannot_start_leaves_its_answers_graded_here(builtin_bank
     here = calibrate.run(sets, OfflineGrader(), processes=False)
     assert [r.score for r in broken.rows] == [r.score for r in here.rows]
     assert broken.overall.failed == 0 and broken.done == len(here.rows)
+
+
+def _children(pid):
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _running(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/task").exists() or (os.cpu_count() or 1) < 2, reason="Linux, 2 cores"
+)
+def test_the_grading_processes_end_when_calibrate_is_killed(tmp_path):
+    """Killed (SIGTERM, SIGKILL: no cleanup runs), calibrate leaves no process behind: a grading
+    process would otherwise wait forever to send its grades to the parent that is gone."""
+    env = {"INTERVIEWER_HOME": str(tmp_path / "home"), "NO_COLOR": "1", "PATH": "/usr/bin:/bin"}
+    process = subprocess.Popen(  # 172 answers x 6 runs: over PROCESS_POOL_MIN_JOBS, so on processes
+        [sys.executable, "-m", "interviewer", "calibrate", "--set", "answers", "--repeat", "6", "--json"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    children = []
+    try:
+        deadline = time.monotonic() + 30
+        while len(_children(process.pid)) < 2 and time.monotonic() < deadline:  # the tracker, a grader
+            time.sleep(0.05)
+        children = _children(process.pid)
+        assert len(children) >= 2, "no grading process started"
+        time.sleep(0.5)  # the grading process has its questions and grades
+        process.kill()
+        process.wait()
+        deadline = time.monotonic() + 10
+        while any(_running(c) for c in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [c for c in children if _running(c)]
+        assert not left, f"processes left behind: {left}"
+    finally:
+        process.kill()
+        for child in filter(_running, children):
+            os.kill(child, signal.SIGKILL)
+
+
+def test_close_ids_are_looked_for_only_for_the_problems_shown(cli, tmp_path, monkeypatch):
+    """Half a million rows of unknown questions took 19 s to report, a millisecond a row finding
+    ids close to each; only the first MAX_PROBLEMS are shown."""
+    import difflib
+
+    calls = []
+    close_matches = difflib.get_close_matches
+    monkeypatch.setattr(
+        difflib, "get_close_matches", lambda *a, **k: calls.append(a) or close_matches(*a, **k)
+    )
+    path = write_csv(tmp_path / "a.csv", [("regularization/dropuot", "fine", "4", "")] * 500)
+    result = cli("calibrate", "--grader", "offline", "--set", str(path))
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 2 and len(lines) == calibrate.MAX_PROBLEMS + 1
+    assert all("did you mean regularization/dropout" in line for line in lines[:-1])
+    assert lines[-1] == f"error: ... and {500 - calibrate.MAX_PROBLEMS} more problems"
+    assert len(calls) == calibrate.MAX_PROBLEMS
+
+
+def test_long_set_names_are_cut_short_not_the_labels_or_the_all_column(cli, tmp_path):
+    names = ["interviews-of-the-spring-2024-hiring-round-scored-by-two-interviewers-" + x for x in "ab"]
+    paths = [
+        write_csv(tmp_path / f"{name}.csv", [(DROPOUT, DROPOUT_ANSWER, "9", "strong")]) for name in names
+    ]
+    result = cli("calibrate", "--grader", "offline", *(arg for p in paths for arg in ("--set", str(p))))
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1].endswith(" all") and "…" in lines[1]  # COLUMNS is 120 in the tests
+    assert lines[2].startswith("answers graded (n) ") and lines[2].split()[-3:] == ["1", "1", "2"]
+    assert max(map(len, lines[1:13])) <= 120
