@@ -223,6 +223,16 @@ def _url_problem(url: str) -> str | None:
     return None
 
 
+# The environment variable of each setting.
+_ENV_NAMES = {
+    "grader": "INTERVIEWER_GRADER",
+    "model": "INTERVIEWER_MODEL",
+    "base_url": "OPENAI_BASE_URL",
+    "api_key": "OPENAI_API_KEY",
+    "timeout": "INTERVIEWER_TIMEOUT",
+}
+
+
 def load(
     *,
     grader: str | None = None,
@@ -235,16 +245,7 @@ def load(
     path = config_dir() / CONFIG_NAME
     layers: list[tuple[str, dict[str, Any]]] = [
         ("flag", {"grader": grader, "model": model, "base_url": base_url}),
-        (
-            "environment",
-            {
-                "grader": env.get("INTERVIEWER_GRADER"),
-                "model": env.get("INTERVIEWER_MODEL"),
-                "base_url": env.get("OPENAI_BASE_URL"),
-                "api_key": env.get("OPENAI_API_KEY"),
-                "timeout": env.get("INTERVIEWER_TIMEOUT"),
-            },
-        ),
+        ("environment", {key: env.get(name) for key, name in _ENV_NAMES.items()}),
         (str(path), _read_file(path)),
     ]
     values: dict[str, Any] = {}
@@ -252,7 +253,9 @@ def load(
     for source, layer in layers:
         for key, value in layer.items():
             if key not in values and value not in (None, ""):
-                values[key], origin[key] = value, source
+                values[key] = value
+                # "timeout from environment variable INTERVIEWER_TIMEOUT": the variable to change
+                origin[key] = f"environment variable {_ENV_NAMES[key]}" if source == "environment" else source
 
     chosen = str(values.get("grader", "auto")).lower()
     if chosen not in GRADERS:

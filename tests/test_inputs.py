@@ -64,7 +64,7 @@ def test_a_non_finite_or_absurd_timeout_is_refused_at_the_door(cli, home, value)
         "practice", "optimization/adam", "--base-url", "http://127.0.0.1:9/v1",
         input=ANSWER, env={"INTERVIEWER_TIMEOUT": value},
     )  # fmt: skip
-    _one_error(result, "timeout from environment", "at most 3600")
+    _one_error(result, "timeout from environment variable INTERVIEWER_TIMEOUT", "at most 3600")
     assert _sessions(home) == 0
 
 

@@ -243,8 +243,9 @@ def test_a_key_http_cannot_carry_is_refused_before_anything_is_asked(
     result = cli(*command, input=ANSWER)
     assert result.exit_code == 2
     position = next(i for i, c in enumerate(key) if not (c.isascii() and c.isprintable())) + 1
-    assert f"the API key from environment has a character at position {position} that HTTP cannot carry" in (
-        result.stderr
+    assert (
+        f"the API key from environment variable OPENAI_API_KEY has a character at position {position} that HTTP cannot carry"
+        in (result.stderr)
     )
     assert key not in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr

@@ -287,7 +287,7 @@ def test_doctor_checks_the_endpoint_grades_once_and_reports_the_mode(cli, endpoi
     endpoint.mock(return_value=completion(content))
     result = cli("doctor")
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "API key           present (from environment)" in result.stdout
+    assert "API key           present (from environment variable OPENAI_API_KEY)" in result.stdout
     assert KEY not in result.stdout + result.stderr
     assert "'gpt-4.1-mini' listed" in result.stdout
     assert "structured output ok: strict JSON schema" in result.stdout

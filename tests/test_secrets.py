@@ -161,7 +161,8 @@ def refused(result, home, source):
     """The one stderr line of a usage error about the base URL, after its origin."""
     assert result.exit_code == 2, result.stdout + result.stderr
     [line] = result.stderr.splitlines()
-    origin = str(home / "config.toml") if source == "config" else source
+    origins = {"config": str(home / "config.toml"), "environment": "environment variable OPENAI_BASE_URL"}
+    origin = origins.get(source, source)
     prefix = f"error: base URL from {origin} "
     assert line.startswith(prefix), line
     return line.removeprefix(prefix)
