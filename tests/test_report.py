@@ -221,6 +221,42 @@ def test_the_html_report_in_a_real_browser_runs_no_script_and_draws_its_charts(c
     assert colours & bar_colours, "no chart bar was drawn"
 
 
+@pytest.mark.skipif(
+    not CHROMIUM and not REQUIRED, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
+def test_a_long_word_in_the_html_report_wraps_instead_of_widening_the_page(cli, tmp_path):
+    """A word or URL with no space (quoted as evidence, in a key point, in an id) breaks inside the
+    card: it made the page 1774 px wide in a 1200 px window, behind a horizontal scrollbar."""
+    assert CHROMIUM, "chromium is required here (INTERVIEWER_REQUIRE_CHROMIUM=1)"
+    word = "x" * 300
+    answer = f"Adam keeps moving averages of the gradient and its square, {word}, with bias correction."
+    assert cli("practice", "optimization/adam", input=answer).exit_code == 0
+    page = tmp_path / "report.html"
+    cli("report", "latest", "-f", "html", "-o", str(page))
+    html = page.read_text()
+    assert re.search(r'<q class="evidence">[^<]*x{100}', html), "the long word is quoted as evidence"
+    # Measure the laid-out page: a copy of it with a script (its CSP would block one) that writes
+    # the document's width into the DOM that --dump-dom prints.
+    probe = tmp_path / "probe.html"
+    probe.write_text(
+        re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html).replace(
+            "</body>",
+            "<script>document.body.dataset.width = document.documentElement.scrollWidth + '/' + "
+            "window.innerWidth</script></body>",
+        )
+    )
+    for width in (1200, 500):
+        dom = _chromium(
+            f"--window-size={width},2000",
+            "--hide-scrollbars",
+            "--dump-dom",
+            probe.as_uri(),
+            tmp_path=tmp_path,
+        ).stdout
+        scroll, window = map(int, re.search(r'data-width="(\d+)/(\d+)"', dom).groups())
+        assert scroll <= window, f"the page is {scroll} px wide in a {window} px window"
+
+
 def test_reports_say_why_an_error_is_wrong_and_what_the_grader_overturned(cli, home):
     from interviewer.grading.model import Grade
     from interviewer.store import Store
