@@ -738,7 +738,7 @@ def report(
             "--output",
             "-o",
             metavar="FILE",
-            help="Write to this file instead of printing.",
+            help="Write to this file instead of printing (`-` prints).",
             show_default=False,
         ),
     ] = None,
@@ -752,7 +752,7 @@ def report(
     if fmt not in reports.FORMATS:
         raise UsageError(f"unknown format {fmt!r}: use md, html or json")
     text = reports.render(reports.build(_open_store(read_only=True), session, _current_hashes(bank)), fmt)
-    if output is None:
+    if output is None or str(output) == "-":  # `-o -` is standard output, not a file named "-"
         sys.stdout.write(text)
         return
     try:

@@ -167,6 +167,14 @@ def test_report_writes_a_file_and_rejects_bad_input(cli, tmp_path):
     assert "cannot write" in cli("report", "latest", "-o", str(tmp_path / "no" / "dir" / "r.md")).stderr
 
 
+def test_report_to_dash_prints_instead_of_writing_a_file_named_dash(cli, tmp_path, monkeypatch):
+    cli("practice", "optimization/adam", input="An answer.")
+    monkeypatch.chdir(tmp_path)
+    result = cli("report", "latest", "-f", "json", "-o", "-")
+    assert result.exit_code == 0 and json.loads(result.stdout)["schema_version"] == 2
+    assert not (tmp_path / "-").exists()
+
+
 # --- the HTML in headless Chromium ---------------------------------------------------------------
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
