@@ -1658,5 +1658,52 @@ def _print_import(result: Any, files: dict[Path, str]) -> None:
     print(visible("\n".join(lines)))
 
 
+class _OutputFailed(Exception):
+    """Standard output could not be written: a full disk, a closed pipe."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.error = error
+
+
+class _GuardedOutput:
+    """Standard output whose write errors are told apart from every other OSError, so that a full
+    disk (`interviewer report > /dev/full`) is one error line instead of a traceback."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except OSError as exc:
+            raise _OutputFailed(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise _OutputFailed(exc) from None
+
+
 def main() -> None:
-    app()
+    import os
+
+    redirected = sys.stdout is not None and not sys.stdout.isatty()
+    if redirected:  # a terminal is left as it is: the interactive editor draws on it
+        sys.stdout = _GuardedOutput(sys.stdout)
+    try:
+        try:
+            app()
+        finally:
+            sys.stdout.flush()  # here, where a failure is caught, rather than at exit
+    except _OutputFailed as exc:
+        # What could not be written stays in the buffer; point the descriptor at /dev/null so that
+        # Python's own flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno() if sys.__stdout__ else 1)
+        if not isinstance(exc.error, BrokenPipeError):  # `| head` closing early is no error to report
+            print(f"error: cannot write to standard output: {exc}", file=sys.stderr)
+        sys.exit(ExitStatus.ERROR)
