@@ -137,6 +137,8 @@ def read_jsonl(source: Path, content: str) -> Read:
             row = json.loads(line)
         except ValueError as exc:
             raise UsageError(f"{source}:{number}: not valid JSON: {exc}") from None
+        except RecursionError:
+            raise UsageError(f"{source}:{number}: not valid JSON: nested too deeply") from None
         if not isinstance(row, dict):
             raise UsageError(f"{source}:{number}: expected an object with 'question' and 'reference'")
         _item(source, number, row, out)

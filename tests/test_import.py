@@ -228,6 +228,7 @@ def test_an_explicit_id_already_in_the_bank_is_an_error_naming_the_line(cli, tmp
             'question,answer\na?,b\n"unterminated?,x\n',
             "bad.csv:3: not valid CSV: unexpected end of data",
         ),
+        ("deep.jsonl", "[" * 100_000 + "\n", "deep.jsonl:1: not valid JSON: nested too deeply"),
     ],
 )
 def test_a_malformed_file_is_one_line_naming_file_and_line_and_writes_nothing(
