@@ -155,6 +155,8 @@ def test_secrets_never_reach_a_report(cli, monkeypatch, respx_mock):
     for fmt in ("md", "html", "json"):
         out = cli("report", "latest", "-f", fmt).stdout
         assert key not in out
+        # Nor the endpoint's URL, which the stored reason for the failure names.
+        assert "llm.test" not in out and "the endpoint answered HTTP 500" in out
 
 
 def test_report_writes_a_file_and_rejects_bad_input(cli, tmp_path):
