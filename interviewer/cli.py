@@ -796,6 +796,8 @@ def history(
     from dataclasses import asdict
 
     attempts = _open_store(read_only=True).attempts(question_id=question, limit=limit)
+    if question is not None and not attempts:
+        _known_question(question, bank)  # a typo is an error, not "no attempts"
     versions = question_versions(attempts, bank)
     if json_output:
         _print_json(
@@ -809,7 +811,8 @@ def history(
     from interviewer import ui
 
     if not attempts:
-        ui.console.print("No attempts yet. Start with `interviewer practice`.")
+        start = f"interviewer practice {question}" if question else "interviewer practice"
+        ui.console.print(f"No attempts{f' at {question}' if question else ''} yet. Start with `{start}`.")
         return
     ui.console.print(ui.history_table(attempts, versions))
     if versions:
@@ -817,6 +820,17 @@ def history(
             "An older version: the question has changed since; such answers count as weaker evidence for "
             "your schedule. No longer in the bank: kept here, never scheduled."
         )
+
+
+def _known_question(question_id: str, bank: list[Path] | None) -> None:
+    """Raise the bank's "no question" error when it lacks the id (nothing when it does not load)."""
+    from interviewer.errors import BankError
+
+    try:
+        questions = _load_bank(bank)
+    except BankError:
+        return
+    questions.get(question_id)
 
 
 @_command(app)
