@@ -756,10 +756,39 @@ def report(
         sys.stdout.write(text)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        _write_whole(output, text)
     except OSError as exc:
         raise UsageError(f"{output}: cannot write: {exc.strerror or exc}") from None
     print(visible(f"Wrote {output} ({fmt}, {len(text.encode()):,} bytes)."), file=sys.stderr)
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write `text` to `path` whole or not at all: a write that fails (a full disk) leaves the file
+    that was there, not the first part of a report. A temporary file beside it is renamed into
+    place, keeping the old file's permissions. What is no regular file (/dev/null, a pipe) or a
+    symbolic link (/dev/stdout) is written directly, and so is a file in a folder where no
+    temporary file can be made."""
+    import os
+    import shutil
+
+    target = path
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        target.write_text(text, encoding="utf-8")
+        return
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        try:
+            temporary.write_text(text, encoding="utf-8")
+        except PermissionError:
+            if not target.exists():
+                raise
+            target.write_text(text, encoding="utf-8")
+            return
+        if target.exists():
+            shutil.copymode(target, temporary)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 # --- history and grade ------------------------------------------------------------------------

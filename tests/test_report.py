@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import textwrap
 from html.parser import HTMLParser
 
@@ -175,6 +176,36 @@ def test_report_to_dash_prints_instead_of_writing_a_file_named_dash(cli, tmp_pat
     result = cli("report", "latest", "-f", "json", "-o", "-")
     assert result.exit_code == 0 and json.loads(result.stdout)["schema_version"] == 2
     assert not (tmp_path / "-").exists()
+
+
+def _with_file_size_limit(limit):
+    """For a child process: writing a file past `limit` bytes fails (EFBIG), as a full disk does."""
+    import resource
+    import signal
+
+    def limit_it():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of killing the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return limit_it
+
+
+def test_a_report_that_cannot_be_written_whole_leaves_the_earlier_file(cli, home, tmp_path):
+    cli("practice", "optimization/adam", input="Adam keeps moving averages of the gradient and its square.")
+    target = tmp_path / "report.md"
+    target.write_text("the report I kept\n")
+    target.chmod(0o640)
+    command = [sys.executable, "-m", "interviewer", "report", "latest", "-o", str(target)]
+    env = {**os.environ, "INTERVIEWER_HOME": str(home)}
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, preexec_fn=_with_file_size_limit(1000)
+    )
+    assert done.returncode == 2 and done.stderr == f"error: {target}: cannot write: File too large\n"
+    assert target.read_text() == "the report I kept\n"  # not its first 1000 bytes of the new one
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "report.md"]  # no temporary file left
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and target.read_text().startswith("# Interview report")
+    assert target.stat().st_mode & 0o777 == 0o640
 
 
 # --- the HTML in headless Chromium ---------------------------------------------------------------
