@@ -1556,7 +1556,7 @@ def bank_import(
         list[Path],
         typer.Argument(
             metavar="FILE",
-            help="Text, Markdown, CSV or JSONL files of questions with answers.",
+            help="Text, Markdown, CSV, JSONL or JSON (a list) files of questions with answers.",
             show_default=False,
         ),
     ],
@@ -1594,7 +1594,7 @@ def bank_import(
     """Import questions with reference answers from your notes into bank files, gradable at once.
 
     Reads topic headings and question lines each followed by its answer (`##`/`###` headings, `Q:`/`A:`
-    pairs and numbered lists too), or CSV/JSONL with `question`, `reference` (or `answer`) and optional
+    pairs and numbered lists too), or CSV/JSONL (or a JSON list) with `question`, `reference` (or `answer`) and optional
     `topic`, `id`, `difficulty`. Key points are derived from each reference when the bank loads, or
     written into the file by an LLM with `--with-llm`.
     """
