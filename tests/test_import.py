@@ -1,6 +1,7 @@
 """`bank import`: a user's Q&A notes become bank files whose questions are gradable at once."""
 
 import json
+import re
 import textwrap
 import tomllib
 from pathlib import Path
@@ -185,6 +186,20 @@ def test_a_json_list_imports_as_jsonl_does_and_its_errors_name_the_item_s_line(c
         broken = _write(tmp_path, "broken.json", text)
         result = cli("bank", "import", str(broken), "-o", str(tmp_path / "broken.toml"))
         assert result.exit_code == 2 and result.stderr == f"error: {broken}:{message}\n"
+
+
+def test_an_import_too_large_for_a_bank_file_is_refused_not_written_unloadable(cli, tmp_path):
+    reference = "A long reference answer about gradient flow, normalization and residual paths. " * 3
+    rows = "".join(f'What is concept number {i}?,"{reference}{i}"\n' for i in range(5000))
+    source = _write(tmp_path, "huge.csv", "question,reference\n" + rows)
+    result = cli("bank", "import", str(source), "-o", str(tmp_path / "huge.toml"))
+    assert result.exit_code == 2
+    assert re.fullmatch(
+        r"error: \S+huge\.toml would hold [\d,]+ bytes, more than a bank file may \(1,000,000\): "
+        r"split the questions into smaller files \(or by topic\) and import each\n",
+        result.stderr,
+    )
+    assert not (tmp_path / "huge.toml").exists()
 
 
 def test_one_file_per_topic_without_output(cli, tmp_path, monkeypatch):
