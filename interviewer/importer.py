@@ -123,6 +123,11 @@ def read_csv(source: Path, content: str) -> Read:
             )
         start = reader.line_num + 1
         for cells in reader:
+            if any(cell.strip() for cell in cells[len(header) :]):  # an unquoted comma split a cell
+                raise UsageError(
+                    f"{source}:{start}: {len(cells)} cells, but the header names {len(header)} columns: "
+                    'put a cell that holds a comma in double quotes ("like, this")'
+                )
             if any(cell.strip() for cell in cells):
                 _item(source, start, dict(zip(header, cells, strict=False)), out)
             start = reader.line_num + 1

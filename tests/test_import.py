@@ -271,6 +271,11 @@ def test_an_explicit_id_already_in_the_bank_is_an_error_naming_the_line(cli, tmp
             "bad.csv:3: not valid CSV: unexpected end of data",
         ),
         ("deep.jsonl", "[" * 100_000 + "\n", "deep.jsonl:1: not valid JSON: nested too deeply"),
+        (  # the reference would have been cut at its first comma, silently
+            "comma.csv",
+            "question,reference\nWhat is dropout?,It zeroes units, at random.\n",
+            "comma.csv:2: 3 cells, but the header names 2 columns: put a cell that holds a comma in double quotes",
+        ),
     ],
 )
 def test_a_malformed_file_is_one_line_naming_file_and_line_and_writes_nothing(
