@@ -731,7 +731,16 @@ def report(
     session: Annotated[
         str, typer.Argument(metavar="SESSION", help="A session id (or its start), or `latest`.")
     ] = "latest",
-    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="md, html or json.")] = "md",
+    fmt: Annotated[
+        Optional[str],
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="md, html or json (default: as the -o file's name ends, else md).",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         Optional[Path],
         typer.Option(
@@ -747,6 +756,9 @@ def report(
     """Export a session as a report: Markdown, a self-contained HTML page, or JSON for scripts."""
     from interviewer import report as reports
 
+    if fmt is None:  # `-o report.html` is HTML, not Markdown in a file named .html
+        named = output.suffix if output is not None and str(output) != "-" else ""
+        fmt = named if named.lower().lstrip(".") in ("md", "markdown", "html", "htm", "json") else "md"
     fmt = fmt.lower().lstrip(".")
     fmt = {"markdown": "md", "htm": "html"}.get(fmt, fmt)
     if fmt not in reports.FORMATS:

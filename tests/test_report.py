@@ -170,6 +170,22 @@ def test_report_writes_a_file_and_rejects_bad_input(cli, tmp_path):
     assert "cannot write" in cli("report", "latest", "-o", str(tmp_path / "no" / "dir" / "r.md")).stderr
 
 
+def test_without_format_the_output_file_s_name_chooses_it(cli, tmp_path):
+    """`-o report.json` wrote Markdown into report.json."""
+    cli("practice", "optimization/adam", input="An answer.")
+    for name, start in [
+        ("r.html", "<!doctype html>"),
+        ("r.JSON", "{"),
+        ("r.md", "# Interview"),
+        ("r.txt", "# "),
+    ]:
+        assert cli("report", "latest", "-o", str(tmp_path / name)).exit_code == 0
+        assert (tmp_path / name).read_text().startswith(start), name
+    assert json.loads((tmp_path / "r.JSON").read_text())["schema_version"] == 2
+    cli("report", "latest", "-f", "md", "-o", str(tmp_path / "r.html"))  # a format given wins
+    assert (tmp_path / "r.html").read_text().startswith("# Interview")
+
+
 def test_report_to_dash_prints_instead_of_writing_a_file_named_dash(cli, tmp_path, monkeypatch):
     cli("practice", "optimization/adam", input="An answer.")
     monkeypatch.chdir(tmp_path)
