@@ -59,6 +59,15 @@ def render(topic: str, questions: Sequence[Mapping[str, object]], title: str | N
 
 def write_all(files: Mapping[Path, str], *, replace: bool) -> None:
     """Write every file or none: each to a temporary file beside it first, then renamed into place."""
+    from interviewer.inputs import MAX_TOML_BYTES
+
+    for path, content in files.items():
+        size = len(content.encode("utf-8"))
+        if size > MAX_TOML_BYTES:  # the bank would refuse to load it
+            raise UsageError(
+                f"{path} would hold {size:,} bytes, more than a bank file may ({MAX_TOML_BYTES:,}): "
+                "split the questions into smaller files (or by topic) and import each"
+            )
     if not replace:
         existing = [str(path) for path in files if path.exists()]
         if existing:

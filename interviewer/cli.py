@@ -756,14 +756,23 @@ def report(
     session: Annotated[
         str, typer.Argument(metavar="SESSION", help="A session id (or its start), or `latest`.")
     ] = "latest",
-    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="md, html or json.")] = "md",
+    fmt: Annotated[
+        Optional[str],
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="md, html or json (default: as the -o file's name ends, else md).",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         Optional[Path],
         typer.Option(
             "--output",
             "-o",
             metavar="FILE",
-            help="Write to this file instead of printing.",
+            help="Write to this file instead of printing (`-` prints).",
             show_default=False,
         ),
     ] = None,
@@ -772,19 +781,51 @@ def report(
     """Export a session as a report: Markdown, a self-contained HTML page, or JSON for scripts."""
     from interviewer import report as reports
 
+    if fmt is None:  # `-o report.html` is HTML, not Markdown in a file named .html
+        named = output.suffix if output is not None and str(output) != "-" else ""
+        fmt = named if named.lower().lstrip(".") in ("md", "markdown", "html", "htm", "json") else "md"
     fmt = fmt.lower().lstrip(".")
     fmt = {"markdown": "md", "htm": "html"}.get(fmt, fmt)
     if fmt not in reports.FORMATS:
         raise UsageError(f"unknown format {fmt!r}: use md, html or json")
     text = reports.render(reports.build(_open_store(read_only=True), session, _current_hashes(bank)), fmt)
-    if output is None:
+    if output is None or str(output) == "-":  # `-o -` is standard output, not a file named "-"
         sys.stdout.write(text)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        _write_whole(output, text)
     except OSError as exc:
         raise UsageError(f"{output}: cannot write: {exc.strerror or exc}") from None
     print(visible(f"Wrote {output} ({fmt}, {len(text.encode()):,} bytes)."), file=sys.stderr)
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write `text` to `path` whole or not at all: a write that fails (a full disk) leaves the file
+    that was there, not the first part of a report. A temporary file beside it is renamed into
+    place, keeping the old file's permissions. What is no regular file (/dev/null, a pipe) or a
+    symbolic link (/dev/stdout) is written directly, and so is a file in a folder where no
+    temporary file can be made."""
+    import os
+    import shutil
+
+    target = path
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        target.write_text(text, encoding="utf-8")
+        return
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        try:
+            temporary.write_text(text, encoding="utf-8")
+        except PermissionError:
+            if not target.exists():
+                raise
+            target.write_text(text, encoding="utf-8")
+            return
+        if target.exists():
+            shutil.copymode(target, temporary)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 # --- history and grade ------------------------------------------------------------------------
@@ -821,6 +862,8 @@ def history(
     from dataclasses import asdict
 
     attempts = _open_store(read_only=True).attempts(question_id=question, limit=limit)
+    if question is not None and not attempts:
+        _known_question(question, bank)  # a typo is an error, not "no attempts"
     versions = question_versions(attempts, bank)
     if json_output:
         _print_json(
@@ -834,7 +877,8 @@ def history(
     from interviewer import ui
 
     if not attempts:
-        ui.console.print("No attempts yet. Start with `interviewer practice`.")
+        start = f"interviewer practice {question}" if question else "interviewer practice"
+        ui.console.print(f"No attempts{f' at {question}' if question else ''} yet. Start with `{start}`.")
         return
     ui.console.print(ui.history_table(attempts, versions))
     if versions:
@@ -842,6 +886,17 @@ def history(
             "An older version: the question has changed since; such answers count as weaker evidence for "
             "your schedule. No longer in the bank: kept here, never scheduled."
         )
+
+
+def _known_question(question_id: str, bank: list[Path] | None) -> None:
+    """Raise the bank's "no question" error when it lacks the id (nothing when it does not load)."""
+    from interviewer.errors import BankError
+
+    try:
+        questions = _load_bank(bank)
+    except BankError:
+        return
+    questions.get(question_id)
 
 
 @_command(app)
@@ -1538,7 +1593,7 @@ def bank_import(
         list[Path],
         typer.Argument(
             metavar="FILE",
-            help="Text, Markdown, CSV or JSONL files of questions with answers.",
+            help="Text, Markdown, CSV, JSONL or JSON (a list) files of questions with answers.",
             show_default=False,
         ),
     ],
@@ -1576,7 +1631,7 @@ def bank_import(
     """Import questions with reference answers from your notes into bank files, gradable at once.
 
     Reads topic headings and question lines each followed by its answer (`##`/`###` headings, `Q:`/`A:`
-    pairs and numbered lists too), or CSV/JSONL with `question`, `reference` (or `answer`) and optional
+    pairs and numbered lists too), or CSV/JSONL (or a JSON list) with `question`, `reference` (or `answer`) and optional
     `topic`, `id`, `difficulty`. Key points are derived from each reference when the bank loads, or
     written into the file by an LLM with `--with-llm`.
     """
@@ -1683,5 +1738,52 @@ def _print_import(result: Any, files: dict[Path, str]) -> None:
     print(visible("\n".join(lines)))
 
 
+class _OutputFailed(Exception):
+    """Standard output could not be written: a full disk, a closed pipe."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.error = error
+
+
+class _GuardedOutput:
+    """Standard output whose write errors are told apart from every other OSError, so that a full
+    disk (`interviewer report > /dev/full`) is one error line instead of a traceback."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except OSError as exc:
+            raise _OutputFailed(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise _OutputFailed(exc) from None
+
+
 def main() -> None:
-    app()
+    import os
+
+    redirected = sys.stdout is not None and not sys.stdout.isatty()
+    if redirected:  # a terminal is left as it is: the interactive editor draws on it
+        sys.stdout = _GuardedOutput(sys.stdout)
+    try:
+        try:
+            app()
+        finally:
+            sys.stdout.flush()  # here, where a failure is caught, rather than at exit
+    except _OutputFailed as exc:
+        # What could not be written stays in the buffer; point the descriptor at /dev/null so that
+        # Python's own flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno() if sys.__stdout__ else 1)
+        if not isinstance(exc.error, BrokenPipeError):  # `| head` closing early is no error to report
+            print(f"error: cannot write to standard output: {exc}", file=sys.stderr)
+        sys.exit(ExitStatus.ERROR)

@@ -55,7 +55,8 @@ class Read:
 
 
 def read(path: Path) -> Read:
-    """The questions of one file, by its extension: .csv, .jsonl / .ndjson, else text or Markdown."""
+    """The questions of one file, by its extension: .csv, .jsonl / .ndjson, .json (a list of objects,
+    or one a line), else text or Markdown."""
     content = read_text_file(path, MAX_FILE_CHARS)
     if len(content) > MAX_FILE_CHARS:
         raise UsageError(f"{path}: larger than {MAX_FILE_CHARS:,} characters; is it the right file?")
@@ -64,6 +65,9 @@ def read(path: Path) -> Read:
         return read_csv(path, content)
     if suffix in (".jsonl", ".ndjson"):
         return read_jsonl(path, content)
+    if suffix == ".json":
+        body = content.removeprefix("\ufeff")
+        return read_json_list(path, body) if body.lstrip().startswith("[") else read_jsonl(path, body)
     return read_document(path, content)
 
 
@@ -119,6 +123,11 @@ def read_csv(source: Path, content: str) -> Read:
             )
         start = reader.line_num + 1
         for cells in reader:
+            if any(cell.strip() for cell in cells[len(header) :]):  # an unquoted comma split a cell
+                raise UsageError(
+                    f"{source}:{start}: {len(cells)} cells, but the header names {len(header)} columns: "
+                    'put a cell that holds a comma in double quotes ("like, this")'
+                )
             if any(cell.strip() for cell in cells):
                 _item(source, start, dict(zip(header, cells, strict=False)), out)
             start = reader.line_num + 1
@@ -137,9 +146,47 @@ def read_jsonl(source: Path, content: str) -> Read:
             row = json.loads(line)
         except ValueError as exc:
             raise UsageError(f"{source}:{number}: not valid JSON: {exc}") from None
+        except RecursionError:
+            raise UsageError(f"{source}:{number}: not valid JSON: nested too deeply") from None
         if not isinstance(row, dict):
             raise UsageError(f"{source}:{number}: expected an object with 'question' and 'reference'")
         _item(source, number, row, out)
+    return out
+
+
+def read_json_list(source: Path, content: str) -> Read:
+    """A JSON list of objects with the fields of a JSONL line; each is numbered by the line it
+    starts on."""
+    decoder = json.JSONDecoder()
+    out = Read()
+    position = content.index("[") + 1
+    expect_item = True
+    while True:
+        position = len(content) - len(content[position:].lstrip())
+        line = content.count("\n", 0, position) + 1
+        if position >= len(content):
+            raise UsageError(f"{source}:{line}: not valid JSON: the list is not closed with ']'")
+        if content[position] == "]":  # a trailing comma before it is forgiven
+            break
+        if not expect_item:
+            if content[position] != ",":
+                raise UsageError(f"{source}:{line}: not valid JSON: expected ',' or ']'")
+            position += 1
+            expect_item = True
+            continue
+        try:
+            row, position = decoder.raw_decode(content, position)
+        except ValueError as exc:
+            raise UsageError(f"{source}:{line}: not valid JSON: {exc}") from None
+        except RecursionError:
+            raise UsageError(f"{source}:{line}: not valid JSON: nested too deeply") from None
+        if not isinstance(row, dict):
+            raise UsageError(f"{source}:{line}: expected an object with 'question' and 'reference'")
+        _item(source, line, row, out)
+        expect_item = False
+    if content[position + 1 :].strip():
+        line = content.count("\n", 0, position) + 1
+        raise UsageError(f"{source}:{line}: not valid JSON: text after the list's ']'")
     return out
 
 

@@ -181,7 +181,25 @@ def _grade_view(grade: dict[str, Any] | None) -> dict[str, Any] | None:
         "latency_ms",
         "prompt_hash",
     )
-    return {k: grade.get(k) for k in keep}
+    view = {k: grade.get(k) for k in keep}
+    view["failure"] = without_endpoint(view["failure"])
+    return view
+
+
+_URL = re.compile(r"https?://\S+?(?=[.,:;)]*(?:\s|$))")
+
+
+def without_endpoint(reason: str | None) -> str | None:
+    """A failure's reason with the endpoint's URL (the first URL in it, and any other on its host)
+    said as "the endpoint": the reason is stored as shown on the terminal, a report is shared."""
+    first = _URL.search(reason or "")
+    if reason is None or first is None:
+        return reason
+    scheme, _, rest = first.group().partition("://")
+    host = f"{scheme}://{rest.split('/', 1)[0]}"
+    return _URL.sub(
+        lambda m: "the endpoint" if m.group().split("/", 3)[:3] == host.split("/") else m.group(), reason
+    )
 
 
 # --- rendering ----------------------------------------------------------------------------------

@@ -409,7 +409,11 @@ class Store:
         if ref == "latest":
             rows = self._rows("SELECT * FROM sessions ORDER BY started_at DESC, rowid DESC LIMIT 1")
             if not rows:
-                raise UsageError("there is no session yet")
+                raise UsageError(
+                    "there is no session yet: start one with `interviewer practice` or `interviewer mock`"
+                )
+        elif not ref.strip():  # as a prefix it would match every session
+            raise UsageError("no session given: name one by its id (or its start), or `latest`")
         else:
             rows = self._rows(
                 "SELECT * FROM sessions WHERE id LIKE ? ESCAPE '\\' LIMIT 2",

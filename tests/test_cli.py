@@ -71,6 +71,30 @@ def test_the_installed_command_runs_as_a_subprocess(tmp_path):
     assert (tmp_path / "interviewer.db").exists()
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [("report", "latest"), ("history", "--json"), ("stats",), ("bank", "list")])
+def test_a_full_disk_on_standard_output_is_one_error_line(tmp_path, args):
+    env = {"INTERVIEWER_HOME": str(tmp_path), "NO_COLOR": "1", "PATH": "/usr/bin:/bin"}
+    subprocess.run(
+        [sys.executable, "-m", "interviewer", "practice", "optimization/adam"],
+        input="Adam keeps moving averages of the gradient and its square.",
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "interviewer", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+    assert done.returncode == 1
+    assert done.stderr == "error: cannot write to standard output: No space left on device\n"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

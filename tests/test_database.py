@@ -264,3 +264,12 @@ def test_reading_a_home_with_no_database_yet_creates_nothing(home):
     history = _interviewer(home, "history")
     assert history.returncode == 0 and "No attempts yet" in history.stdout
     assert list(home.iterdir()) == []
+
+
+@pytest.mark.parametrize("content", ["[1]", "{}", "[" * 100_000, "not json"])
+def test_a_file_that_is_no_recovery_file_is_one_error_line(cli, tmp_path, content):
+    path = tmp_path / "answer.json"
+    path.write_text(content)
+    result = cli("recover", str(path))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {path}: not an interviewer recovery file\n"

@@ -1,6 +1,7 @@
 """`bank import`: a user's Q&A notes become bank files whose questions are gradable at once."""
 
 import json
+import re
 import textwrap
 import tomllib
 from pathlib import Path
@@ -160,6 +161,47 @@ def test_jsonl_with_reference_field_and_a_topic_for_all(cli, tmp_path):
     ]
 
 
+def test_a_json_list_imports_as_jsonl_does_and_its_errors_name_the_item_s_line(cli, tmp_path):
+    """A .json file was read as prose: 'no questions with answers found', 'text outside any question'."""
+    rows = [
+        {"question": "What is a transformer?", "reference": "A network built on self-attention over tokens."},
+        {"question": "What is tokenization?", "reference": "Splitting text into units a model reads."},
+    ]
+    source = _write(tmp_path, "deck.json", json.dumps(rows, indent=2))
+    _imported(cli, str(source), "--topic", "NLP", "-o", str(tmp_path / "nlp.toml"))
+    assert [q.id for q in _questions(tmp_path / "nlp.toml")] == ["nlp/transformer", "nlp/tokenization"]
+    lines = _write(tmp_path, "lines.json", "\n".join(json.dumps(r) for r in rows))  # JSONL named .json
+    _imported(cli, str(lines), "--topic", "NLP", "-o", str(tmp_path / "lines.toml"))
+    assert len(_questions(tmp_path / "lines.toml")) == 2
+    rows[1]["question"] = 5
+    bad = _write(tmp_path, "bad.json", json.dumps(rows, indent=2))
+    result = cli("bank", "import", str(bad), "-o", str(tmp_path / "bad.toml"))
+    assert result.exit_code == 2 and result.stderr == f"error: {bad}:6: 'question' must be text, not int\n"
+    for text, message in [
+        ("[" * 100_000, "1: not valid JSON: nested too deeply"),
+        ('[{"question": "a?", "reference": "b"}', "1: not valid JSON: the list is not closed with ']'"),
+        ('[{"question": "a?", "reference": "b"}] trailing', "1: not valid JSON: text after the list's ']'"),
+        ("[1]", "1: expected an object with 'question' and 'reference'"),
+    ]:
+        broken = _write(tmp_path, "broken.json", text)
+        result = cli("bank", "import", str(broken), "-o", str(tmp_path / "broken.toml"))
+        assert result.exit_code == 2 and result.stderr == f"error: {broken}:{message}\n"
+
+
+def test_an_import_too_large_for_a_bank_file_is_refused_not_written_unloadable(cli, tmp_path):
+    reference = "A long reference answer about gradient flow, normalization and residual paths. " * 3
+    rows = "".join(f'What is concept number {i}?,"{reference}{i}"\n' for i in range(5000))
+    source = _write(tmp_path, "huge.csv", "question,reference\n" + rows)
+    result = cli("bank", "import", str(source), "-o", str(tmp_path / "huge.toml"))
+    assert result.exit_code == 2
+    assert re.fullmatch(
+        r"error: \S+huge\.toml would hold [\d,]+ bytes, more than a bank file may \(1,000,000\): "
+        r"split the questions into smaller files \(or by topic\) and import each\n",
+        result.stderr,
+    )
+    assert not (tmp_path / "huge.toml").exists()
+
+
 def test_one_file_per_topic_without_output(cli, tmp_path, monkeypatch):
     source = _write(tmp_path, "notes.md", MARKDOWN)
     monkeypatch.chdir(tmp_path)
@@ -227,6 +269,12 @@ def test_an_explicit_id_already_in_the_bank_is_an_error_naming_the_line(cli, tmp
             "bad.csv",
             'question,answer\na?,b\n"unterminated?,x\n',
             "bad.csv:3: not valid CSV: unexpected end of data",
+        ),
+        ("deep.jsonl", "[" * 100_000 + "\n", "deep.jsonl:1: not valid JSON: nested too deeply"),
+        (  # the reference would have been cut at its first comma, silently
+            "comma.csv",
+            "question,reference\nWhat is dropout?,It zeroes units, at random.\n",
+            "comma.csv:2: 3 cells, but the header names 2 columns: put a cell that holds a comma in double quotes",
         ),
     ],
 )

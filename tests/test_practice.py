@@ -115,6 +115,16 @@ def test_history_is_friendly_when_empty(cli):
     assert "No attempts yet" in cli("history").stdout
 
 
+def test_history_of_an_unknown_question_is_an_error_not_no_attempts(cli):
+    cli("practice", "optimization/adam", input=GOOD_ADAM)
+    typo = cli("history", "--question", "adam")
+    assert typo.exit_code == 2 and typo.stdout == ""
+    assert typo.stderr.startswith("error: no question 'adam' in the bank (did you mean optimization/adam?)")
+    unanswered = cli("history", "--question", "regularization/dropout")
+    assert unanswered.exit_code == 0
+    assert "No attempts at regularization/dropout yet" in unanswered.stdout
+
+
 class _Broken:
     name = "broken"
 

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import textwrap
 from html.parser import HTMLParser
 
@@ -155,6 +156,8 @@ def test_secrets_never_reach_a_report(cli, monkeypatch, respx_mock):
     for fmt in ("md", "html", "json"):
         out = cli("report", "latest", "-f", fmt).stdout
         assert key not in out
+        # Nor the endpoint's URL, which the stored reason for the failure names.
+        assert "llm.test" not in out and "the endpoint answered HTTP 500" in out
 
 
 def test_report_writes_a_file_and_rejects_bad_input(cli, tmp_path):
@@ -165,6 +168,60 @@ def test_report_writes_a_file_and_rejects_bad_input(cli, tmp_path):
     assert cli("report", "latest", "-f", "pdf").exit_code == 2
     assert "no session 'nope'" in cli("report", "nope").stderr
     assert "cannot write" in cli("report", "latest", "-o", str(tmp_path / "no" / "dir" / "r.md")).stderr
+
+
+def test_without_format_the_output_file_s_name_chooses_it(cli, tmp_path):
+    """`-o report.json` wrote Markdown into report.json."""
+    cli("practice", "optimization/adam", input="An answer.")
+    for name, start in [
+        ("r.html", "<!doctype html>"),
+        ("r.JSON", "{"),
+        ("r.md", "# Interview"),
+        ("r.txt", "# "),
+    ]:
+        assert cli("report", "latest", "-o", str(tmp_path / name)).exit_code == 0
+        assert (tmp_path / name).read_text().startswith(start), name
+    assert json.loads((tmp_path / "r.JSON").read_text())["schema_version"] == 2
+    cli("report", "latest", "-f", "md", "-o", str(tmp_path / "r.html"))  # a format given wins
+    assert (tmp_path / "r.html").read_text().startswith("# Interview")
+
+
+def test_report_to_dash_prints_instead_of_writing_a_file_named_dash(cli, tmp_path, monkeypatch):
+    cli("practice", "optimization/adam", input="An answer.")
+    monkeypatch.chdir(tmp_path)
+    result = cli("report", "latest", "-f", "json", "-o", "-")
+    assert result.exit_code == 0 and json.loads(result.stdout)["schema_version"] == 2
+    assert not (tmp_path / "-").exists()
+
+
+def _with_file_size_limit(limit):
+    """For a child process: writing a file past `limit` bytes fails (EFBIG), as a full disk does."""
+    import resource
+    import signal
+
+    def limit_it():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of killing the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return limit_it
+
+
+def test_a_report_that_cannot_be_written_whole_leaves_the_earlier_file(cli, home, tmp_path):
+    cli("practice", "optimization/adam", input="Adam keeps moving averages of the gradient and its square.")
+    target = tmp_path / "report.md"
+    target.write_text("the report I kept\n")
+    target.chmod(0o640)
+    command = [sys.executable, "-m", "interviewer", "report", "latest", "-o", str(target)]
+    env = {**os.environ, "INTERVIEWER_HOME": str(home)}
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, preexec_fn=_with_file_size_limit(1000)
+    )
+    assert done.returncode == 2 and done.stderr == f"error: {target}: cannot write: File too large\n"
+    assert target.read_text() == "the report I kept\n"  # not its first 1000 bytes of the new one
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "report.md"]  # no temporary file left
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and target.read_text().startswith("# Interview report")
+    assert target.stat().st_mode & 0o777 == 0o640
 
 
 # --- the HTML in headless Chromium ---------------------------------------------------------------
@@ -219,6 +276,42 @@ def test_the_html_report_in_a_real_browser_runs_no_script_and_draws_its_charts(c
     colours = {colour for _, colour in image.getcolors(maxcolors=1 << 24)}
     bar_colours = {(0x2F, 0x85, 0x5A), (0xB7, 0x79, 0x1F), (0xC5, 0x30, 0x30)}
     assert colours & bar_colours, "no chart bar was drawn"
+
+
+@pytest.mark.skipif(
+    not CHROMIUM and not REQUIRED, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
+def test_a_long_word_in_the_html_report_wraps_instead_of_widening_the_page(cli, tmp_path):
+    """A word or URL with no space (quoted as evidence, in a key point, in an id) breaks inside the
+    card: it made the page 1774 px wide in a 1200 px window, behind a horizontal scrollbar."""
+    assert CHROMIUM, "chromium is required here (INTERVIEWER_REQUIRE_CHROMIUM=1)"
+    word = "x" * 300
+    answer = f"Adam keeps moving averages of the gradient and its square, {word}, with bias correction."
+    assert cli("practice", "optimization/adam", input=answer).exit_code == 0
+    page = tmp_path / "report.html"
+    cli("report", "latest", "-f", "html", "-o", str(page))
+    html = page.read_text()
+    assert re.search(r'<q class="evidence">[^<]*x{100}', html), "the long word is quoted as evidence"
+    # Measure the laid-out page: a copy of it with a script (its CSP would block one) that writes
+    # the document's width into the DOM that --dump-dom prints.
+    probe = tmp_path / "probe.html"
+    probe.write_text(
+        re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html).replace(
+            "</body>",
+            "<script>document.body.dataset.width = document.documentElement.scrollWidth + '/' + "
+            "window.innerWidth</script></body>",
+        )
+    )
+    for width in (1200, 500):
+        dom = _chromium(
+            f"--window-size={width},2000",
+            "--hide-scrollbars",
+            "--dump-dom",
+            probe.as_uri(),
+            tmp_path=tmp_path,
+        ).stdout
+        scroll, window = map(int, re.search(r'data-width="(\d+)/(\d+)"', dom).groups())
+        assert scroll <= window, f"the page is {scroll} px wide in a {window} px window"
 
 
 def test_reports_say_why_an_error_is_wrong_and_what_the_grader_overturned(cli, home):

@@ -52,7 +52,7 @@ def test_answers_are_kept_with_their_question_and_latest_grade(tmp_path):
 
 def test_sessions_are_found_by_prefix_or_latest(tmp_path):
     store = Store(tmp_path / "db")
-    with pytest.raises(UsageError, match="no session yet"):
+    with pytest.raises(UsageError, match="no session yet: start one with `interviewer practice`"):
         store.session("latest")
     a = store.create_session("practice", "offline")
     b = store.create_session("mock", "offline")
@@ -60,3 +60,6 @@ def test_sessions_are_found_by_prefix_or_latest(tmp_path):
     assert store.session(a[:5]).id == a
     with pytest.raises(UsageError, match="no session"):
         store.session("zz%")
+    for blank in ("", "  "):  # no prefix of every session, nor "matches more than one"
+        with pytest.raises(UsageError, match="no session given"):
+            store.session(blank)
