@@ -17,7 +17,7 @@ from interviewer import __version__
 from interviewer.defaults import DEFAULT_FOLLOW_UPS, DEFAULT_PER_QUESTION, DEFAULT_QUESTIONS, MAX_PER_DAY
 from interviewer.errors import ExitStatus, InterviewerError, Stopped, UsageError
 from interviewer.inputs import MAX_ANSWER_CHARS, read_text_file
-from interviewer.terminal import json_text, visible
+from interviewer.terminal import counted, json_text, visible
 from interviewer.typer_help import Command, Group
 
 if TYPE_CHECKING:
@@ -1465,7 +1465,7 @@ def calibrate(
     if not json_output:
         runs = f" × {repeat} runs" if repeat > 1 else ""
         ui.note(
-            f"{grading_note}\nGrading {answers} labelled answers{runs} from "
+            f"{grading_note}\nGrading {counted(answers, 'labelled answer')}{runs} from "
             f"{', '.join(s.name for s in labelled)}. Ctrl-C stops and shows the figures so far."
         )
     with ui.progress_bar(gradings, "Grading") as progress:
@@ -1537,7 +1537,10 @@ def _print_questions(questions: list[Any]) -> None:
         for q in group:
             line = visible(f"  {q.id:<{id_width}}  {q.difficulty:<6}  {q.prompt}")
             lines.append(line if len(line) <= width else line[: width - 1] + "…")
-    lines.append(f"{len(questions)} questions in {len(topics)} topics. `interviewer bank show ID` shows one.")
+    lines.append(
+        f"{counted(len(questions), 'question')} in {counted(len(topics), 'topic')}. "
+        "`interviewer bank show ID` shows one."
+    )
     print("\n".join(lines))
 
 
@@ -1583,7 +1586,8 @@ def bank_validate(
     loaded = bank.load(paths, builtin=False)
     files = len(set(loaded.sources.values()))
     print(
-        f"ok: {len(loaded)} questions in {files} file{'s' if files != 1 else ''}, {len(loaded.topics)} topics"
+        f"ok: {counted(len(loaded), 'question')} in {counted(files, 'file')}, "
+        f"{counted(len(loaded.topics), 'topic')}"
     )
 
 
@@ -1725,7 +1729,7 @@ def _print_import(result: Any, files: dict[Path, str]) -> None:
     topics = result.questions
     names = list(files) * len(topics) if len(files) == 1 else list(files)
     width = max(len(t) for t in topics)
-    lines = [f"Imported {len(result)} questions in {len(topics)} topics:"]
+    lines = [f"Imported {counted(len(result), 'question')} in {counted(len(topics), 'topic')}:"]
     lines += [
         f"  {t:<{width}}  {len(qs):>4}  -> {path}"
         for (t, qs), path in zip(topics.items(), names, strict=True)

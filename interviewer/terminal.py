@@ -45,3 +45,8 @@ def json_text(data: Any) -> str:
     """
     text = json.dumps(data, indent=2, ensure_ascii=False)
     return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def counted(n: int, word: str) -> str:
+    """A count and its noun: 1 question, 2 questions."""
+    return f"{n} {word}{'' if n == 1 else 's'}"

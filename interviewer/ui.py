@@ -21,7 +21,7 @@ from interviewer.formats import MARKS, VERDICT_BANDS, band, clock, countdown
 from interviewer.grading.model import Grade, Verdict
 from interviewer.inputs import MAX_ANSWER_CHARS, read_text
 from interviewer.interview import AnswerCancelled, Change, Reply
-from interviewer.terminal import visible
+from interviewer.terminal import counted, visible
 
 if TYPE_CHECKING:
     from interviewer.calibrate import Calibration, Figures
@@ -619,7 +619,7 @@ def history_table(attempts: Sequence[Attempt], versions: dict[int, str] | None =
     # The question may wrap or shorten, never the score: in 80 columns the score was squeezed out.
     table.add_column("question", overflow="fold", ratio=1)
     table.add_column("score", justify="right", no_wrap=True, min_width=7)
-    table.add_column("grader", overflow="fold")
+    table.add_column("grader", overflow="fold", max_width=10)
     for a in attempts:
         table.add_row(
             plain(local_time(a.submitted_at)),
@@ -651,7 +651,7 @@ def opening_panel(
     else:
         timing = "no time limit"
     body = Text.assemble(
-        (_plural(count, "question"), "bold"),
+        (counted(count, "question"), "bold"),
         f", {timing}. Graded by ",
         plain(grader_label(grader), "bold"),
         ".\n",
@@ -689,13 +689,16 @@ def follow_up_panel(prompt: str, title: str) -> Panel:
 
 
 def summary_view(summary: Summary) -> Group:
-    table = Table(header_style="bold", title=None)
-    table.add_column("#", justify="right")
-    table.add_column("question", no_wrap=True)
-    table.add_column("topic")
-    table.add_column("time", justify="right")
-    table.add_column("score", justify="right")
-    table.add_column("status")
+    from rich import box
+
+    table = Table(header_style="bold", title=None, box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("#", justify="right", no_wrap=True)
+    # The question's id names its topic; it may fold, never the time or the score: in 80 columns a
+    # topic column squeezed them to "0:0…".
+    table.add_column("question", overflow="fold", ratio=1)
+    table.add_column("time", justify="right", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("status", overflow="fold")
     for r in summary.questions:
         time_used = f"{clock(r.seconds)}/{clock(r.limit)}" if r.limit else clock(r.seconds)
         status = {"graded": "", "skipped": "skipped"}.get(r.status, r.status)
@@ -713,7 +716,6 @@ def summary_view(summary: Summary) -> Group:
         table.add_row(
             str(r.number),
             plain(r.question_id),
-            plain(r.topic),
             time_used,
             score,
             plain(status, style="red" if r.status == "failed" else "dim"),
@@ -824,16 +826,12 @@ def resuming(
     return f"{where}, up to {countdown(per_question)} a question." if per_question else f"{where}."
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def progress_view(p: Progress) -> Group:
     parts: list[Any] = [
         Text.assemble(
-            (_plural(p.answers, "answer"), "bold"),
+            (counted(p.answers, "answer"), "bold"),
             " in ",
-            (_plural(p.sessions, "session"), "bold"),
+            (counted(p.sessions, "session"), "bold"),
             ", ",
             (f"{p.graded} graded", "bold"),
             (
@@ -915,7 +913,7 @@ def calibration_view(result: Calibration) -> Group:
         ("Calibration of ", "bold"),
         plain(grader_label(result.grader), "bold"),
         f" against {o.answers} labelled answer{'s' if o.answers != 1 else ''}",
-        f" in {_plural(len(result.sets), 'set')}",
+        f" in {counted(len(result.sets), 'set')}",
         f", {result.repeat} runs" if result.repeat > 1 else "",
     )
     if result.interrupted:

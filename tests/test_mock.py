@@ -267,7 +267,7 @@ def test_a_failure_reason_reads_as_one_line_under_the_summary_table(cli, llm):
     result = cli("mock", "-n", "3", "--seed", "4", input=ANSWERS, env={"COLUMNS": "80"})
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    row = next(line for line in lines if line.startswith("│ 2 "))
+    row = next(line for line in lines if line.startswith(" 2 "))
     assert "failed" in row and "HTTP" not in row
     [reason] = [line for line in lines if line.startswith("  2. ")]
     assert "HTTP 500" in reason
