@@ -456,9 +456,15 @@ def _given_answer(
                 ui.note(f"{question.id}: {question.prompt}\nType your answer; end it with Ctrl-D.")
             text = ui.read_piped_answer(MAX_ANSWER_CHARS)
         if follow_up:  # the first block is the answer; an empty one is no answer, whatever follows it
-            from interviewer.session import split_answers
+            from interviewer.session import ANSWER_SEPARATOR, split_answers
 
-            _check_answer((split_answers(text) or [""])[0])
+            blocks = split_answers(text)
+            _check_answer((blocks or [""])[0])
+            if len(blocks) > 2:
+                raise UsageError(
+                    f"{len(blocks)} answers given: with --follow-up, give the answer, a line of "
+                    f"{ANSWER_SEPARATOR}, then the follow-up's answer"
+                )
         _check_answer(text)
         ui.note(grading_note)
         return text

@@ -310,6 +310,14 @@ def test_practice_with_a_follow_up_refuses_an_empty_first_answer(cli, home, give
     assert _sessions(home) == 0
 
 
+def test_practice_with_a_follow_up_refuses_more_than_two_answers(cli, home):
+    """A third block was joined to the follow-up's answer, its --- dropped, with exit 0."""
+    given = f"{ANSWER}\n---\nThe follow-up's answer.\n---\nA third answer.\n"
+    result = cli("practice", "optimization/adam", "--follow-up", "--grader", "offline", input=given)
+    _one_error(result, "3 answers given: with --follow-up, give the answer")
+    assert _sessions(home) == 0
+
+
 def test_a_byte_order_mark_at_the_start_of_given_answers_is_no_content(cli, home, tmp_path):
     """Notepad's UTF-8 starts with a byte order mark: it was stored in the answer, and hid a first
     separator (the `---` became part of the answer)."""
