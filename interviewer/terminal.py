@@ -3,9 +3,9 @@
 A terminal obeys the control characters it is sent: ESC starts sequences that clear the screen
 (ESC[2J), write the clipboard (OSC 52) or plant a hyperlink (OSC 8); BEL, backspace and carriage
 return rewrite what is shown, and the C1 range (U+0080-U+009F) holds one-character forms of the same
-sequences. Such text is shown with each control character replaced by a visible stand-in, so the
-reader sees what is there and the terminal obeys none of it. What is stored is never changed: this
-is for the way out only.
+sequences; the bidirectional overrides (U+202E ...) reorder the rest of the line. Such text is shown
+with each control character replaced by a visible stand-in, so the reader sees what is there and
+the terminal obeys none of it. What is stored is never changed: this is for the way out only.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ import json
 import re
 from typing import Any
 
-# Every C0 control but tab and newline, DEL, and every C1 control.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Every C0 control but tab and newline, DEL, every C1 control, and the bidirectional embeddings,
+# overrides and isolates, which reorder what follows them on the line ("Trojan Source"): a quote
+# could show its words, and the grader's text after it, in another order than they are.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _DEL_PICTURE = "\u2421"  # ␡
 
 
@@ -25,6 +27,8 @@ def _picture(match: re.Match[str]) -> str:
         return chr(0x2400 + code)  # Unicode's control pictures: ␛ for ESC, ␇ for BEL, ␍ for CR
     if code == 0x7F:
         return _DEL_PICTURE
+    if code > 0xFF:
+        return f"\\u{code:04x}"  # a bidirectional control
     return f"\\x{code:02x}"  # C1 controls have no pictures; no angle brackets, an HTML report holds it
 
 

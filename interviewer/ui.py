@@ -619,7 +619,7 @@ def history_table(attempts: Sequence[Attempt], versions: dict[int, str] | None =
     # The question may wrap or shorten, never the score: in 80 columns the score was squeezed out.
     table.add_column("question", overflow="fold", ratio=1)
     table.add_column("score", justify="right", no_wrap=True, min_width=7)
-    table.add_column("grader", overflow="fold", max_width=10)
+    table.add_column("grader", overflow="fold")
     for a in attempts:
         table.add_row(
             plain(local_time(a.submitted_at)),

@@ -22,8 +22,9 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from llm_fakes import ANSWER, BASE, completion, practice_json, reply
 
-# What the terminal must never receive raw: every C0 control but tab and newline, DEL, every C1.
-RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# What the terminal must never receive raw: every C0 control but tab and newline, DEL, every C1, and
+# the bidirectional embeddings, overrides and isolates.
+RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 CLIPBOARD = "\x1b]52;c;UFdORUQ=\x07"  # OSC 52: writes "PWNED" to the clipboard
 CLEAR = "\x1b[2J"
 LINK = "\x1b]8;;http://evil.test\x1b\\click\x1b]8;;\x1b\\"  # OSC 8: a hyperlink
@@ -180,6 +181,20 @@ def test_an_answer_is_shown_and_reported_inert_and_stored_exactly(cli, tmp_path)
     for report in (printed, cli("report", "-f", "html").stdout):
         assert_inert(report)
         assert SHOWN in report
+
+
+def test_a_bidirectional_override_in_an_answer_is_shown_not_obeyed(cli, tmp_path):
+    """U+202E reverses the rest of the line on screen: a quote could read in another order."""
+    answer = "Adam keeps moving averages \u202eof the gradient\u202c and of its square.\n"
+    (tmp_path / "b.txt").write_text(answer, encoding="utf-8")
+    result = cli(
+        "practice", "optimization/adam", "--grader", "offline", "--answer-file", str(tmp_path / "b.txt")
+    )
+    assert result.exit_code == 0
+    for output in (result.stdout, cli("report", "-f", "md").stdout, cli("report", "-f", "html").stdout):
+        assert_inert(output)
+        assert "moving averages \\u202eof the gradient\\u202c and" in output
+    assert json.loads(cli("report", "-f", "json").stdout)["questions"][0]["answer"] == answer
 
 
 def test_escape_sequences_in_a_bank_are_shown_not_obeyed(cli, tmp_path):
