@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import random
+import re
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -132,8 +133,14 @@ class Question(_Strict):
 
     @field_validator("key_points")
     @classmethod
-    def _some_key_points(cls, key_points: list[KeyPoint]) -> list[KeyPoint]:
+    def _some_key_points(cls, key_points: list[KeyPoint], info: ValidationInfo) -> list[KeyPoint]:
         if not key_points:
+            reference = str(info.data.get("reference", ""))
+            if any(c.isalpha() for c in reference) and not re.search(r"[A-Za-z]", reference):
+                raise ValueError(
+                    "none written, and the offline grader reads only Latin letters, so none can be "
+                    "derived from this reference: write key_points, or import with --with-llm"
+                )
             raise ValueError("none written, and the reference says nothing beyond the question's own words")
         return key_points
 

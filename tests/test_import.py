@@ -188,6 +188,26 @@ def test_a_json_list_imports_as_jsonl_does_and_its_errors_name_the_item_s_line(c
         assert result.exit_code == 2 and result.stderr == f"error: {broken}:{message}\n"
 
 
+@pytest.mark.parametrize(
+    ("question", "reference", "why"),
+    [
+        (
+            "什么是注意力机制？",
+            "注意力机制让模型在每一步关注输入中最相关的部分。",
+            "the offline grader reads only Latin",
+        ),
+        ("What is attention?", "What is attention?", "the reference says nothing beyond the question's own"),
+    ],
+)
+def test_a_reference_no_key_point_can_be_derived_from_says_why(cli, tmp_path, question, reference, why):
+    """A Chinese reference was said to repeat the question: derivation reads Latin letters only."""
+    source = _write(tmp_path, "q.jsonl", json.dumps({"question": question, "reference": reference}) + "\n")
+    result = cli("bank", "import", str(source), "-o", str(tmp_path / "q.toml"))
+    assert result.exit_code == 2 and f"key_points: none written, and {why}" in result.stderr.replace(
+        "\n", " "
+    )
+
+
 def test_an_import_too_large_for_a_bank_file_is_refused_not_written_unloadable(cli, tmp_path):
     reference = "A long reference answer about gradient flow, normalization and residual paths. " * 3
     rows = "".join(f'What is concept number {i}?,"{reference}{i}"\n' for i in range(5000))
