@@ -11,9 +11,11 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from interviewer.errors import UsageError
 from interviewer.inputs import read_text_file
@@ -142,16 +144,25 @@ def read_jsonl(source: Path, content: str) -> Read:
     for number, line in enumerate(content.removeprefix("\ufeff").splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise UsageError(f"{source}:{number}: not valid JSON: {exc}") from None
-        except RecursionError:
-            raise UsageError(f"{source}:{number}: not valid JSON: nested too deeply") from None
-        if not isinstance(row, dict):
-            raise UsageError(f"{source}:{number}: expected an object with 'question' and 'reference'")
-        _item(source, number, row, out)
+        row = _decoded(source, number, partial(json.loads, line))
+        _item(source, number, _object(source, number, row), out)
     return out
+
+
+def _decoded(source: Path, line: int, decode: Callable[[], Any]) -> Any:
+    """What `decode` returns, its JSON errors one line naming the file and line."""
+    try:
+        return decode()
+    except ValueError as exc:
+        raise UsageError(f"{source}:{line}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{source}:{line}: not valid JSON: nested too deeply") from None
+
+
+def _object(source: Path, line: int, row: Any) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise UsageError(f"{source}:{line}: expected an object with 'question' and 'reference'")
+    return row
 
 
 def read_json_list(source: Path, content: str) -> Read:
@@ -174,15 +185,8 @@ def read_json_list(source: Path, content: str) -> Read:
             position += 1
             expect_item = True
             continue
-        try:
-            row, position = decoder.raw_decode(content, position)
-        except ValueError as exc:
-            raise UsageError(f"{source}:{line}: not valid JSON: {exc}") from None
-        except RecursionError:
-            raise UsageError(f"{source}:{line}: not valid JSON: nested too deeply") from None
-        if not isinstance(row, dict):
-            raise UsageError(f"{source}:{line}: expected an object with 'question' and 'reference'")
-        _item(source, line, row, out)
+        row, position = _decoded(source, line, partial(decoder.raw_decode, content, position))
+        _item(source, line, _object(source, line, row), out)
         expect_item = False
     if content[position + 1 :].strip():
         line = content.count("\n", 0, position) + 1

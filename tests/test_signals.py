@@ -89,18 +89,23 @@ def test_sigterm_in_a_mock_interview_saves_the_draft_and_the_interview_resumes(h
     assert terminal.exit_code() == 143
     assert "mock --resume" in ANSI.sub(b"", terminal.seen).decode(errors="replace")
 
+    assert _resumed(env, "A second answer.") == ["graded", "graded"]
+    rows = sqlite3.connect(home / "interviewer.db").execute("SELECT text FROM answers ORDER BY id")
+    assert rows.fetchall() == [("A first answer",), ("A second answer.",)]
+
+
+def _resumed(env: dict[str, str], answer: str) -> list[str]:
+    """`mock --resume latest` given its last answer: each question's status."""
     resumed = subprocess.run(
         [sys.executable, "-m", "interviewer", "mock", "--resume", "latest", "--grader", "offline", "--json"],
-        input="A second answer.",
+        input=answer,
         capture_output=True,
         text=True,
         env=env,
         timeout=60,
     )
     assert resumed.returncode == 0, resumed.stderr
-    assert [q["status"] for q in json.loads(resumed.stdout)["questions"]] == ["graded", "graded"]
-    rows = sqlite3.connect(home / "interviewer.db").execute("SELECT text FROM answers ORDER BY id")
-    assert rows.fetchall() == [("A first answer",), ("A second answer.",)]
+    return [q["status"] for q in json.loads(resumed.stdout)["questions"]]
 
 
 # Without the editor (--json in a terminal), the answer is typed at the terminal's line discipline.
@@ -141,13 +146,4 @@ def test_a_stop_while_typing_a_mock_script_keeps_the_answers_and_the_interview_r
     rows = db.execute("SELECT text, skipped FROM answers ORDER BY id").fetchall()
     assert rows == [("A first answer.", 0), ("A second, unfinished", 0)]
 
-    resumed = subprocess.run(
-        [sys.executable, "-m", "interviewer", "mock", "--resume", "latest", "--grader", "offline", "--json"],
-        input="A third answer.",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    assert [q["status"] for q in json.loads(resumed.stdout)["questions"]] == ["graded"] * 3
+    assert _resumed(env, "A third answer.") == ["graded"] * 3
