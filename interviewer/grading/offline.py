@@ -295,8 +295,7 @@ def _opens_contrast(
 ) -> bool:
     """Whether the clause opens with "whereas" (or one of `words`): what it says is of something
     else than before."""
-    opening = next(w.plain for w in sentence.words if w.clause == clause[0].clause)
-    return opening in words
+    return _opens_with(sentence, clause, words)
 
 
 _PRONOUNS = frozenset({"it", "they"})
