@@ -701,6 +701,16 @@ def test_a_right_condition_and_effect_is_no_error(builtin_bank, question, answer
             "actual positives that are found, and raising the threshold usually increases precision at the "
             "cost of recall.",
         ),
+        (
+            "statistics/power",
+            "Power is the probability of detecting a real effect of a given size; it goes up with more "
+            "samples, a larger effect, lower variance or a higher alpha, and we usually aim for 80%.",
+        ),
+        (
+            "computer-vision/nms",
+            "Non-maximum suppression keeps the highest-scoring box and removes other boxes of the same class "
+            "that overlap it with IoU above a threshold, then repeats.",
+        ),
     ],
 )
 def test_dense_prose_is_no_glued_list(builtin_bank, question, answer):

@@ -544,6 +544,7 @@ _AUXILIARIES = frozenset(
     "is are was were has have had can could will would may might must should do does did".split()
 )
 _RELATIVES = frozenset({"that", "which", "who"})
+_PLURAL_SUBJECTS = frozenset({"we", "they"})
 _NOT_VERBS = (
     frozenset("is was has does as us this its thus plus versus yes bias less".split()) | _GLUE | {"meets"}
 )
@@ -562,8 +563,8 @@ def _verb_form(token: str) -> bool:
 
 def predications(text: str) -> int:
     """How often the text says what something does: a verb and its object ("L1 adds the absolute
-    values", "it keeps a moving average"), "it" and its verb, or a relative clause after a term
-    ("positives that are correct").
+    values", "it keeps a moving average"), "it", "we" or "they" and a verb, or a relative clause
+    after a term ("positives that are correct").
 
     Terms glued into a sentence hang them on "is", "of" and "with" ("X is the A of B with C, where
     D meets E") and say this of nothing; a dense correct sentence ("L1 adds ... and drives many of
@@ -575,13 +576,17 @@ def predications(text: str) -> int:
         before, word, after = tokens[i - 1] if i else "", tokens[i], tokens[i + 1]
         if not (word and after):
             continue  # a break ("," or ";") between them
+        verb_after = after in _AUXILIARIES or _verb_form(after)
+        # "that"/"which" opening a clause about the term right before it, not "so that is how".
+        term_before = bool(before) and before not in FILLERS and before not in RELATIONAL
         if word.endswith("s") and _verb_form(word) and after in _OBJECT_STARTS:
-            count += 1
-        elif after in _AUXILIARIES or _verb_form(after):
-            # "it gets", and "that"/"which" opening a clause about the term right before it (not
-            # "so that is how": a connective, not a term).
-            term_before = bool(before) and before not in FILLERS and before not in RELATIONAL
-            count += word == "it" or (word in _RELATIVES and term_before)
+            count += 1  # "adds the", "keeps a"
+        elif word == "it" and verb_after:
+            count += 1  # "it gets"
+        elif word in _PLURAL_SUBJECTS and (verb_after or after not in FILLERS):
+            count += 1  # "we usually aim for", "they overfit"
+        elif word in _RELATIVES and term_before and (verb_after or after not in FILLERS | _OBJECT_STARTS):
+            count += 1  # "positives that are correct", "boxes that overlap it"
     return count
 
 
