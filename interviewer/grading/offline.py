@@ -457,8 +457,6 @@ class _Reading:
         self._spoken_for: dict[int, set[int]] = {}
         self._conditionals: dict[int, list[tuple[int, int, int]]] = {}
         self._keys: dict[int, frozenset[str]] = {}  # id(clause) -> its words' keys
-        self._sentence_keys = [frozenset(w.key for c in s.clauses for w in c) for s in self.sentences]
-        self._answer_keys = frozenset().union(*self._sentence_keys)
         self._negated = [any(w.negator for w in s.words) for s in self.sentences]
         # Each word's clauses, as (sentence, clause) indexes: where a concept starting with it may be.
         self._clauses_with: dict[str, list[tuple[int, int]]] = {}
@@ -466,6 +464,7 @@ class _Reading:
             for c_index, clause in enumerate(sentence.clauses):
                 for key in self._clause_keys(clause):
                     self._clauses_with.setdefault(key, []).append((s_index, c_index))
+        self._answer_keys = frozenset(self._clauses_with)  # every word of the answer's clauses
         # The table of a concept the answer never starts: most of a question's concepts, for most
         # answers. Shared between them, so never changed.
         self._absent = tuple((NONE,) * len(s.clauses) for s in self.sentences)

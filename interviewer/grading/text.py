@@ -536,7 +536,8 @@ def glue_share(text: str) -> float:
 
 
 # Words after which a word ending in "s" is a verb taking an object ("adds the", "keeps a", "drives
-# many"), and those before which one is a verb of its subject ("it keeps", "which are").
+# many"); then the auxiliaries that make "it", "we", "they" or "which" before them a subject ("which
+# are"), and the pronouns that open a relative clause or name a plural subject.
 _OBJECT_STARTS = frozenset(
     "the a an each every all both many its their them it this these those one some any no more less fewer most another".split()
 )
