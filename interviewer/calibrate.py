@@ -628,14 +628,35 @@ PROCESS_POOL_MIN_JOBS = 1000
 _CHUNK = 64  # answers per task sent to a process: progress moves in steps this big
 
 
-# In a grading process: the questions of every job, sent once when the process starts.
-_questions: dict[str, Question] = {}
+def _other_cores() -> int:
+    return max(1, (os.cpu_count() or 1) - 1)
 
 
-def _start_process(questions: dict[str, Question]) -> None:
+def start_processes() -> ProcessPoolExecutor:
+    """Grading processes for `run`, one per other core, started now.
+
+    A process takes ~0.3 s to start (it imports the grader): started before the sets are read, it
+    is ready when grading begins. The caller shuts it down (`shutdown(wait=False,
+    cancel_futures=True)`: a process in the middle of a chunk finishes it and exits).
+    """
+    context = multiprocessing.get_context("spawn")  # not forked: the parent may run a progress thread
+    pool = ProcessPoolExecutor(_other_cores(), mp_context=context, initializer=_start_process)
+    for _ in range(_other_cores()):
+        pool.submit(int)  # spawned on demand, one per task while none is idle: start them all now
+    return pool
+
+
+def processes_ahead(grader: Grader, *, shipped: bool) -> ProcessPoolExecutor | None:
+    """The grading processes to start before the sets are read: for the offline grader over the
+    shipped sets (thousands of answers; a user's set may be a handful), on more than one core."""
+    if shipped and isinstance(grader, OfflineGrader) and (os.cpu_count() or 1) > 1:
+        return start_processes()
+    return None
+
+
+def _start_process() -> None:
     """In a grading process: Ctrl-C is the parent's to handle (it prints the figures so far)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _questions.update(questions)
     threading.Thread(target=_exit_with, args=(os.getppid(),), name="exit-with-parent", daemon=True).start()
 
 
@@ -647,57 +668,47 @@ def _exit_with(parent: int) -> None:
     os._exit(1)
 
 
-def _grade_offline(chunk: list[tuple[str, str]], questions: dict[str, Question] | None = None) -> list[Grade]:
-    """Grade (question id, answer) pairs, of the questions given or those the process was sent."""
+def _grade_offline(chunk: list[tuple[str, str]], questions: dict[str, Question]) -> list[Grade]:
+    """Grade (question id, answer) pairs of these questions."""
     grader = OfflineGrader()
-    questions = _questions if questions is None else questions
     return [grade_safely(grader, questions[qid], text) for qid, text in chunk]
 
 
-def _in_processes(jobs: Sequence[_Job], workers: int) -> Generator[tuple[_Job, Grade]]:
-    """Grade offline here and in `workers - 1` processes, yielding grades a chunk at a time.
+def _in_processes(jobs: Sequence[_Job], pool: ProcessPoolExecutor) -> Generator[tuple[_Job, Grade]]:
+    """Grade offline here and in the pool's processes, yielding grades a chunk at a time.
 
-    This process grades chunks too, from the first moment: a process takes ~0.4 s to start (it
-    imports the grader), and this one would wait for it. Each process is sent the questions once
-    (sent with every chunk, each would be a new object whose compiled terms are found again by its
-    content hash), and a question's answers go together, so a process compiles the terms of fewer
-    questions.
-
-    The processes are spawned (not forked: the parent may run a progress thread) and ignore Ctrl-C;
-    after it, the chunks not started are cancelled and those in flight are left to finish. A chunk
-    whose process could not start or died is graded here instead.
+    This process grades chunks too, from the first moment, so it never waits for a process. A
+    question's answers go together: a chunk carries the few questions it needs, and a process
+    compiles the terms of fewer questions. After Ctrl-C (the processes ignore it) the chunks not
+    started are cancelled and those in flight are left to finish. A chunk whose process could not
+    start or died is graded here instead.
     """
-    questions = {job.question.id: job.question for job in jobs}
     by_question = sorted(jobs, key=lambda job: job.question.id)
     pending = deque(by_question[i : i + _CHUNK] for i in range(0, len(jobs), _CHUNK))
-    context = multiprocessing.get_context("spawn")
-    others = max(1, workers - 1)
-    pool = ProcessPoolExecutor(others, mp_context=context, initializer=_start_process, initargs=(questions,))
     running: dict[Future[list[Grade]], list[_Job]] = {}
 
-    def pairs(chunk: list[_Job]) -> list[tuple[str, str]]:
-        return [(job.question.id, job.text) for job in chunk]
+    def work(chunk: list[_Job]) -> tuple[list[tuple[str, str]], dict[str, Question]]:
+        return [(job.question.id, job.text) for job in chunk], {
+            job.question.id: job.question for job in chunk
+        }
 
-    try:
-        while pending or running:
-            # Four chunks queued per process keep it busy while this one grades its own.
-            while pending and len(running) < 4 * others:
-                chunk = pending.popleft()
-                running[pool.submit(_grade_offline, pairs(chunk))] = chunk
-            for future in [f for f in running if f.done()]:
-                sent = running.pop(future)
-                try:
-                    grades = future.result()
-                except BrokenProcessPool:
-                    grades = _grade_offline(pairs(sent), questions)
-                yield from zip(sent, grades, strict=True)
-            if pending:
-                mine = pending.pop()  # from the other end: other questions than the processes'
-                yield from zip(mine, _grade_offline(pairs(mine), questions), strict=True)
-            elif running:
-                wait(running, return_when=FIRST_COMPLETED)
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    while pending or running:
+        # Four chunks queued per process keep it busy while this one grades its own.
+        while pending and len(running) < 4 * _other_cores():
+            chunk = pending.popleft()
+            running[pool.submit(_grade_offline, *work(chunk))] = chunk
+        for future in [f for f in running if f.done()]:
+            sent = running.pop(future)
+            try:
+                grades = future.result()
+            except BrokenProcessPool:
+                grades = _grade_offline(*work(sent))
+            yield from zip(sent, grades, strict=True)
+        if pending:
+            mine = pending.pop()  # from the other end: other questions than the processes'
+            yield from zip(mine, _grade_offline(*work(mine)), strict=True)
+        elif running:
+            wait(running, return_when=FIRST_COMPLETED)
 
 
 def grades_inline(grader: Grader) -> bool:
@@ -718,11 +729,12 @@ def run(
     workers: int = MAX_CONCURRENT_GRADES,
     inline: bool | None = None,
     processes: bool | None = None,
+    pool: ProcessPoolExecutor | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Calibration:
     """Grade every answer `repeat` times and measure the grades against the labels: on this thread,
     on a pool of `workers` threads (an LLM), or, for many offline gradings, here and on one process
-    per other core.
+    per other core (those of `pool`, from start_processes, if given).
 
     Ctrl-C stops grading; the result then holds the figures for what was graded, marked interrupted.
     """
@@ -742,16 +754,19 @@ def run(
             and cores > 1
         )
     stream: Generator[tuple[_Job, Grade]]
+    own_pool = None
     if processes:
-        stream = _in_processes(jobs, cores)
+        if pool is None:
+            pool = own_pool = start_processes()
+        stream = _in_processes(jobs, pool)
     elif use_inline:
         stream = _inline(grader, jobs)
     else:
         stream = _in_threads(grader, jobs, max(1, workers))
     interrupted, done = False, 0
     started = time.perf_counter()
-    with closing(stream):
-        try:
+    try:
+        with closing(stream):
             if progress:
                 progress(0, len(jobs))
             for job, grade in stream:
@@ -759,8 +774,11 @@ def run(
                 done += 1
                 if progress:
                     progress(done, len(jobs))
-        except KeyboardInterrupt:
-            interrupted = True
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if own_pool:
+            own_pool.shutdown(wait=False, cancel_futures=True)
     seconds = time.perf_counter() - started
     rows = tuple(Row(a, tuple(g)) for a, g in zip(answers, grades, strict=True))
     return Calibration.measure(grader.name, sets, rows, repeat, seconds, interrupted)

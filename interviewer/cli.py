@@ -21,7 +21,11 @@ from interviewer.terminal import counted, json_text, visible
 from interviewer.typer_help import Command, Group
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from interviewer.bank import Bank, Difficulty
+    from interviewer.calibrate import LabelledSet
+    from interviewer.grading import Grader
 
 
 class _OneLineErrors(Group):
@@ -1462,10 +1466,31 @@ def calibrate(
     Nothing is saved to your answers. Ctrl-C stops and prints the figures so far.
     """
     from interviewer import calibrate as calibration
+
+    chosen, grading_note = _grader(grader, model, base_url)
+    # The shipped sets are thousands of gradings, spread over processes: they start while the sets
+    # are read.
+    pool = calibration.processes_ahead(chosen, shipped=not sets)
+    try:
+        labelled = calibration.load_sets(sets, _load_bank(bank), scale=scale)
+        _calibrate(labelled, chosen, grading_note, repeat=repeat, json_output=json_output, pool=pool)
+    finally:
+        if pool:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _calibrate(
+    labelled: "list[LabelledSet]",
+    chosen: "Grader",
+    grading_note: str,
+    *,
+    repeat: int,
+    json_output: bool,
+    pool: "ProcessPoolExecutor | None",
+) -> None:
+    from interviewer import calibrate as calibration
     from interviewer import ui
 
-    labelled = calibration.load_sets(sets, _load_bank(bank), scale=scale)
-    chosen, grading_note = _grader(grader, model, base_url)
     answers = sum(len(s.answers) for s in labelled)
     gradings = answers * repeat
     if not json_output:
@@ -1475,7 +1500,7 @@ def calibrate(
             f"{', '.join(s.name for s in labelled)}. Ctrl-C stops and shows the figures so far."
         )
     with ui.progress_bar(gradings, "Grading") as progress:
-        result = calibration.run(labelled, chosen, repeat=repeat, progress=progress)
+        result = calibration.run(labelled, chosen, repeat=repeat, pool=pool, progress=progress)
     if json_output:
         _print_json(result.to_json())
     else:

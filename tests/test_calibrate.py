@@ -878,6 +878,26 @@ def test_many_offline_gradings_on_processes_equal_grading_them_here(builtin_bank
     dump = lambda result: [r.grade.model_dump(exclude={"latency_ms"}) for r in result.rows]  # noqa: E731
     assert dump(spread) == dump(here) and spread.done == here.done == len(spread.rows)
     assert seen == sorted(seen) and seen[-1] == len(spread.rows) and len(seen) > 2  # moved as chunks came
+    # Processes started before the sets were read, as `interviewer calibrate` starts them.
+    pool = calibrate.processes_ahead(OfflineGrader(), shipped=True)
+    if os.cpu_count() == 1:
+        assert pool is None
+        return
+    try:
+        ahead = calibrate.run(sets, OfflineGrader(), pool=pool)
+    finally:
+        pool.shutdown()
+    assert dump(ahead) == dump(here)
+
+
+def test_processes_start_ahead_only_for_the_offline_grader_over_the_shipped_sets():
+    from interviewer.config import Settings
+    from interviewer.grading.llm import LLMGrader
+    from interviewer.grading.offline import OfflineGrader
+
+    assert calibrate.processes_ahead(OfflineGrader(), shipped=False) is None  # a user's set: maybe 2 rows
+    llm = LLMGrader(Settings(grader="llm", model="m", base_url=BASE, max_retries=0))
+    assert calibrate.processes_ahead(llm, shipped=True) is None  # it waits on the network, on threads
 
 
 def test_a_process_that_cannot_start_leaves_its_answers_graded_here(builtin_bank, monkeypatch):
