@@ -31,7 +31,12 @@ Three kinds of labelled sets ship in `interviewer/calibration/` (see their heade
 - short.toml: two short correct answers per question (one dense sentence, one terse note),
   written blind; measured once as written (12 of 304 told of an error, 28 held to 2 as a list),
   then tuned against.
-- unseen.toml, blind.toml and fluent-swaps-held-out.toml: written by other interviewers and never
+- glued-verbs.toml: two answers per question that string its terms on vague verbs ("involves",
+  "leverages", "plays a role in"), written blind; measured once as written (166 of 304 over 2),
+  then tuned against, with vague-correct.toml (a correct answer per question around such verbs)
+  as the guard for false list caps and lost credit.
+- unseen.toml, blind.toml, fluent-swaps-held-out.toml and glued-verbs-held-out.toml: written by
+  other interviewers and never
   tuned against; they measure how the grader generalises, so they hold it to floors only and
   their figures are printed as they are.
 """
@@ -62,6 +67,9 @@ FLUENT_HELD_OUT = "fluent-swaps-held-out.toml"
 FLUENT_PAIRS = "fluent-pairs.toml"
 SPOKEN = "spoken.toml"  # correct answers in a spoken style: a development set for false errors
 SHORT = "short.toml"  # short correct answers, a dense sentence and a terse note: the same, and for list caps
+GLUED_VERBS = "glued-verbs.toml"  # terms strung on vague verbs ("involves", "leverages"): a development set
+GLUED_VERBS_HELD_OUT = "glued-verbs-held-out.toml"  # the same, written after the tuning: never tuned
+VAGUE_CORRECT = "vague-correct.toml"  # correct answers around vague verbs: the guard for their rules
 # How many of them score over 2 (see the README): the development set's figure once tuned, and the
 # held-out set's as first measured, before the bank's inversions. More means a change made the
 # grader worse at what it is weakest at.
@@ -90,7 +98,10 @@ def graded(builtin_bank):
             FLUENT_PAIRS,
             SPOKEN,
             SHORT,
+            GLUED_VERBS,
+            VAGUE_CORRECT,
             FLUENT_HELD_OUT,
+            GLUED_VERBS_HELD_OUT,
             "unseen.toml",
             "blind.toml",
         )
@@ -238,6 +249,38 @@ def test_short_correct_answers_held_to_2_as_lists_are_counted(graded):
     assert all(capped[style] <= SHORT_LIST_CAPS[style] for style in capped)
 
 
+# Terms strung on vague verbs that still score over 2: answers padded with sentences that name
+# nothing ("Cold start is something every recommender has to face"), lists whose items are
+# descriptions rather than names, and verbs the vague relations do not hold. Measured, not tuned
+# away; more means a change made it worse. (166 of 304 as written.)
+GLUED_VERBS_OVER_2 = 81
+
+
+def test_terms_strung_on_vague_verbs_are_measured(graded):
+    rows = graded[GLUED_VERBS]
+    print(f"\n{GLUED_VERBS}: question, label, offline score")
+    for answer, grade in rows:
+        print(f"  {answer['question']:45} {answer['score']:>2} {grade.score:>4}")
+    assert len(rows) == 304 and {a["kind"] for a, _ in rows} == {"glued"}
+    over = sum(grade.score > 2 for _, grade in rows)
+    print(f"{GLUED_VERBS}: {over} of {len(rows)} over 2")
+    assert over <= GLUED_VERBS_OVER_2
+
+
+def test_correct_answers_around_vague_verbs_keep_their_credit(graded):
+    """The vague-relation rules doubt only lists of names hung on such a verb: a correct answer that
+    says "backprop relies on the chain rule: it multiplies ..." keeps its points."""
+    rows = graded[VAGUE_CORRECT]
+    assert len(rows) == 152 and {a["kind"] for a, _ in rows} == {"strong"}
+    capped = [a["question"] for a, g in rows if g.cap == LIST_CAP]
+    told = [(a["question"], [e.text for e in g.errors]) for a, g in rows if g.errors]
+    under_8 = sum(g.score < 8 for _, g in rows)
+    print(f"\n{VAGUE_CORRECT}: capped as lists {capped}; told of an error {told}; {under_8} under 8")
+    assert capped == ["data/data-validation"]  # notes of "X: a, b, c" (1 before the rules too)
+    assert told == [("unsupervised/pca-svd", ["The singular values themselves are the variances"])]
+    assert under_8 <= 10  # 7 before the rules
+
+
 # Adversarial answers of the tuned sets that the grader still scores over 2, each named by set,
 # question, kind and which of that question's answers of that kind it is; grouped by why. The test
 # fails when one starts passing too, so the list stays true.
@@ -281,7 +324,7 @@ KNOWN_MISSES = {
     # sentence of formula letters ("the output size from W with K, P and S").
     (ADVERSARIAL, "classical-ml/regularized-linear", "keywords", 1),
     (ADVERSARIAL, "computer-vision/conv-arithmetic", "glued", 1),
-    # adversarial-source.toml, 13 of 204 (86 when first measured, as written). Chatty lists whose
+    # adversarial-source.toml, 12 of 204 (86 when first measured, as written). Chatty lists whose
     # fillers read as relating words ("so it's sort of mean, variance, mini-batch, gamma, beta, ...,
     # that's batch norm in a nutshell I guess"), or vague relations with words the list measure does
     # not know ("Self-attention has queries and keys").
@@ -290,7 +333,6 @@ KNOWN_MISSES = {
     (ADVERSARIAL_SOURCE, "regularization/early-stopping", "glued", 3),
     (ADVERSARIAL_SOURCE, "neural-networks/activation-functions", "glued", 3),
     (ADVERSARIAL_SOURCE, "architectures/self-attention", "glued", 2),
-    (ADVERSARIAL_SOURCE, "evaluation/accuracy-f1-auc", "glued", 2),
     (ADVERSARIAL_SOURCE, "transfer-learning/pretraining-vs-finetuning", "glued", 3),
     (ADVERSARIAL_SOURCE, "practical/high-training-loss", "glued", 3),
     (ADVERSARIAL_SOURCE, "practical/first-model", "glued", 3),

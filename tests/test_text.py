@@ -232,3 +232,36 @@ def test_a_size_reads_the_same_however_the_times_sign_is_written():
     )
     # A product of decimals is read as its numbers, as the bank's terms write it ("0 05 0 01").
     assert text.phrase_keys("0.05 × 0.01") == text.phrase_keys("0 05 0 01")
+
+
+def _hung(sentence):
+    s = text.split_sentences(sentence)[0]
+    hung = text.hung_on_vague(s)
+    return [w.plain for w in s.words if w.index in hung and w.plain not in text.FILLERS]
+
+
+def test_a_list_of_names_hung_on_a_vague_verb_is_named_not_stated():
+    assert _hung("We leverage PCA with the orthogonal directions, the variance and the eigenvectors.") == [
+        "pca", "orthogonal", "directions", "variance", "eigenvectors"
+    ]  # fmt: skip
+    assert text.vague_lists("It involves the covariance matrix, the SVD and the reconstruction error.") == 1
+    # Not a list: two items, or a reason given, or items that describe rather than name.
+    assert _hung("Labels rely on chargebacks and reviews, so they arrive late.") == []
+    assert (
+        _hung("It's called boosting because the residuals relate to the gradient, the loss and the step.")
+        == []
+    )
+    assert _hung(
+        "Multi-head attention involves h heads, each with its own query, key and value projections into a "
+        "lower dimension, run in parallel and concatenated."
+    ) == []  # fmt: skip
+    # A break other than a comma ends the list: "rely on distances" hangs nothing.
+    assert _hung("Models that rely on distances need scaling: kNN, k-means, SVMs and PCA.") == []
+
+
+def test_a_vague_verb_glues_the_list_it_hangs_and_is_no_predication():
+    hung = "Gradient boosting involves the trees, the residuals, the negative gradient and the loss."
+    said = "Gradient boosting fits each tree to the residuals, the negative gradient of the loss."
+    assert text.glue_share(hung) > text.glue_share(said)
+    assert text.predications("it involves the trees and it leverages the loss") == 0
+    assert text.predications("it fits the trees and it adds the outputs") >= 2

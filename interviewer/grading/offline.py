@@ -458,6 +458,7 @@ class _Reading:
         self._conditionals: dict[int, list[tuple[int, int, int]]] = {}
         self._keys: dict[int, frozenset[str]] = {}  # id(clause) -> its words' keys
         self._negated = [any(w.negator for w in s.words) for s in self.sentences]
+        self._hung = [text.hung_on_vague(s) for s in self.sentences]
         # Each word's clauses, as (sentence, clause) indexes: where a concept starting with it may be.
         self._clauses_with: dict[str, list[tuple[int, int]]] = {}
         for s_index, sentence in enumerate(self.sentences):
@@ -612,9 +613,16 @@ class _Reading:
             m for alt in alts if keys.issuperset(alt) for m in _matches(clause, alt, concept.unskippable)
         )
         disowned = c_index in self.disowned[s_index]
+        hung = self._hung[s_index]
         if not self._negated[s_index]:
-            # Nothing in the sentence can deny a match (most sentences): said, unless taken back.
-            return NONE if next(found, None) is None else DOUBTFUL if disowned else AFFIRMED
+            # Nothing in the sentence can deny a match (most sentences): said, unless taken back or
+            # only named in a list that a vague relation hangs ("it involves A, B and C").
+            best = NONE
+            for words in found:
+                if not disowned and not (hung and all(w.index in hung for w in words)):
+                    return AFFIRMED
+                best = DOUBTFUL
+            return best
         # "Without a non-linearity, layers collapse into one": a denial supposed, not claimed.
         supposed = sentence.words[0].plain in SUPPOSITIONS
         best = NONE
@@ -626,7 +634,11 @@ class _Reading:
                     concept.warned and text.advises_against(sentence, negator)
                 )
                 best = max(best, DOUBTFUL if supposed or weak else NEGATED)
-            elif disowned or text.denied_in_clause(sentence, words, self.spoken_for(s_index)):
+            elif (
+                disowned
+                or (hung and all(w.index in hung for w in words))
+                or text.denied_in_clause(sentence, words, self.spoken_for(s_index))
+            ):
                 best = max(best, DOUBTFUL)
             else:
                 return AFFIRMED
@@ -894,7 +906,9 @@ def _glued(answer: str, sentences: list[text.Sentence]) -> bool:
         for quote, size in sizes.items()
         if size >= GLUED_SENTENCE_WORDS
         and text.glue_share(quote) >= GLUE_SHARE
-        and text.predications(quote) < PREDICATIONS
+        # "it computes the thing that the layer then brings into ...": a list hung on a vague
+        # relation outweighs a predication.
+        and text.predications(quote) < PREDICATIONS + text.vague_lists(quote)
     )
     return glued > 0 and glued >= GLUED_SHARE_OF_ANSWER * sum(sizes.values())
 

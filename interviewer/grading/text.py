@@ -6,6 +6,7 @@ the candidate's own text.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import unicodedata
@@ -512,11 +513,16 @@ def glue_share(text: str) -> float:
     "and" after a single word ("TP, FP, FN and TN") lists names, as correct answers do too, and
     does not count.
     """
+    tokens = _tokens(text)
+    vague = _spans(tokens, _VAGUE_RELATIONS_BY_FIRST)
+    hanging = _hanging(tokens)  # "it involves A, B and C" glues A, B and C on "involves"
     glue = content = item = 0  # item: content words since the last glue
     previous = ""
-    for match in _TOKEN.finditer(normalise(text)):
-        token = match.group()
-        if token in (",", "and"):
+    for i, token in enumerate(tokens):
+        if i in vague:
+            glue += i in hanging
+            item = 0
+        elif token in (",", "and"):
             glue += item >= 2
             item = 0
         elif (
@@ -526,13 +532,93 @@ def glue_share(text: str) -> float:
         ):
             glue += 1
             item = 0
-        elif match.lastgroup == "brk":
+        elif not token or token == ",":
             item = 0
         elif token not in FILLERS:
             content += 1
             item += 1
         previous = token
     return glue / content if content else 0.0
+
+
+_BECAUSE = frozenset("because since therefore thus hence".split())
+
+
+def vague_relations(text: str) -> int:
+    """How many relations that name no relation the text holds ("involves", "plays a role in");
+    none when it gives a reason ("... because the residuals are related to the gradient")."""
+    tokens = _tokens(text)
+    if _BECAUSE.intersection(tokens):
+        return 0
+    vague = _spans(tokens, _VAGUE_RELATIONS_BY_FIRST)
+    return sum(i - 1 not in vague for i in vague)
+
+
+# Where a list hung on a vague relation ends: a reason, a condition or a relative clause relates it.
+_LIST_ENDS = _BECAUSE | frozenset(
+    "so if when unless which that but while whereas where until before after".split()
+)
+
+
+def vague_lists(text: str) -> int:
+    """How many vague relations the text hangs a list of three or more on: "it involves the
+    covariance matrix, the SVD and the reconstruction error" (not "handling comes down to the
+    cause, so I investigate first"); none when it gives a reason."""
+    tokens = _tokens(text)
+    return 0 if _BECAUSE.intersection(tokens) else len(_hanging(tokens))
+
+
+def _hanging(tokens: list[str]) -> set[int]:
+    """Where a vague relation starts that a list of three or more follows, up to a break other than
+    a comma or a word that relates it ("so", "which", "when")."""
+    vague = _spans(tokens, _VAGUE_RELATIONS_BY_FIRST)
+    out = set()
+    for i in vague - {j + 1 for j in vague}:
+        end = i
+        while end in vague:
+            end += 1
+        stretch = itertools.takewhile(lambda t: t and t not in _LIST_ENDS, tokens[end:])
+        if sum(t in (",", "and", "or") for t in stretch) >= 2:
+            out.add(i)
+    return out
+
+
+def hung_on_vague(sentence: Sentence) -> frozenset[int]:
+    """The words (indexes into `sentence.words`) of the lists of three or more that a vague relation
+    hangs in the sentence: "we leverage PCA with the orthogonal directions, the variance and the
+    eigenvectors" names them and says nothing of them. A list ends at a break other than a comma
+    or at a word that relates it ("so", "which", "when"); none when the sentence gives a reason."""
+    tokens = _tokens(sentence.text)
+    if _BECAUSE.intersection(tokens):
+        return frozenset()
+    index = list(itertools.accumulate((token not in ("", ",") for token in tokens), initial=-1))[1:]
+    vague = _spans(tokens, _VAGUE_RELATIONS_BY_FIRST)
+    hung: set[int] = set()
+    for i in sorted(vague):
+        if i - 1 in vague:
+            continue
+        end = i
+        while end in vague:
+            end += 1
+        stretch = list(itertools.takewhile(lambda t: t and t not in _LIST_ENDS, tokens[end:]))
+        items = [0]  # content words per item: names ("the registry alias"), not descriptions
+        for token in stretch:
+            if token in (",", "and", "or"):
+                items.append(0)
+            elif token not in FILLERS:
+                items[-1] += 1
+        named = [size for size in items if size]
+        if len(named) >= 3 and max(named) <= LIST_ITEM_WORDS:
+            hung.update(index[k] for k in range(end, end + len(stretch)) if tokens[k] != ",")
+    return frozenset(hung)
+
+
+def _tokens(text: str) -> list[str]:
+    """The text's words, with "," for a comma and "" for any other break."""
+    return [
+        m.group() if m.lastgroup == "word" else "," if m.group() == "," else ""
+        for m in _TOKEN.finditer(normalise(text))
+    ]
 
 
 # Words after which a word ending in "s" is a verb taking an object ("adds the", "keeps a", "drives
@@ -571,11 +657,12 @@ def predications(text: str) -> int:
     D meets E") and say this of nothing; a dense correct sentence ("L1 adds ... and drives many of
     them to zero, while L2 adds ... and shrinks all weights ...") does it again and again.
     """
-    tokens = [m.group() if m.lastgroup == "word" else "" for m in _TOKEN.finditer(normalise(text))]
+    tokens = [token if token != "," else "" for token in _tokens(text)]
+    vague = _spans(tokens, _VAGUE_RELATIONS_BY_FIRST)  # "it involves the", "we leverage": no verb
     count = 0
     for i in range(len(tokens) - 1):
         before, word, after = tokens[i - 1] if i else "", tokens[i], tokens[i + 1]
-        if not (word and after):
+        if not (word and after) or i in vague or i + 1 in vague:
             continue  # a break ("," or ";") between them
         verb_after = after in _AUXILIARIES or _verb_form(after)
         # "that"/"which" opening a clause about the term right before it, not "so that is how".
@@ -612,35 +699,59 @@ def explained_share(sentences: list[Sentence]) -> float:
 
 
 # Relations that name no relation: "X involves A and B", "it relates to C", "D plays a role too".
-_VAGUE = tuple(
+# They relate terms as "of" and "with" do (see glue_share), and say nothing of what a term does.
+_VAGUE_RELATIONS = tuple(
     tuple(phrase.split())
-    for phrase in """involves|involve|relates to|relate to|is related to|are related to|has to do with|
+    for phrase in """involves|involve|involved|relates to|relate to|is related to|are related to|has to do with|
     have to do with|is about|are about|is tied to|are tied to|is connected to|are connected to|
     is linked to|are linked to|connects to|deals with|touches on|concerns|plays a role|play a role|
     plays a part|play a part|has a role|have a role|come into play|comes into play|come into it|
     comes into it|come in|comes in|come up|comes up|factor in|figure in|are involved|is involved|
-    are part of it|is part of it|are part of the picture|is part of the picture|are relevant|is relevant|
-    matter|matters|are important|is important|have an impact|has an impact|have an effect|
-    has an effect|are a factor|is a factor|as well|also|too|there is|there are|theres|in some way|
-    in some sense|somehow|and so on|all that|and stuff|stuff like that|you know|tied together|
-    kinda tied together|all tied together""".replace("\n", " ").split("|")
+    are part of it|is part of it|are part of the picture|is part of the picture|tied together|
+    kinda tied together|all tied together|leverage|leverages|leveraging|leveraged|relies on|rely on|
+    relying on|plays into|play into|ties into|tie into|ties in|tie in|ties back|tie back|
+    brings together|bring together|brings in|bring in|come together|comes together|go hand in hand|
+    goes hand in hand|works with|work with|deal with|dealing with|plugs into|plug into|ties|tying|
+    brings|bringing|plays|playing|comes into|come into|coming into|comes down to|come down to|
+    feeds into|feed into|rounds out|round out|plays out|play out|lines up|line up|in relation to""".replace(
+        "\n", " "
+    ).split("|")
+)
+# And words that hedge or pad without relating anything.
+_VAGUE = _VAGUE_RELATIONS + tuple(
+    tuple(phrase.split())
+    for phrase in """are relevant|is relevant|matter|matters|are important|is important|have an impact|
+    has an impact|have an effect|has an effect|are a factor|is a factor|as well|also|too|there is|
+    there are|theres|in some way|in some sense|somehow|and so on|all that|and stuff|stuff like that|
+    you know""".replace("\n", " ").split("|")
 )
 
 
-_VAGUE_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
-for _phrase in _VAGUE:
-    _VAGUE_BY_FIRST.setdefault(_phrase[0], []).append(_phrase)
+def _by_first(phrases: tuple[tuple[str, ...], ...]) -> dict[str, list[tuple[str, ...]]]:
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:
+        out.setdefault(phrase[0], []).append(phrase)
+    return out
+
+
+_VAGUE_BY_FIRST = _by_first(_VAGUE)
+_VAGUE_RELATIONS_BY_FIRST = _by_first(_VAGUE_RELATIONS)
+
+
+def _spans(plain: Sequence[str], by_first: dict[str, list[tuple[str, ...]]]) -> set[int]:
+    """The positions of the words that make up one of these phrases."""
+    found: set[int] = set()
+    for i, first in enumerate(plain):
+        for phrase in by_first.get(first, ()):
+            if tuple(plain[i : i + len(phrase)]) == phrase:
+                found.update(range(i, i + len(phrase)))
+    return found
 
 
 def _unvague(words: list[Word]) -> list[Word]:
     """The clause's words but those of a relation that names no relation, and only when such a
     relation is all that relates its terms ("Deep learning involves neural networks and layers")."""
-    plain = [w.plain for w in words]
-    vague: set[int] = set()
-    for i, first in enumerate(plain):
-        for phrase in _VAGUE_BY_FIRST.get(first, ()):
-            if tuple(plain[i : i + len(phrase)]) == phrase:
-                vague.update(range(i, i + len(phrase)))
+    vague = _spans([w.plain for w in words], _VAGUE_BY_FIRST)
     if not vague:
         return words
     rest = [w for i, w in enumerate(words) if i not in vague]
