@@ -324,7 +324,7 @@ KNOWN_MISSES = {
     # sentence of formula letters ("the output size from W with K, P and S").
     (ADVERSARIAL, "classical-ml/regularized-linear", "keywords", 1),
     (ADVERSARIAL, "computer-vision/conv-arithmetic", "glued", 1),
-    # adversarial-source.toml, 12 of 204 (86 when first measured, as written). Chatty lists whose
+    # adversarial-source.toml, 10 of 204 (86 when first measured, as written). Chatty lists whose
     # fillers read as relating words ("so it's sort of mean, variance, mini-batch, gamma, beta, ...,
     # that's batch norm in a nutshell I guess"), or vague relations with words the list measure does
     # not know ("Self-attention has queries and keys").
