@@ -588,6 +588,8 @@ def hung_on_vague(sentence: Sentence) -> frozenset[int]:
     hangs in the sentence: "we leverage PCA with the orthogonal directions, the variance and the
     eigenvectors" names them and says nothing of them. A list ends at a break other than a comma
     or at a word that relates it ("so", "which", "when"); none when the sentence gives a reason."""
+    if _VAGUE_RELATIONS_BY_FIRST.keys().isdisjoint(w.plain for w in sentence.words):
+        return frozenset()  # most sentences: no vague relation at all
     tokens = _tokens(sentence.text)
     if _BECAUSE.intersection(tokens):
         return frozenset()
