@@ -607,7 +607,10 @@ def mock(
     blocks = planned * (1 + each) + (1 if resume and resumed.follow_up_pending else 0)
     scripted = None if interactive else _read_script(answers, blocks, each)
 
+    began = []  # whether the interview began: Ctrl-C at "Ready?" stores nothing
+
     def begin() -> MockInterview:
+        began.append(True)
         if resume:
             return resumed
         options = {"topics": topic or [], "difficulty": difficulty, "seed": seed, "due": due}
@@ -641,7 +644,12 @@ def mock(
     if scripted is None:
         from interviewer.candidate import TerminalMock
 
-        ended = mock_interview(chosen, begin, TerminalMock())
+        try:
+            ended = mock_interview(chosen, begin, TerminalMock())
+        except KeyboardInterrupt:
+            if not began:
+                ui.note(_not_started(resumed.session_id if resume else None))
+            raise
     else:
         if isinstance(scripted, Answers):  # cut short by Ctrl-C or a signal as it was typed
             script = Script(scripted, ui.note, cut_short=True, signal=scripted.signal)
@@ -649,8 +657,7 @@ def mock(
             script = Script(scripted, ui.note)
         ended = mock_interview(chosen, begin, script)
     if ended is None:
-        unchanged = f"Session {resumed.session_id} stays as it was." if resume else ""
-        ui.note(unchanged or "No interview was started, and nothing was saved.")
+        ui.note(_not_started(resumed.session_id if resume else None))
         return
     from interviewer.summary import summarize
 
@@ -667,6 +674,13 @@ def mock(
         raise typer.Exit(ExitStatus.INTERRUPTED)
     if summary.unfinished:
         raise typer.Exit(ExitStatus.ERROR)
+
+
+def _not_started(resumed: str | None) -> str:
+    """What a mock interview that did not begin left: a resumed one as it was, a new one nothing."""
+    if resumed:
+        return f"Session {resumed} stays as it was."
+    return "No interview was started, and nothing was saved."
 
 
 def _due_interview(

@@ -355,13 +355,14 @@ def read_piped_answer(max_chars: int) -> str:
 
 
 def confirm(question: str, *, default: bool = False) -> bool:
-    """A yes/no question in the terminal; Ctrl-C or Ctrl-D mean no."""
+    """A yes/no question in the terminal; Ctrl-D means no, and Ctrl-C raises `KeyboardInterrupt`
+    (it stops the command, exit 130, as Ctrl-C does everywhere else)."""
     from prompt_toolkit import prompt
 
     hint = "[Y/n]" if default else "[y/N]"
     try:
         reply = prompt(f"{question} {hint} ").strip().lower()
-    except (KeyboardInterrupt, EOFError):
+    except EOFError:
         return False
     return default if not reply else reply in {"y", "yes"}
 
@@ -371,7 +372,7 @@ RATING_HELP = "a again (guessed) · h hard · g good · e easy · Enter keeps"  
 
 def ask_rating() -> str | None:
     """The candidate's own rating of the answer just graded, for the schedule; None keeps the
-    grade's (Enter, Ctrl-C or Ctrl-D)."""
+    grade's (Enter or Ctrl-D). Ctrl-C raises `KeyboardInterrupt`, the grade's rating kept."""
     from prompt_toolkit import prompt
 
     from interviewer.schedule import parse_rating
@@ -383,7 +384,7 @@ def ask_rating() -> str | None:
     while True:
         try:
             reply = prompt(f"Rating: {RATING_HELP}: ").strip()
-        except (KeyboardInterrupt, EOFError):
+        except EOFError:
             return None
         if not reply:
             return None
