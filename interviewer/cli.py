@@ -901,6 +901,11 @@ def history(
         ui.console.print(f"No attempts{f' at {question}' if question else ''} yet. Start with `{start}`.")
         return
     ui.console.print(ui.history_table(attempts, versions))
+    if any(a.later_failure and not a.skipped for a in attempts):
+        ui.note(
+            "Regrade failed: a later grading of the answer failed; the earlier grade shown stands. "
+            "`interviewer show SESSION N` says why."
+        )
     if versions:
         ui.note(
             "An older version: the question has changed since; such answers count as weaker evidence for "
@@ -1257,6 +1262,8 @@ def grade(
     else:
         for attempt, result in done:
             ui.console.print(ui.attempt_line(attempt.question_id, result, attempt.position))
+        if any(not g.ok and a.grade_status == "graded" for a, g in done):
+            ui.note("An answer whose regrade failed keeps the grade it had; `interviewer show` shows both.")
         ui.console.print(ui.show_hint(row.id))
     if any(not g.ok for _, g in done):
         raise typer.Exit(ExitStatus.ERROR)
@@ -1301,6 +1308,7 @@ def show(
                 attempt.text if attempt else None,
                 Grade.model_validate(attempt.grade) if attempt and attempt.grade else None,
                 attempt.follow_ups if attempt else (),
+                attempt.later_failure if attempt else None,
             )
         )
 

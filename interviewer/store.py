@@ -2,8 +2,9 @@
 
 An answer is committed the moment it is submitted, before grading; a grade when it arrives. Each
 answer keeps a snapshot of its question, so a report stays true when the bank changes later.
-Grades are appended, never updated: the latest row per answer is its grade, and a failed attempt
-stays on record with its reason.
+Grades are appended, never updated: an answer's grade is its latest successful row (its latest row
+when none succeeded), so a regrade that fails never hides a good grade; the failure stays on record
+with its reason, and is told beside the grade that stands.
 """
 
 from __future__ import annotations
@@ -124,8 +125,18 @@ class FollowUpTurn:
 
 
 @dataclass(frozen=True)
+class LaterFailure:
+    """A grading that failed after an answer had a good grade (a regrade against an endpoint that was
+    down): the good grade stands, and this says what became of the later attempt."""
+
+    grader: str
+    failure: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
 class Attempt:
-    """One stored answer with its latest grade, as `history` lists it."""
+    """One stored answer with the grade that stands, as `history` lists it."""
 
     answer_id: int
     session_id: str
@@ -142,8 +153,9 @@ class Attempt:
     grade_status: str  # graded | failed | pending
     grader: str | None
     score: float | None
-    grade: dict | None  # the latest Grade as JSON, if any
+    grade: dict | None  # the Grade that stands as JSON, if any (see `later_failure`)
     follow_ups: tuple[FollowUpTurn, ...] = ()
+    later_failure: LaterFailure | None = None  # a regrade that failed after the grade that stands
 
     @property
     def follow_up_answers(self) -> list[str]:
@@ -167,13 +179,21 @@ class SessionRow:
     ended_at: str | None
 
 
-_ATTEMPT_SELECT = """
+# The grade that stands for answer `a`: its latest successful one, else its latest (a failure, or
+# none). A failed regrade never hides a good grade.
+_STANDING_GRADE = """coalesce(
+    (SELECT max(id) FROM grades WHERE answer_id = a.id AND status = 'graded'),
+    (SELECT max(id) FROM grades WHERE answer_id = a.id))"""
+
+_ATTEMPT_SELECT = f"""
     SELECT a.id, a.session_id, s.mode, a.position, a.question_id, a.question, a.text, a.started_at,
            a.submitted_at, a.time_limit, a.timed_out, a.skipped,
-           g.status, g.grader, g.score, g.grade
+           g.status, g.grader, g.score, g.grade, f.grader, f.failure, f.created_at
     FROM answers a
     JOIN sessions s ON s.id = a.session_id
-    LEFT JOIN grades g ON g.id = (SELECT max(id) FROM grades WHERE answer_id = a.id)
+    LEFT JOIN grades g ON g.id = {_STANDING_GRADE}
+    LEFT JOIN grades f ON f.id = (SELECT max(id) FROM grades WHERE answer_id = a.id)
+                      AND f.status = 'failed' AND f.id <> g.id
 """
 
 
@@ -215,6 +235,7 @@ def _attempt(row: sqlite3.Row, follow_ups: Sequence[FollowUpTurn] = ()) -> Attem
         score=row[14],
         grade=_object(row[15]) if row[15] else None,
         follow_ups=tuple(follow_ups),
+        later_failure=LaterFailure(row[16], row[17], row[18]) if row[16] is not None else None,
     )
 
 
@@ -501,7 +522,7 @@ class Store:
         question_id: str | None = None,
         limit: int | None = None,
     ) -> list[Attempt]:
-        """Stored answers with their latest grades: a session's in order, otherwise newest first."""
+        """Stored answers with the grades that stand: a session's in order, otherwise newest first."""
         where, args = [], []
         if session_id:
             where.append("a.session_id = ?")
@@ -550,13 +571,13 @@ class Store:
             )
 
     def scores(self) -> list[Scored]:
-        """Every answer's latest score, newest first: what `stats` reads, without the texts and
+        """Every answer's score (of the grade that stands), newest first: what `stats` reads, without the texts and
         snapshots (over 10,000 answers, decoding those took seconds)."""
         rows = self._rows(
             f"""SELECT a.id, a.session_id, a.question_id, a.skipped, g.status, g.score,
                       {_IS_OBJECT.format("a.question")} AND (g.grade IS NULL OR {_IS_OBJECT.format("g.grade")})
                FROM answers a
-               LEFT JOIN grades g ON g.id = (SELECT max(id) FROM grades WHERE answer_id = a.id)
+               LEFT JOIN grades g ON g.id = {_STANDING_GRADE}
                ORDER BY a.submitted_at DESC, a.id DESC"""
         )
         if not all(r[6] for r in rows):  # checked in SQLite, without decoding every row here
@@ -571,7 +592,7 @@ class Store:
     ) -> list[ReviewRow]:
         """The answers that count as reviews of their questions' key points, oldest first: the first
         answer to a question in each session (a retry in practice follows the feedback and the
-        reference, so it shows no recall), with its latest grade and the candidate's own rating."""
+        reference, so it shows no recall), with the grade that stands and the candidate's own rating."""
         where, args = "", list(question_ids or ())
         if question_ids is not None:
             if not question_ids:
@@ -625,7 +646,7 @@ class Store:
 
 @dataclass(frozen=True)
 class Scored:
-    """An answer's latest score, as `stats` reads it."""
+    """An answer's score (of the grade that stands), as `stats` reads it."""
 
     answer_id: int
     session_id: str
@@ -672,7 +693,7 @@ _REVIEW_SELECT = f"""
            CASE WHEN json_valid(g.grade) THEN coalesce(json_array_length(g.grade, '$.errors'), 0) ELSE 0 END,
            (SELECT r.rating FROM ratings r WHERE r.answer_id = a.id ORDER BY r.id DESC LIMIT 1)
     FROM answers a
-    LEFT JOIN grades g ON g.id = (SELECT max(id) FROM grades WHERE answer_id = a.id)
+    LEFT JOIN grades g ON g.id = {_STANDING_GRADE}
     WHERE a.id = (SELECT min(b.id) FROM answers b WHERE b.session_id = a.session_id AND b.question_id = a.question_id)
 """
 

@@ -25,7 +25,7 @@ from interviewer.terminal import counted, visible
 
 if TYPE_CHECKING:
     from interviewer.calibrate import Calibration, Figures
-    from interviewer.store import Attempt, FollowUpTurn
+    from interviewer.store import Attempt, FollowUpTurn, LaterFailure
     from interviewer.summary import Progress, QuestionResult, Summary
 
 # No string printed is read as markup or emoji codes: styles come from Text objects, and names from
@@ -607,6 +607,7 @@ def local_time(stamp: str) -> str:
 
 
 VERSION_MARKS = {"older": " (older version)", "removed": " (no longer in the bank)"}
+LATER_FAILURE_MARK = " (regrade failed)"  # the score shown is the earlier grade's, which stands
 
 
 def history_table(attempts: Sequence[Attempt], versions: dict[int, str] | None = None) -> Table:
@@ -630,6 +631,7 @@ def history_table(attempts: Sequence[Attempt], versions: dict[int, str] | None =
                 a.question_id
                 + (f" (+{len(a.follow_ups)} follow-up)" if a.follow_ups else "")
                 + VERSION_MARKS.get((versions or {}).get(a.answer_id, ""), "")
+                + (LATER_FAILURE_MARK if a.later_failure and not a.skipped else "")
             ),
             Text("skipped", style="dim") if a.skipped else score_text(a.score, a.grade_status),
             plain(grader_label(a.grader) if a.grader else ""),
@@ -770,9 +772,11 @@ def answer_feedback(
     text: str | None,
     grade: Grade | None,
     follow_ups: Sequence[FollowUpTurn] = (),
+    later_failure: LaterFailure | None = None,
 ) -> Group:
     """One question of a past session as `interviewer show` prints it: the prompt, the answer (and
-    each follow-up with its answer) and the feedback a practice run shows, or why there is none."""
+    each follow-up with its answer) and the feedback a practice run shows, or why there is none;
+    and a regrade that failed after the grade shown."""
     title = f"Question {result.number}/{count} · {result.question_id}"
     parts: list[Any] = [Panel(plain(result.prompt, style="bold"), title=plain(title), title_align="left")]
     if text is not None and result.status != "skipped":
@@ -786,12 +790,25 @@ def answer_feedback(
         )
     if question is not None and grade is not None:
         parts.append(grade_view(question, grade))
+        if later_failure is not None:
+            parts.append(plain(later_failure_note(later_failure, session_id), style="yellow"))
     else:
         parts.append(plain(_NO_FEEDBACK[result.status].format(session=session_id), style="yellow"))
         if question is not None:
             parts.append(reference_panel(question))
     parts.append(Text(""))  # a blank line before the next question
     return Group(*parts)
+
+
+def later_failure_note(failed: LaterFailure, session_id: str | None = None) -> str:
+    """A regrade that failed after a good grade, in a sentence: the good grade stands."""
+    when = failed.created_at[:16].replace("T", " ")
+    retry = f" `interviewer grade {session_id} --all` grades again." if session_id else ""
+    reason = (failed.failure or "no reason given").rstrip()
+    stop = "" if reason.endswith((".", "?", "!")) else "."
+    return (
+        f"A later grading ({failed.grader}, {when} UTC) failed: {reason}{stop} The grade above stands.{retry}"
+    )
 
 
 _NO_FEEDBACK = {
