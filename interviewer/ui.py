@@ -610,32 +610,83 @@ VERSION_MARKS = {"older": " (older version)", "removed": " (no longer in the ban
 LATER_FAILURE_MARK = " (regrade failed)"  # the score shown is the earlier grade's, which stands
 
 
-def history_table(attempts: Sequence[Attempt], versions: dict[int, str] | None = None) -> Table:
-    """Attempts, newest first; `versions` marks those whose question has changed since or is gone."""
+def history_table(
+    attempts: Sequence[Attempt], versions: dict[int, str] | None = None, width: int | None = None
+) -> Table:
+    """Attempts, newest first; `versions` marks those whose question has changed since or is gone.
+
+    Session and question ids are what the candidate copies into `show`, `report` and `practice`: they
+    never wrap or are cut. To fit `width` (the terminal's), the time wraps onto two lines, the grader
+    is shortened, then the grader, mode and time columns are left out, in that order. Only when the
+    ids and the score alone are wider than the terminal does a question id fold."""
     from rich import box
 
+    width = width or console.width
+    session = max((len(a.session_id) for a in attempts), default=8)
+    question = max([len("question"), *(len(a.question_id) for a in attempts)])
+    score = 7  # "pending", "skipped"
+    graders = [grader_label(a.grader) if a.grader else "" for a in attempts]
+    grader = max([len("grader"), *(len(g) for g in graders)])
+    grader_wrapped = max([len("grader"), *(len(word) for g in graders for word in g.split())])
+    stamps = [local_time(a.submitted_at) for a in attempts]
+    when = max([len("when"), *(len(t) for t in stamps)])
+    when_wrapped = max([len("when"), *(len(part) for t in stamps for part in t.split())])
+
+    def room(columns: int, *used: int) -> int:
+        """What is left of the width for more content, with `columns` columns in all."""
+        return width - sum(used) - 3 * (columns - 1) - 2  # a space between cell paddings, and two edges
+
+    # Each layout in turn, widest first: (time width or 0 to leave it out, mode shown, grader width or 0).
+    essential = (session, question, score)
+    layout = (0, False, 0)
+    for when_width, grader_width in (
+        (when, grader),
+        (when, grader_wrapped),
+        (when_wrapped, grader),
+        (when_wrapped, grader_wrapped),
+    ):
+        if room(6, *essential, when_width, 8) >= grader_width:
+            layout = (when_width, True, room(6, *essential, when_width, 8))
+            break
+    else:
+        if room(6, *essential, when, 8) >= 12:  # the grader shortened: "llm:Qwen/Qwen…"
+            layout = (when, True, room(6, *essential, when, 8))
+        elif room(6, *essential, when_wrapped, 8) >= 5:  # "offl…"
+            layout = (when_wrapped, True, room(6, *essential, when_wrapped, 8))
+        elif room(5, *essential, when_wrapped) >= 8:
+            layout = (when_wrapped, True, 0)
+        elif room(4, *essential) >= when_wrapped:
+            layout = (when_wrapped, False, 0)
+    when_width, show_mode, grader_width = layout
+
     table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("when", no_wrap=True)
-    table.add_column("session", no_wrap=True)
-    table.add_column("mode", no_wrap=True)
-    # The question may wrap or shorten, never the score: in 80 columns the score was squeezed out.
-    table.add_column("question", overflow="fold", ratio=1)
-    table.add_column("score", justify="right", no_wrap=True, min_width=7)
-    table.add_column("grader", overflow="fold")
-    for a in attempts:
-        table.add_row(
-            plain(local_time(a.submitted_at)),
-            plain(a.session_id),
-            plain(a.mode),
+    if when_width:
+        table.add_column("when", width=when_width)
+    table.add_column("session", no_wrap=True, min_width=session)
+    if show_mode:
+        table.add_column("mode", no_wrap=True)
+    # The marks after an id wrap onto lines of their own; the id folds only when nothing else fits.
+    table.add_column("question", overflow="fold", min_width=min(question, max(8, room(3, session, score))))
+    table.add_column("score", justify="right", no_wrap=True, min_width=score)
+    if grader_width:
+        table.add_column("grader", overflow="ellipsis", max_width=grader_width)
+    for a, stamp, label in zip(attempts, stamps, graders, strict=True):
+        row = [plain(stamp)] if when_width else []
+        row.append(plain(a.session_id))
+        if show_mode:
+            row.append(plain(a.mode))
+        row.append(
             plain(
                 a.question_id
                 + (f" (+{len(a.follow_ups)} follow-up)" if a.follow_ups else "")
                 + VERSION_MARKS.get((versions or {}).get(a.answer_id, ""), "")
                 + (LATER_FAILURE_MARK if a.later_failure and not a.skipped else "")
-            ),
-            Text("skipped", style="dim") if a.skipped else score_text(a.score, a.grade_status),
-            plain(grader_label(a.grader) if a.grader else ""),
+            )
         )
+        row.append(Text("skipped", style="dim") if a.skipped else score_text(a.score, a.grade_status))
+        if grader_width:
+            row.append(plain(label))
+        table.add_row(*row)
     return table
 
 
