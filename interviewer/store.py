@@ -101,6 +101,27 @@ MIGRATIONS: list[str] = [
 ]
 
 
+def _schema() -> dict[str, list[str]]:
+    """Each table of the schema with the statements that make it (its indexes included), in order."""
+    import re
+
+    tables: dict[str, list[str]] = {}
+    for script in MIGRATIONS:
+        for statement in filter(str.strip, script.split(";")):
+            made = re.search(r"CREATE\s+(?:TABLE\s+(\w+)|INDEX\s+\w+\s+ON\s+(\w+))", statement)
+            if made:
+                tables.setdefault(made.group(1) or made.group(2), []).append(statement)
+    return tables
+
+
+SCHEMA = _schema()
+# Tables whose rows nothing else refers to: when one has gone from a database of ours (dropped by
+# hand, or by another tool), it is made again, empty, and the rest of the file serves as it was.
+# Without `sessions` or `answers` the rest cannot be read, and a new `answers` table would give its
+# new rows the ids of answers whose grades are still there: those are refused, never remade.
+REMADE_WHEN_MISSING = ("grades", "turns", "ratings", "preferences")
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -278,6 +299,8 @@ class Store:
     def _open_for_writing(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = self._connect(self.path)
+        if self._schema_version() == 0:
+            self._refuse_foreign()  # before anything is written to another program's file
         self._use_wal()
         self._db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
@@ -301,10 +324,12 @@ class Store:
             self._db.close()
             self._db = self._connect(f"{self.path.resolve().as_uri()}?immutable=1")
             version = self._schema_version()
-        if version == len(MIGRATIONS):
+        if version == len(MIGRATIONS) and not self._missing_tables():
             return True
+        if version == 0:
+            self._refuse_foreign()
         self._db.close()
-        return False
+        return False  # migrated, or its missing tables made, by opening it for writing
 
     def _connect(self, target: Path | str) -> sqlite3.Connection:
         return sqlite3.connect(
@@ -395,17 +420,55 @@ class Store:
             )
         return version
 
+    def _tables(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def _missing_tables(self) -> list[str]:
+        tables = self._tables()
+        return [name for name in SCHEMA if name not in tables]
+
+    def _refuse_foreign(self) -> None:
+        """A file with no schema version of ours that holds tables is another program's: refuse it,
+        rather than add our tables beside its own."""
+        tables = sorted(self._tables())
+        # Read again after the tables: a first run beside this one may have just made ours, and its
+        # version is committed with them.
+        if tables and self._schema_version() == 0:
+            shown = ", ".join(tables[:3]) + (", …" if len(tables) > 3 else "")
+            raise StoreError(
+                f"{self.path} is not an interviewer database (it holds other tables: {shown}). Move it "
+                "aside and a new one is made in its place, or set INTERVIEWER_HOME to another folder"
+            )
+
     def _migrate(self) -> None:
-        if self._schema_version() == len(MIGRATIONS):
+        if self._schema_version() == len(MIGRATIONS) and not self._missing_tables():
             return
         # First runs may race here: read the version again under the write lock, so the first one
         # migrates and the others find the work done.
         with self._tx() as db:
             version = self._schema_version()
+            if version == 0:
+                self._refuse_foreign()
             for script in MIGRATIONS[version:]:
                 for statement in filter(str.strip, script.split(";")):
                     db.execute(statement)
             db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+            self._remake_missing(db)
+
+    def _remake_missing(self, db: sqlite3.Connection) -> None:
+        """Make again, empty, the tables of the schema a database of ours has lost, where that is
+        safe (`REMADE_WHEN_MISSING`); refuse the file, as it is, where it is not."""
+        missing = self._missing_tables()
+        lost = [name for name in missing if name not in REMADE_WHEN_MISSING]
+        if lost:
+            raise StoreError(
+                f"the database {self.path} has lost its table{'s' if len(lost) > 1 else ''} "
+                f"{', '.join(lost)}, so what it holds cannot be read. Keep a copy of it, then put a backup "
+                "in its place, or move it aside and a new one is made"
+            )
+        for name in missing:
+            for statement in SCHEMA[name]:
+                db.execute(statement)
 
     # --- sessions -------------------------------------------------------------------------------
 
