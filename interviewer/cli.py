@@ -362,6 +362,8 @@ def practice(
         attempts = practise(run, question, TerminalPractice(own_rating), source)
         _offline_hint(attempts[-1].session_id, [a.grade.failure for a in attempts])
         ui.note(f"Session {run.session_id} saved. `interviewer history` lists your attempts.")
+        if any(not a.grade.ok for a in attempts):  # as when the answer is given: a grade not obtained
+            raise typer.Exit(ExitStatus.ERROR)
         return
 
     given = _given_answer(question, answer_file, grading_note, follow_up, own_rating)

@@ -249,6 +249,20 @@ def test_a_skipped_answer_shows_as_skipped_and_grade_says_so(cli):
     assert "1 skipped" in graded.stdout
 
 
+def test_a_practice_grade_that_failed_in_the_terminal_exits_1(terminal, home):
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text("max_retries = 0\n")
+    keys = GOOD_ADAM + "\x04" + "n\r"  # answer; no retry (a failed grade asks for no rating)
+    result = terminal(
+        keys, "practice", "optimization/adam", "--base-url", "http://127.0.0.1:1/v1", "--model", "m"
+    )
+    assert result.exit_code == 1, result.stderr  # before: 0, though given answers exit 1
+    assert "--grader offline` grades now" in result.stderr
+    assert _db(home, "SELECT a.text, g.status FROM answers a JOIN grades g ON g.answer_id = a.id") == [
+        (GOOD_ADAM, "failed")
+    ]
+
+
 def test_an_endpoint_down_says_how_to_grade_now_and_regrade_later(cli, home, respx_mock, monkeypatch):
     from llm_fakes import BASE
 
