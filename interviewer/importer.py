@@ -367,7 +367,7 @@ def _id_words(text: str) -> list[str]:
     """The lower-case ASCII words of `text`, accents taken off ("Régularisation" -> regularisation);
     a letter with no ASCII form (ß, ø, 中) is left out."""
     bare = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return re.findall(r"[a-z0-9]+", bare.lower().replace("'", ""))
+    return re.findall(r"[a-z0-9]+", re.sub(r"['’]", "", bare.lower()))  # "what's", "what’s": whats
 
 
 def slug(text: str, limit: int | None = None) -> str:
