@@ -284,6 +284,11 @@ class Store:
     def __init__(self, path: Path, *, timeout: float = DEFAULT_TIMEOUT, read_only: bool = False):
         self.path, self.timeout = path, timeout
         self._lock = threading.RLock()
+        if path.is_dir():  # SQLite says only "disk I/O error" or "unable to open database file"
+            raise StoreError(
+                f"{path} is a folder, not a database file. Move it aside and a new database is made in its "
+                "place, or set INTERVIEWER_HOME to another folder"
+            )
         try:
             if not (read_only and self._open_for_reading()):
                 self._open_for_writing()
@@ -415,6 +420,7 @@ class Store:
     def _schema_version(self) -> int:
         version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
+            self._refuse_foreign(unless="sessions")  # a schema version of another program's
             raise StoreError(
                 f"the database {self.path} was written by a newer interviewer (schema {version}); upgrade"
             )
@@ -427,18 +433,26 @@ class Store:
         tables = self._tables()
         return [name for name in SCHEMA if name not in tables]
 
-    def _refuse_foreign(self) -> None:
+    def _refuse_foreign(self, unless: str | None = None) -> None:
         """A file with no schema version of ours that holds tables is another program's: refuse it,
-        rather than add our tables beside its own."""
+        rather than add our tables beside its own. With `unless`, a file that holds that table is
+        taken as ours."""
         tables = sorted(self._tables())
+        if unless is not None:
+            if tables and unless not in tables:
+                raise self._foreign(tables)
+            return
         # Read again after the tables: a first run beside this one may have just made ours, and its
         # version is committed with them.
         if tables and self._schema_version() == 0:
-            shown = ", ".join(tables[:3]) + (", …" if len(tables) > 3 else "")
-            raise StoreError(
-                f"{self.path} is not an interviewer database (it holds other tables: {shown}). Move it "
-                "aside and a new one is made in its place, or set INTERVIEWER_HOME to another folder"
-            )
+            raise self._foreign(tables)
+
+    def _foreign(self, tables: list[str]) -> StoreError:
+        shown = ", ".join(tables[:3]) + (", …" if len(tables) > 3 else "")
+        return StoreError(
+            f"{self.path} is not an interviewer database (it holds other tables: {shown}). Move it "
+            "aside and a new one is made in its place, or set INTERVIEWER_HOME to another folder"
+        )
 
     def _migrate(self) -> None:
         if self._schema_version() == len(MIGRATIONS) and not self._missing_tables():

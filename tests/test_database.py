@@ -246,6 +246,32 @@ def test_another_programs_database_is_refused_and_left_as_it_was(cli, home, comm
     assert path.read_bytes() == before
 
 
+def test_another_programs_database_with_a_schema_version_is_refused_as_not_ours(cli, home):
+    home.mkdir()
+    path = home / "interviewer.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE notes (text TEXT)")
+        db.execute("PRAGMA user_version = 7")
+    result = cli("history")
+    assert result.exit_code == 1
+    # before: "was written by a newer interviewer (schema 7); upgrade"
+    assert result.stderr.startswith(
+        f"error: {path} is not an interviewer database (it holds other tables: notes)"
+    )
+
+
+def test_a_folder_in_the_databases_place_is_named_as_such(cli, home):
+    (home / "interviewer.db").mkdir(parents=True)
+    for command in (["history"], ["practice", "optimization/adam", "--grader", "offline"]):
+        result = cli(*command, input="An answer.")
+        assert result.exit_code == 1
+        # before: "failed: disk I/O error" or "failed: unable to open database file"
+        assert result.stderr == (
+            f"error: {home / 'interviewer.db'} is a folder, not a database file. Move it aside and a new "
+            "database is made in its place, or set INTERVIEWER_HOME to another folder\n"
+        )
+
+
 @pytest.mark.parametrize("table", ["grades", "turns", "ratings", "preferences"])
 def test_a_table_dropped_that_nothing_refers_to_is_made_again(cli, home, table):
     cli("practice", "optimization/adam", "--grader", "offline", input="An answer.")
