@@ -366,6 +366,8 @@ def practice(
         attempts = practise(run, question, TerminalPractice(own_rating), source)
         _offline_hint(attempts[-1].session_id, [a.grade.failure for a in attempts])
         ui.note(f"Session {run.session_id} saved. `interviewer history` lists your attempts.")
+        if any(not a.grade.ok for a in attempts):  # as when the answer is given: a grade not obtained
+            raise typer.Exit(ExitStatus.ERROR)
         return
 
     given = _given_answer(question, answer_file, grading_note, follow_up, own_rating)
@@ -611,7 +613,10 @@ def mock(
     blocks = planned * (1 + each) + (1 if resume and resumed.follow_up_pending else 0)
     scripted = None if interactive else _read_script(answers, blocks, each)
 
+    began = []  # whether the interview began: Ctrl-C at "Ready?" stores nothing
+
     def begin() -> MockInterview:
+        began.append(True)
         if resume:
             return resumed
         options = {"topics": topic or [], "difficulty": difficulty, "seed": seed, "due": due}
@@ -645,7 +650,12 @@ def mock(
     if scripted is None:
         from interviewer.candidate import TerminalMock
 
-        ended = mock_interview(chosen, begin, TerminalMock())
+        try:
+            ended = mock_interview(chosen, begin, TerminalMock())
+        except KeyboardInterrupt:
+            if not began:
+                ui.note(_not_started(resumed.session_id if resume else None))
+            raise
     else:
         if isinstance(scripted, Answers):  # cut short by Ctrl-C or a signal as it was typed
             script = Script(scripted, ui.note, cut_short=True, signal=scripted.signal)
@@ -653,8 +663,7 @@ def mock(
             script = Script(scripted, ui.note)
         ended = mock_interview(chosen, begin, script)
     if ended is None:
-        unchanged = f"Session {resumed.session_id} stays as it was." if resume else ""
-        ui.note(unchanged or "No interview was started, and nothing was saved.")
+        ui.note(_not_started(resumed.session_id if resume else None))
         return
     from interviewer.summary import summarize
 
@@ -671,6 +680,13 @@ def mock(
         raise typer.Exit(ExitStatus.INTERRUPTED)
     if summary.unfinished:
         raise typer.Exit(ExitStatus.ERROR)
+
+
+def _not_started(resumed: str | None) -> str:
+    """What a mock interview that did not begin left: a resumed one as it was, a new one nothing."""
+    if resumed:
+        return f"Session {resumed} stays as it was."
+    return "No interview was started, and nothing was saved."
 
 
 def _due_interview(
@@ -891,6 +907,11 @@ def history(
         ui.console.print(f"No attempts{f' at {question}' if question else ''} yet. Start with `{start}`.")
         return
     ui.console.print(ui.history_table(attempts, versions))
+    if any(a.later_failure and not a.skipped for a in attempts):
+        ui.note(
+            "Regrade failed: a later grading of the answer failed; the earlier grade shown stands. "
+            "`interviewer show SESSION N` says why."
+        )
     if versions:
         ui.note(
             "An older version: the question has changed since; such answers count as weaker evidence for "
@@ -1247,6 +1268,8 @@ def grade(
     else:
         for attempt, result in done:
             ui.console.print(ui.attempt_line(attempt.question_id, result, attempt.position))
+        if any(not g.ok and a.grade_status == "graded" for a, g in done):
+            ui.note("An answer whose regrade failed keeps the grade it had; `interviewer show` shows both.")
         ui.console.print(ui.show_hint(row.id))
     if any(not g.ok for _, g in done):
         raise typer.Exit(ExitStatus.ERROR)
@@ -1291,6 +1314,7 @@ def show(
                 attempt.text if attempt else None,
                 Grade.model_validate(attempt.grade) if attempt and attempt.grade else None,
                 attempt.follow_ups if attempt else (),
+                attempt.later_failure if attempt else None,
             )
         )
 

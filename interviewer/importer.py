@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -362,14 +363,21 @@ ID_WORDS = 5
 DEFAULT_TOPIC = "imported"
 
 
+def _id_words(text: str) -> list[str]:
+    """The lower-case ASCII words of `text`, accents taken off ("Régularisation" -> regularisation);
+    a letter with no ASCII form (ß, ø, 中) is left out."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.findall(r"[a-z0-9]+", re.sub(r"['’]", "", bare.lower()))  # "what's", "what’s": whats
+
+
 def slug(text: str, limit: int | None = None) -> str:
     """Lower-case words joined by hyphens, at most `limit` of them: "Evaluation & Metrics" -> evaluation-metrics."""
-    words = re.findall(r"[a-z0-9]+", text.lower().replace("'", ""))
+    words = _id_words(text)
     return "-".join(words[:limit] if limit else words)
 
 
 def question_slug(prompt: str) -> str:
-    words = [w for w in re.findall(r"[a-z0-9]+", prompt.lower().replace("'", "")) if w not in _ID_STOP_WORDS]
+    words = [w for w in _id_words(prompt) if w not in _ID_STOP_WORDS]
     return "-".join(words[:ID_WORDS]) or "question"
 
 

@@ -328,13 +328,18 @@ def practise(
             )
             raise
         candidate.graded(result, change(previous, result.grade))
-        if not attempts:  # a retry follows the feedback: only the first answer counts for the schedule
-            own = candidate.rating(result)
-            if own is not None:
-                run.store.rate(answer_id, own)
         attempts.append(result)
-        if not candidate.again():
-            break
+        try:
+            if len(attempts) == 1:  # a retry follows the feedback: only the first answer counts
+                own = candidate.rating(result)
+                if own is not None:
+                    run.store.rate(answer_id, own)
+            if not candidate.again():
+                break
+        except KeyboardInterrupt:  # at the rating or "Try again?": every answer is stored and graded
+            run.close()
+            candidate.note(f"Session {run.session_id} saved. `interviewer history` lists your attempts.")
+            raise
         draft, previous = text, (result.grade if result.grade.ok else previous)
     run.close()
     return attempts

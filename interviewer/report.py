@@ -90,6 +90,7 @@ def build(store: Store, ref: str, current: dict[str, str] | None = None) -> dict
                 "timed_out": result.timed_out,
                 "submitted_at": attempt.submitted_at if attempt else None,
                 "grade": _grade_view(grade),
+                "later_failure": _later_failure(attempt) if attempt else None,
                 "previous": _previous(store, attempt) if attempt else None,
             }
         )
@@ -184,6 +185,14 @@ def _grade_view(grade: dict[str, Any] | None) -> dict[str, Any] | None:
     view = {k: grade.get(k) for k in keep}
     view["failure"] = without_endpoint(view["failure"])
     return view
+
+
+def _later_failure(attempt: Attempt) -> dict[str, Any] | None:
+    """A regrade that failed after the grade that stands: who tried, when, and why it failed."""
+    failed = attempt.later_failure
+    if failed is None or attempt.grade_status != "graded":
+        return None
+    return {"grader": failed.grader, "at": failed.created_at, "failure": without_endpoint(failed.failure)}
 
 
 _URL = re.compile(r"https?://\S+?(?=[.,:;)]*(?:\s|$))")

@@ -224,8 +224,19 @@ def _facts(q: dict[str, Any]) -> str:
 
 
 def _detail(q: dict[str, Any], grade: dict[str, Any]) -> str | None:
-    if q["status"] == "graded" and grade.get("cap_reason"):
-        return f"Held to {score(grade['cap'])}: {grade['cap_reason']}"
+    if q["status"] == "graded":
+        said = []
+        if grade.get("cap_reason"):
+            said.append(f"Held to {score(grade['cap'])}: {grade['cap_reason']}")
+        failed = q.get("later_failure")
+        if failed:
+            reason = (failed["failure"] or "no reason given").rstrip()
+            stop = "" if reason.endswith((".", "?", "!")) else "."
+            said.append(
+                f"A later grading ({failed['grader']}, {_when(failed['at'])}) failed: {reason}{stop} "
+                "This grade stands."
+            )
+        return " ".join(said) or None
     if q["status"] == "failed":
         return grade.get("failure")
     if q["status"] == "skipped":

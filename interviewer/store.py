@@ -2,8 +2,9 @@
 
 An answer is committed the moment it is submitted, before grading; a grade when it arrives. Each
 answer keeps a snapshot of its question, so a report stays true when the bank changes later.
-Grades are appended, never updated: the latest row per answer is its grade, and a failed attempt
-stays on record with its reason.
+Grades are appended, never updated: an answer's grade is its latest successful row (its latest row
+when none succeeded), so a regrade that fails never hides a good grade; the failure stays on record
+with its reason, and is told beside the grade that stands.
 """
 
 from __future__ import annotations
@@ -100,6 +101,27 @@ MIGRATIONS: list[str] = [
 ]
 
 
+def _schema() -> dict[str, list[str]]:
+    """Each table of the schema with the statements that make it (its indexes included), in order."""
+    import re
+
+    tables: dict[str, list[str]] = {}
+    for script in MIGRATIONS:
+        for statement in filter(str.strip, script.split(";")):
+            made = re.search(r"CREATE\s+(?:TABLE\s+(\w+)|INDEX\s+\w+\s+ON\s+(\w+))", statement)
+            if made:
+                tables.setdefault(made.group(1) or made.group(2), []).append(statement)
+    return tables
+
+
+SCHEMA = _schema()
+# Tables whose rows nothing else refers to: when one has gone from a database of ours (dropped by
+# hand, or by another tool), it is made again, empty, and the rest of the file serves as it was.
+# Without `sessions` or `answers` the rest cannot be read, and a new `answers` table would give its
+# new rows the ids of answers whose grades are still there: those are refused, never remade.
+REMADE_WHEN_MISSING = ("grades", "turns", "ratings", "preferences")
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -124,8 +146,18 @@ class FollowUpTurn:
 
 
 @dataclass(frozen=True)
+class LaterFailure:
+    """A grading that failed after an answer had a good grade (a regrade against an endpoint that was
+    down): the good grade stands, and this says what became of the later attempt."""
+
+    grader: str
+    failure: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
 class Attempt:
-    """One stored answer with its latest grade, as `history` lists it."""
+    """One stored answer with the grade that stands, as `history` lists it."""
 
     answer_id: int
     session_id: str
@@ -142,8 +174,9 @@ class Attempt:
     grade_status: str  # graded | failed | pending
     grader: str | None
     score: float | None
-    grade: dict | None  # the latest Grade as JSON, if any
+    grade: dict | None  # the Grade that stands as JSON, if any (see `later_failure`)
     follow_ups: tuple[FollowUpTurn, ...] = ()
+    later_failure: LaterFailure | None = None  # a regrade that failed after the grade that stands
 
     @property
     def follow_up_answers(self) -> list[str]:
@@ -167,13 +200,21 @@ class SessionRow:
     ended_at: str | None
 
 
-_ATTEMPT_SELECT = """
+# The grade that stands for answer `a`: its latest successful one, else its latest (a failure, or
+# none). A failed regrade never hides a good grade.
+_STANDING_GRADE = """coalesce(
+    (SELECT max(id) FROM grades WHERE answer_id = a.id AND status = 'graded'),
+    (SELECT max(id) FROM grades WHERE answer_id = a.id))"""
+
+_ATTEMPT_SELECT = f"""
     SELECT a.id, a.session_id, s.mode, a.position, a.question_id, a.question, a.text, a.started_at,
            a.submitted_at, a.time_limit, a.timed_out, a.skipped,
-           g.status, g.grader, g.score, g.grade
+           g.status, g.grader, g.score, g.grade, f.grader, f.failure, f.created_at
     FROM answers a
     JOIN sessions s ON s.id = a.session_id
-    LEFT JOIN grades g ON g.id = (SELECT max(id) FROM grades WHERE answer_id = a.id)
+    LEFT JOIN grades g ON g.id = {_STANDING_GRADE}
+    LEFT JOIN grades f ON f.id = (SELECT max(id) FROM grades WHERE answer_id = a.id)
+                      AND f.status = 'failed' AND f.id <> g.id
 """
 
 
@@ -215,6 +256,7 @@ def _attempt(row: sqlite3.Row, follow_ups: Sequence[FollowUpTurn] = ()) -> Attem
         score=row[14],
         grade=_object(row[15]) if row[15] else None,
         follow_ups=tuple(follow_ups),
+        later_failure=LaterFailure(row[16], row[17], row[18]) if row[16] is not None else None,
     )
 
 
@@ -242,6 +284,11 @@ class Store:
     def __init__(self, path: Path, *, timeout: float = DEFAULT_TIMEOUT, read_only: bool = False):
         self.path, self.timeout = path, timeout
         self._lock = threading.RLock()
+        if path.is_dir():  # SQLite says only "disk I/O error" or "unable to open database file"
+            raise StoreError(
+                f"{path} is a folder, not a database file. Move it aside and a new database is made in its "
+                "place, or set INTERVIEWER_HOME to another folder"
+            )
         try:
             if not (read_only and self._open_for_reading()):
                 self._open_for_writing()
@@ -257,6 +304,8 @@ class Store:
     def _open_for_writing(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = self._connect(self.path)
+        if self._schema_version() == 0:
+            self._refuse_foreign()  # before anything is written to another program's file
         self._use_wal()
         self._db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
@@ -280,10 +329,12 @@ class Store:
             self._db.close()
             self._db = self._connect(f"{self.path.resolve().as_uri()}?immutable=1")
             version = self._schema_version()
-        if version == len(MIGRATIONS):
+        if version == len(MIGRATIONS) and not self._missing_tables():
             return True
+        if version == 0:
+            self._refuse_foreign()
         self._db.close()
-        return False
+        return False  # migrated, or its missing tables made, by opening it for writing
 
     def _connect(self, target: Path | str) -> sqlite3.Connection:
         return sqlite3.connect(
@@ -369,22 +420,69 @@ class Store:
     def _schema_version(self) -> int:
         version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
+            self._refuse_foreign(unless="sessions")  # a schema version of another program's
             raise StoreError(
                 f"the database {self.path} was written by a newer interviewer (schema {version}); upgrade"
             )
         return version
 
+    def _tables(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def _missing_tables(self) -> list[str]:
+        tables = self._tables()
+        return [name for name in SCHEMA if name not in tables]
+
+    def _refuse_foreign(self, unless: str | None = None) -> None:
+        """A file with no schema version of ours that holds tables is another program's: refuse it,
+        rather than add our tables beside its own. With `unless`, a file that holds that table is
+        taken as ours."""
+        tables = sorted(self._tables())
+        if unless is not None:
+            if tables and unless not in tables:
+                raise self._foreign(tables)
+            return
+        # Read again after the tables: a first run beside this one may have just made ours, and its
+        # version is committed with them.
+        if tables and self._schema_version() == 0:
+            raise self._foreign(tables)
+
+    def _foreign(self, tables: list[str]) -> StoreError:
+        shown = ", ".join(tables[:3]) + (", …" if len(tables) > 3 else "")
+        return StoreError(
+            f"{self.path} is not an interviewer database (it holds other tables: {shown}). Move it "
+            "aside and a new one is made in its place, or set INTERVIEWER_HOME to another folder"
+        )
+
     def _migrate(self) -> None:
-        if self._schema_version() == len(MIGRATIONS):
+        if self._schema_version() == len(MIGRATIONS) and not self._missing_tables():
             return
         # First runs may race here: read the version again under the write lock, so the first one
         # migrates and the others find the work done.
         with self._tx() as db:
             version = self._schema_version()
+            if version == 0:
+                self._refuse_foreign()
             for script in MIGRATIONS[version:]:
                 for statement in filter(str.strip, script.split(";")):
                     db.execute(statement)
             db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+            self._remake_missing(db)
+
+    def _remake_missing(self, db: sqlite3.Connection) -> None:
+        """Make again, empty, the tables of the schema a database of ours has lost, where that is
+        safe (`REMADE_WHEN_MISSING`); refuse the file, as it is, where it is not."""
+        missing = self._missing_tables()
+        lost = [name for name in missing if name not in REMADE_WHEN_MISSING]
+        if lost:
+            raise StoreError(
+                f"the database {self.path} has lost its table{'s' if len(lost) > 1 else ''} "
+                f"{', '.join(lost)}, so what it holds cannot be read. Keep a copy of it, then put a backup "
+                "in its place, or move it aside and a new one is made"
+            )
+        for name in missing:
+            for statement in SCHEMA[name]:
+                db.execute(statement)
 
     # --- sessions -------------------------------------------------------------------------------
 
@@ -501,7 +599,7 @@ class Store:
         question_id: str | None = None,
         limit: int | None = None,
     ) -> list[Attempt]:
-        """Stored answers with their latest grades: a session's in order, otherwise newest first."""
+        """Stored answers with the grades that stand: a session's in order, otherwise newest first."""
         where, args = [], []
         if session_id:
             where.append("a.session_id = ?")
@@ -550,13 +648,13 @@ class Store:
             )
 
     def scores(self) -> list[Scored]:
-        """Every answer's latest score, newest first: what `stats` reads, without the texts and
+        """Every answer's score (of the grade that stands), newest first: what `stats` reads, without the texts and
         snapshots (over 10,000 answers, decoding those took seconds)."""
         rows = self._rows(
             f"""SELECT a.id, a.session_id, a.question_id, a.skipped, g.status, g.score,
                       {_IS_OBJECT.format("a.question")} AND (g.grade IS NULL OR {_IS_OBJECT.format("g.grade")})
                FROM answers a
-               LEFT JOIN grades g ON g.id = (SELECT max(id) FROM grades WHERE answer_id = a.id)
+               LEFT JOIN grades g ON g.id = {_STANDING_GRADE}
                ORDER BY a.submitted_at DESC, a.id DESC"""
         )
         if not all(r[6] for r in rows):  # checked in SQLite, without decoding every row here
@@ -571,7 +669,7 @@ class Store:
     ) -> list[ReviewRow]:
         """The answers that count as reviews of their questions' key points, oldest first: the first
         answer to a question in each session (a retry in practice follows the feedback and the
-        reference, so it shows no recall), with its latest grade and the candidate's own rating."""
+        reference, so it shows no recall), with the grade that stands and the candidate's own rating."""
         where, args = "", list(question_ids or ())
         if question_ids is not None:
             if not question_ids:
@@ -625,7 +723,7 @@ class Store:
 
 @dataclass(frozen=True)
 class Scored:
-    """An answer's latest score, as `stats` reads it."""
+    """An answer's score (of the grade that stands), as `stats` reads it."""
 
     answer_id: int
     session_id: str
@@ -672,7 +770,7 @@ _REVIEW_SELECT = f"""
            CASE WHEN json_valid(g.grade) THEN coalesce(json_array_length(g.grade, '$.errors'), 0) ELSE 0 END,
            (SELECT r.rating FROM ratings r WHERE r.answer_id = a.id ORDER BY r.id DESC LIMIT 1)
     FROM answers a
-    LEFT JOIN grades g ON g.id = (SELECT max(id) FROM grades WHERE answer_id = a.id)
+    LEFT JOIN grades g ON g.id = {_STANDING_GRADE}
     WHERE a.id = (SELECT min(b.id) FROM answers b WHERE b.session_id = a.session_id AND b.question_id = a.question_id)
 """
 

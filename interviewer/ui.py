@@ -25,7 +25,7 @@ from interviewer.terminal import counted, visible
 
 if TYPE_CHECKING:
     from interviewer.calibrate import Calibration, Figures
-    from interviewer.store import Attempt, FollowUpTurn
+    from interviewer.store import Attempt, FollowUpTurn, LaterFailure
     from interviewer.summary import Progress, QuestionResult, Summary
 
 # No string printed is read as markup or emoji codes: styles come from Text objects, and names from
@@ -355,13 +355,14 @@ def read_piped_answer(max_chars: int) -> str:
 
 
 def confirm(question: str, *, default: bool = False) -> bool:
-    """A yes/no question in the terminal; Ctrl-C or Ctrl-D mean no."""
+    """A yes/no question in the terminal; Ctrl-D means no, and Ctrl-C raises `KeyboardInterrupt`
+    (it stops the command, exit 130, as Ctrl-C does everywhere else)."""
     from prompt_toolkit import prompt
 
     hint = "[Y/n]" if default else "[y/N]"
     try:
         reply = prompt(f"{question} {hint} ").strip().lower()
-    except (KeyboardInterrupt, EOFError):
+    except EOFError:
         return False
     return default if not reply else reply in {"y", "yes"}
 
@@ -371,7 +372,7 @@ RATING_HELP = "a again (guessed) · h hard · g good · e easy · Enter keeps"  
 
 def ask_rating() -> str | None:
     """The candidate's own rating of the answer just graded, for the schedule; None keeps the
-    grade's (Enter, Ctrl-C or Ctrl-D)."""
+    grade's (Enter or Ctrl-D). Ctrl-C raises `KeyboardInterrupt`, the grade's rating kept."""
     from prompt_toolkit import prompt
 
     from interviewer.schedule import parse_rating
@@ -383,7 +384,7 @@ def ask_rating() -> str | None:
     while True:
         try:
             reply = prompt(f"Rating: {RATING_HELP}: ").strip()
-        except (KeyboardInterrupt, EOFError):
+        except EOFError:
             return None
         if not reply:
             return None
@@ -606,33 +607,86 @@ def local_time(stamp: str) -> str:
 
 
 VERSION_MARKS = {"older": " (older version)", "removed": " (no longer in the bank)"}
+LATER_FAILURE_MARK = " (regrade failed)"  # the score shown is the earlier grade's, which stands
 
 
-def history_table(attempts: Sequence[Attempt], versions: dict[int, str] | None = None) -> Table:
-    """Attempts, newest first; `versions` marks those whose question has changed since or is gone."""
+def history_table(
+    attempts: Sequence[Attempt], versions: dict[int, str] | None = None, width: int | None = None
+) -> Table:
+    """Attempts, newest first; `versions` marks those whose question has changed since or is gone.
+
+    Session and question ids are what the candidate copies into `show`, `report` and `practice`: they
+    never wrap or are cut. To fit `width` (the terminal's), the time wraps onto two lines, the grader
+    is shortened, then the grader, mode and time columns are left out, in that order. Only when the
+    ids and the score alone are wider than the terminal does a question id fold."""
     from rich import box
 
+    width = width or console.width
+    session = max((len(a.session_id) for a in attempts), default=8)
+    question = max([len("question"), *(len(a.question_id) for a in attempts)])
+    score = 7  # "pending", "skipped"
+    graders = [grader_label(a.grader) if a.grader else "" for a in attempts]
+    grader = max([len("grader"), *(len(g) for g in graders)])
+    grader_wrapped = max([len("grader"), *(len(word) for g in graders for word in g.split())])
+    stamps = [local_time(a.submitted_at) for a in attempts]
+    when = max([len("when"), *(len(t) for t in stamps)])
+    when_wrapped = max([len("when"), *(len(part) for t in stamps for part in t.split())])
+
+    def room(columns: int, *used: int) -> int:
+        """What is left of the width for more content, with `columns` columns in all."""
+        return width - sum(used) - 3 * (columns - 1) - 2  # a space between cell paddings, and two edges
+
+    # Each layout in turn, widest first: (time width or 0 to leave it out, mode shown, grader width or 0).
+    essential = (session, question, score)
+    layout = (0, False, 0)
+    for when_width, grader_width in (
+        (when, grader),
+        (when, grader_wrapped),
+        (when_wrapped, grader),
+        (when_wrapped, grader_wrapped),
+    ):
+        if room(6, *essential, when_width, 8) >= grader_width:
+            layout = (when_width, True, room(6, *essential, when_width, 8))
+            break
+    else:
+        if room(6, *essential, when, 8) >= 12:  # the grader shortened: "llm:Qwen/Qwen…"
+            layout = (when, True, room(6, *essential, when, 8))
+        elif room(6, *essential, when_wrapped, 8) >= 5:  # "offl…"
+            layout = (when_wrapped, True, room(6, *essential, when_wrapped, 8))
+        elif room(5, *essential, when_wrapped) >= 8:
+            layout = (when_wrapped, True, 0)
+        elif room(4, *essential) >= when_wrapped:
+            layout = (when_wrapped, False, 0)
+    when_width, show_mode, grader_width = layout
+
     table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("when", no_wrap=True)
-    table.add_column("session", no_wrap=True)
-    table.add_column("mode", no_wrap=True)
-    # The question may wrap or shorten, never the score: in 80 columns the score was squeezed out.
-    table.add_column("question", overflow="fold", ratio=1)
-    table.add_column("score", justify="right", no_wrap=True, min_width=7)
-    table.add_column("grader", overflow="fold")
-    for a in attempts:
-        table.add_row(
-            plain(local_time(a.submitted_at)),
-            plain(a.session_id),
-            plain(a.mode),
+    if when_width:
+        table.add_column("when", width=when_width)
+    table.add_column("session", no_wrap=True, min_width=session)
+    if show_mode:
+        table.add_column("mode", no_wrap=True)
+    # The marks after an id wrap onto lines of their own; the id folds only when nothing else fits.
+    table.add_column("question", overflow="fold", min_width=min(question, max(8, room(3, session, score))))
+    table.add_column("score", justify="right", no_wrap=True, min_width=score)
+    if grader_width:
+        table.add_column("grader", overflow="ellipsis", max_width=grader_width)
+    for a, stamp, label in zip(attempts, stamps, graders, strict=True):
+        row = [plain(stamp)] if when_width else []
+        row.append(plain(a.session_id))
+        if show_mode:
+            row.append(plain(a.mode))
+        row.append(
             plain(
                 a.question_id
                 + (f" (+{len(a.follow_ups)} follow-up)" if a.follow_ups else "")
                 + VERSION_MARKS.get((versions or {}).get(a.answer_id, ""), "")
-            ),
-            Text("skipped", style="dim") if a.skipped else score_text(a.score, a.grade_status),
-            plain(grader_label(a.grader) if a.grader else ""),
+                + (LATER_FAILURE_MARK if a.later_failure and not a.skipped else "")
+            )
         )
+        row.append(Text("skipped", style="dim") if a.skipped else score_text(a.score, a.grade_status))
+        if grader_width:
+            row.append(plain(label))
+        table.add_row(*row)
     return table
 
 
@@ -769,9 +823,11 @@ def answer_feedback(
     text: str | None,
     grade: Grade | None,
     follow_ups: Sequence[FollowUpTurn] = (),
+    later_failure: LaterFailure | None = None,
 ) -> Group:
     """One question of a past session as `interviewer show` prints it: the prompt, the answer (and
-    each follow-up with its answer) and the feedback a practice run shows, or why there is none."""
+    each follow-up with its answer) and the feedback a practice run shows, or why there is none;
+    and a regrade that failed after the grade shown."""
     title = f"Question {result.number}/{count} · {result.question_id}"
     parts: list[Any] = [Panel(plain(result.prompt, style="bold"), title=plain(title), title_align="left")]
     if text is not None and result.status != "skipped":
@@ -785,12 +841,25 @@ def answer_feedback(
         )
     if question is not None and grade is not None:
         parts.append(grade_view(question, grade))
+        if later_failure is not None:
+            parts.append(plain(later_failure_note(later_failure, session_id), style="yellow"))
     else:
         parts.append(plain(_NO_FEEDBACK[result.status].format(session=session_id), style="yellow"))
         if question is not None:
             parts.append(reference_panel(question))
     parts.append(Text(""))  # a blank line before the next question
     return Group(*parts)
+
+
+def later_failure_note(failed: LaterFailure, session_id: str | None = None) -> str:
+    """A regrade that failed after a good grade, in a sentence: the good grade stands."""
+    when = failed.created_at[:16].replace("T", " ")
+    retry = f" `interviewer grade {session_id} --all` grades again." if session_id else ""
+    reason = (failed.failure or "no reason given").rstrip()
+    stop = "" if reason.endswith((".", "?", "!")) else "."
+    return (
+        f"A later grading ({failed.grader}, {when} UTC) failed: {reason}{stop} The grade above stands.{retry}"
+    )
 
 
 _NO_FEEDBACK = {

@@ -213,6 +213,97 @@ def test_a_damaged_database_is_reported_with_what_to_do(cli, home, how, command)
     assert ".recover" in line and "backup" in line and "Traceback" not in result.stderr
 
 
+# --- a file that lacks our tables ------------------------------------------------------------------
+
+
+def test_an_empty_file_becomes_a_new_database(cli, home):
+    home.mkdir()
+    (home / "interviewer.db").write_bytes(b"")
+    assert cli("history").exit_code == 0
+    stored = cli("practice", "optimization/adam", "--grader", "offline", "--json", input="An answer.")
+    assert stored.exit_code == 0, stored.stderr
+    assert [a["text"] for a in json.loads(cli("history", "--json").stdout)["attempts"]] == ["An answer."]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["history"], ["stats"], ["show"], ["plan"], ["practice", "optimization/adam", "--grader", "offline"]],
+)
+def test_another_programs_database_is_refused_and_left_as_it_was(cli, home, command):
+    home.mkdir()
+    path = home / "interviewer.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE notes (text TEXT)")
+        db.execute("INSERT INTO notes VALUES ('mine')")
+    before = path.read_bytes()
+    result = cli(*command, input="An answer.")
+    assert result.exit_code == 1
+    # before: every command worked, adding our tables (and WAL mode) to the other program's file
+    assert result.stderr == (
+        f"error: {path} is not an interviewer database (it holds other tables: notes). Move it aside and "
+        "a new one is made in its place, or set INTERVIEWER_HOME to another folder\n"
+    )
+    assert path.read_bytes() == before
+
+
+def test_another_programs_database_with_a_schema_version_is_refused_as_not_ours(cli, home):
+    home.mkdir()
+    path = home / "interviewer.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE notes (text TEXT)")
+        db.execute("PRAGMA user_version = 7")
+    result = cli("history")
+    assert result.exit_code == 1
+    # before: "was written by a newer interviewer (schema 7); upgrade"
+    assert result.stderr.startswith(
+        f"error: {path} is not an interviewer database (it holds other tables: notes)"
+    )
+
+
+def test_a_folder_in_the_databases_place_is_named_as_such(cli, home):
+    (home / "interviewer.db").mkdir(parents=True)
+    for command in (["history"], ["practice", "optimization/adam", "--grader", "offline"]):
+        result = cli(*command, input="An answer.")
+        assert result.exit_code == 1
+        # before: "failed: disk I/O error" or "failed: unable to open database file"
+        assert result.stderr == (
+            f"error: {home / 'interviewer.db'} is a folder, not a database file. Move it aside and a new "
+            "database is made in its place, or set INTERVIEWER_HOME to another folder\n"
+        )
+
+
+@pytest.mark.parametrize("table", ["grades", "turns", "ratings", "preferences"])
+def test_a_table_dropped_that_nothing_refers_to_is_made_again(cli, home, table):
+    cli("practice", "optimization/adam", "--grader", "offline", input="An answer.")
+    with sqlite3.connect(home / "interviewer.db") as db:
+        db.execute(f"DROP TABLE {table}")
+    for command in (["history"], ["stats"], ["plan"], ["review"], ["show"], ["report", "latest"]):
+        result = cli(*command)
+        assert result.exit_code == 0, (command, result.stderr)  # before: "failed: no such table: …"
+    again = cli("practice", "optimization/adam", "--grader", "offline", "--json", input="Another.")
+    assert again.exit_code == 0, again.stderr
+    texts = [a["text"] for a in json.loads(cli("history", "--json").stdout)["attempts"]]
+    assert texts == ["Another.", "An answer."]
+
+
+@pytest.mark.parametrize("table", ["sessions", "answers"])
+def test_a_database_without_its_answers_or_sessions_is_refused_as_it_is(cli, home, table):
+    cli("practice", "optimization/adam", "--grader", "offline", input="An answer.")
+    path = home / "interviewer.db"
+    with sqlite3.connect(path) as db:
+        db.execute(f"DROP TABLE {table}")
+        kept = sorted(r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+    for command in (["history"], ["stats"], ["practice", "optimization/adam", "--grader", "offline"]):
+        result = cli(*command, input="More.")
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"error: the database {path} has lost its table {table}, so what it holds cannot be read. Keep "
+            "a copy of it, then put a backup in its place, or move it aside and a new one is made\n"
+        )
+    with sqlite3.connect(path) as db:  # nothing made, nothing dropped
+        assert sorted(r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")) == kept
+
+
 # --- a home the user cannot write to -------------------------------------------------------------
 
 

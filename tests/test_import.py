@@ -256,6 +256,29 @@ def test_ids_are_stable_and_collisions_resolved_without_reusing_a_bank_id(cli, t
     assert [q.id for q in _questions(out)] == first
 
 
+def test_accented_letters_keep_their_base_letter_in_ids(cli, tmp_path):
+    source = _write(
+        tmp_path,
+        "notes.md",
+        """
+        ## Régularisation et modèles
+        ### Qu'est-ce que la régularisation L2 dans un réseau ?
+        Elle pénalise la norme des poids, ce qui réduit la variance du modèle entraîné.
+        ### Qu’est-ce que la régularisation L1 ?
+        Elle pénalise la somme des valeurs absolues des poids, ce qui en met beaucoup à zéro.
+        ### Straße: what does ß do to an id, and 中文?
+        Letters with no ASCII form are left out of generated ids, as before.
+        """,
+    )
+    out = tmp_path / "mine.toml"
+    _imported(cli, str(source), "-o", str(out))
+    ids = [q.id for q in _questions(out)]
+    # before: "r-gularisation-et-mod-les/quest-ce-que-la-r": an accented letter split its word
+    assert ids[0] == "regularisation-et-modeles/quest-ce-que-la-regularisation"
+    assert ids[1] == "regularisation-et-modeles/quest-ce-que-la-regularisation-2"  # ’ read as '
+    assert ids[2] == "regularisation-et-modeles/stra-e-id"  # ß and 中 have no ASCII form: left out, as before
+
+
 def test_an_explicit_id_already_in_the_bank_is_an_error_naming_the_line(cli, tmp_path):
     source = _write(
         tmp_path, "deck.csv", "question,reference,id\nWhat is Adam?,An optimiser.,optimization/adam\n"

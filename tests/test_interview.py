@@ -47,6 +47,48 @@ def test_no_at_ready_creates_no_session(terminal, home):
     assert _db(home, "SELECT count(*) FROM sessions") in ([], [(0,)])
 
 
+def test_ctrl_c_at_ready_stops_with_130_and_creates_no_session(terminal, home):
+    result = terminal("\x03", "mock", "-n", "2", "--grader", "offline")
+    assert result.exit_code == 130, result.stderr  # before: 0, as if they had answered no
+    assert "No interview was started, and nothing was saved." in result.stderr
+    assert "Stopped." in result.stderr
+    assert _db(home, "SELECT count(*) FROM sessions") in ([], [(0,)])
+
+
+def test_ctrl_c_at_ready_of_a_resumed_interview_leaves_it_as_it_was(terminal, home):
+    first = terminal("\r" + "A first answer.\x04" + "\x03", "mock", "-n", "2", "--grader", "offline")
+    assert first.exit_code == 130
+    [(session, status)] = _db(home, "SELECT id, status FROM sessions")
+    result = terminal("\x03", "mock", "--resume", session, "--grader", "offline")
+    assert result.exit_code == 130, result.stderr
+    assert f"Session {session} stays as it was." in result.stderr
+    assert _db(home, "SELECT id, status FROM sessions") == [(session, status)]
+    assert [t for (t,) in _db(home, "SELECT text FROM answers")] == ["A first answer."]
+
+
+def test_ctrl_c_at_try_again_stops_with_130_and_keeps_the_graded_answer(terminal, home):
+    keys = GOOD_ADAM + "\x04" + "\r" + "\x03"  # answer; Enter: the grade's rating; Ctrl-C at "Try again?"
+    result = terminal(keys, "practice", "optimization/adam", "--grader", "offline")
+    assert result.exit_code == 130, result.stderr  # before: 0
+    assert "Stopped." in result.stderr and "`interviewer history` lists your attempts" in result.stderr
+    assert _db(home, "SELECT a.text, g.status FROM answers a JOIN grades g ON g.answer_id = a.id") == [
+        (GOOD_ADAM, "graded")
+    ]
+    assert _db(home, "SELECT status, ended_at IS NOT NULL FROM sessions") == [("completed", 1)]
+
+
+def test_ctrl_c_at_the_rating_stops_with_130_and_keeps_the_grades_rating(terminal, home):
+    keys = GOOD_ADAM + "\x04" + "a" + "\x03" + "n\r"  # a rating half typed, then Ctrl-C
+    result = terminal(keys, "practice", "optimization/adam", "--grader", "offline")
+    assert result.exit_code == 130, result.stderr  # before: 0, and "Try again?" was asked
+    assert "Stopped." in result.stderr
+    assert _db(home, "SELECT a.text, g.status FROM answers a JOIN grades g ON g.answer_id = a.id") == [
+        (GOOD_ADAM, "graded")
+    ]
+    assert _db(home, "SELECT count(*) FROM ratings") in ([], [(0,)])
+    assert _db(home, "SELECT status FROM sessions") == [("completed",)]
+
+
 def test_a_typed_interview_end_to_end(terminal, home):
     keys = "\r" + "Momentum averages past gradients.\x04" + "\x0e"  # ready; answer; skip
     result = terminal(keys, "mock", "-n", "2", "--seed", "3", "--grader", "offline", "--no-follow-ups")
@@ -205,6 +247,20 @@ def test_a_skipped_answer_shows_as_skipped_and_grade_says_so(cli):
     graded = cli("grade", "latest")
     assert graded.exit_code == 0
     assert "1 skipped" in graded.stdout
+
+
+def test_a_practice_grade_that_failed_in_the_terminal_exits_1(terminal, home):
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text("max_retries = 0\n")
+    keys = GOOD_ADAM + "\x04" + "n\r"  # answer; no retry (a failed grade asks for no rating)
+    result = terminal(
+        keys, "practice", "optimization/adam", "--base-url", "http://127.0.0.1:1/v1", "--model", "m"
+    )
+    assert result.exit_code == 1, result.stderr  # before: 0, though given answers exit 1
+    assert "--grader offline` grades now" in result.stderr
+    assert _db(home, "SELECT a.text, g.status FROM answers a JOIN grades g ON g.answer_id = a.id") == [
+        (GOOD_ADAM, "failed")
+    ]
 
 
 def test_an_endpoint_down_says_how_to_grade_now_and_regrade_later(cli, home, respx_mock, monkeypatch):

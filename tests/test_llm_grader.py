@@ -330,3 +330,49 @@ def test_an_offline_session_can_be_graded_again_by_the_llm(cli, endpoint, monkey
     assert result.exit_code == 0 and json.loads(result.stdout)["graded"][0]["grader"] == "llm:gpt-4.1-mini"
     doc = json.loads(cli("report", "latest", "-f", "json").stdout)
     assert doc["session"]["grader"] == "llm:gpt-4.1-mini" and doc["questions"][0]["score"] == 10.0
+
+
+def test_a_regrade_that_fails_never_hides_the_good_grade_before_it(cli, home, monkeypatch):
+    """`grade --all` against an endpoint that is down, after an offline grade: `show`, `history`,
+    `stats`, `review` and the reports keep the good grade and say that the later grading failed."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text("max_retries = 0\n")
+    practice = cli("practice", "optimization/adam", "--grader", "offline", "--json", input=ANSWER)
+    good = json.loads(practice.stdout)
+    assert good["status"] == "graded" and good["score"] > 0
+    down = "http://127.0.0.1:1/v1"  # a refused connection
+    failed = cli("grade", "latest", "--all", "--base-url", down, "--model", "m")
+    assert failed.exit_code == 1 and "cannot connect" in failed.stdout
+    assert "keeps the grade it had" in failed.stderr
+
+    shown = cli("show", "latest")
+    assert shown.exit_code == 0
+    assert f"{good['score']:g}/10" in shown.stdout  # before: "Not graded: cannot connect to …"
+    assert "Not graded" not in shown.stdout
+    assert "A later grading (llm:m, " in shown.stdout and "failed: cannot connect" in shown.stdout
+    assert "The grade above stands." in shown.stdout
+
+    table = cli("history")
+    assert f"(regrade failed)     {good['score']:g}/10   offline" in table.stdout  # before: "failed   llm:m"
+    assert "the earlier grade shown stands" in table.stderr
+    [attempt] = json.loads(cli("history", "--json").stdout)["attempts"]
+    assert attempt["grade_status"] == "graded" and attempt["score"] == good["score"]
+    assert attempt["later_failure"]["grader"] == "llm:m"
+    assert "cannot connect" in attempt["later_failure"]["failure"]
+
+    stats = json.loads(cli("stats", "--json").stdout)
+    assert stats["graded"] == 1 and stats["unfinished"] == 0
+    [review] = json.loads(cli("review", "latest", "--json").stdout)["answers"]
+    assert review["status"] == "graded" and review["counts"] is True
+
+    doc = json.loads(cli("report", "latest", "-f", "json").stdout)
+    [question] = doc["questions"]
+    assert question["status"] == "graded" and question["score"] == good["score"]
+    assert question["later_failure"]["grader"] == "llm:m"
+    assert "127.0.0.1" not in question["later_failure"]["failure"]  # a report names no endpoint
+    assert "cannot connect to the endpoint" in question["later_failure"]["failure"]
+    md = cli("report", "latest", "-f", "md").stdout
+    assert f"Score {good['score']:g}/10" in md and "A later grading (llm:m, " in md
+    assert "127.0.0.1" not in md
+    with sqlite3.connect(home / "interviewer.db") as db:  # both grades stay on record
+        assert [s for (s,) in db.execute("SELECT status FROM grades ORDER BY id")] == ["graded", "failed"]

@@ -1,7 +1,12 @@
 """What a candidate reads after answering: the summary, the reports and `show`, from one view model."""
 
 import json
+import os
 import re
+import subprocess
+import sys
+
+import pytest
 
 from interviewer.grading.model import Finding, Grade, PointVerdict
 from interviewer.store import Store
@@ -153,3 +158,24 @@ def test_the_mock_summary_and_grade_point_to_show(cli, home):
     lines = graded.stdout.splitlines()
     assert re.search(r"^1\. \S+: [\d.]+/10  \d+ of \d+ key points covered; missed: \w", lines[0])
     assert f"interviewer show {session}" in graded.stdout
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120])
+def test_history_never_wraps_or_cuts_an_id(cli, columns):
+    """At 80 columns a session id folded mid-word: ids are what `show`, `report` and `practice` take."""
+    cli("mock", "-n", "3", "--seed", "5", "--grader", "offline", input="One.\n---\nTwo.\n---\nThree.")
+    cli("practice", "ml-system-design/search-ranking", "--grader", "offline", input="An answer.")
+    attempts = json.loads(cli("history", "--json").stdout)["attempts"]
+    env = {**os.environ, "COLUMNS": str(columns)}  # the terminal's width, read as the process starts
+    shown = subprocess.run(
+        [sys.executable, "-m", "interviewer", "history"], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    lines = shown.splitlines()
+    assert all(len(line) <= columns for line in lines), lines
+    rows = [line for line in lines if any(a["session_id"] in line for a in attempts)]
+    assert len(rows) == len(attempts), lines  # each session id whole, on its row
+    for row, attempt in zip(rows, attempts, strict=True):
+        assert f" {attempt['session_id']} " in row and f" {attempt['question_id']}" in row, lines
+        assert ("pending" if attempt["score"] is None else f"{attempt['score']:g}/10") in row
+    if columns == 120:
+        assert "when" in lines[1] and "grader" in lines[1] and "offline estimate" in shown
