@@ -707,6 +707,11 @@ def _in_processes(jobs: Sequence[_Job], pool: ProcessPoolExecutor) -> Generator[
         if pending:
             mine = pending.pop()  # from the other end: other questions than the processes'
             yield from zip(mine, _grade_offline(*work(mine)), strict=True)
+        elif stolen := next((f for f in reversed(running) if f.cancel()), None):
+            # A chunk queued for a process that has not started it: grading it here, rather than
+            # waiting for the process to come to it, ends the run sooner.
+            mine = running.pop(stolen)
+            yield from zip(mine, _grade_offline(*work(mine)), strict=True)
         elif running:
             wait(running, return_when=FIRST_COMPLETED)
 

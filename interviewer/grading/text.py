@@ -515,7 +515,7 @@ def glue_share(text: str) -> float:
     """
     tokens = _tokens(text)
     vague = _spans(tokens, _VAGUE_RELATIONS_BY_FIRST)
-    hanging = _hanging(tokens)  # "it involves A, B and C" glues A, B and C on "involves"
+    hanging = _hanging(tokens) if vague else set()  # "it involves A, B and C" glues them on "involves"
     glue = content = item = 0  # item: content words since the last glue
     previous = ""
     for i, token in enumerate(tokens):
@@ -743,6 +743,8 @@ _VAGUE_RELATIONS_BY_FIRST = _by_first(_VAGUE_RELATIONS)
 def _spans(plain: Sequence[str], by_first: dict[str, list[tuple[str, ...]]]) -> set[int]:
     """The positions of the words that make up one of these phrases."""
     found: set[int] = set()
+    if by_first.keys().isdisjoint(plain):
+        return found  # most clauses and sentences
     for i, first in enumerate(plain):
         for phrase in by_first.get(first, ()):
             if tuple(plain[i : i + len(phrase)]) == phrase:
