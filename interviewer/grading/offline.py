@@ -211,6 +211,11 @@ _JUDGING = frozenset(
 )
 
 
+# Verbs that claim no identity: "the squared singular values relate to the variances" does not say
+# "singular values are the variances", so a misconception's phrase may not skip one either.
+_LOOSE = frozenset(text.phrase_keys("relate relates related involve involves linked connected tied"))
+
+
 def _compiled(question: Question) -> _Compiled:
     q_words = text.vocabulary(question.prompt)
     targets: list[KeyPoint | Misconception] = [*question.key_points, *question.misconceptions]
@@ -241,7 +246,7 @@ def _compiled(question: Question) -> _Compiled:
     # A misconception may be stated in the question's own words: they are not dropped. Its phrases
     # skip no word of the question's terms, nor one that judges what it names ("BLEU is weak for
     # open-ended text" is no "BLEU for open-ended text"), as an error must be sure.
-    misconceptions = tuple(target(m, None, terms | _JUDGING) for m in question.misconceptions)
+    misconceptions = tuple(target(m, None, terms | _JUDGING | _LOOSE) for m in question.misconceptions)
     entities = tuple(_concept(a) for a in abouts)
     phrases = [alt for t in (*points, *misconceptions) for c in t.concepts for alt in c]
     phrases += [alt for entity in entities for alt in entity]
