@@ -253,7 +253,7 @@ def test_short_correct_answers_held_to_2_as_lists_are_counted(graded):
 # nothing ("Cold start is something every recommender has to face"), lists whose items are
 # descriptions rather than names, and verbs the vague relations do not hold. Measured, not tuned
 # away; more means a change made it worse. (166 of 304 as written.)
-GLUED_VERBS_OVER_2 = 82
+GLUED_VERBS_OVER_2 = 75
 
 
 def test_terms_strung_on_vague_verbs_are_measured(graded):
@@ -278,7 +278,7 @@ def test_correct_answers_around_vague_verbs_keep_their_credit(graded):
     print(f"\n{VAGUE_CORRECT}: capped as lists {capped}; told of an error {told}; {under_8} under 8")
     assert capped == ["data/data-validation"]  # notes of "X: a, b, c" (1 before the rules too)
     assert told == []  # "the squared singular values relate to the variances" was "are the variances"
-    assert under_8 <= 9  # 7 before the rules
+    assert under_8 <= 10  # 7 before the rules
 
 
 # Adversarial answers of the tuned sets that the grader still scores over 2, each named by set,

@@ -255,6 +255,10 @@ def test_a_list_of_names_hung_on_a_vague_verb_is_named_not_stated():
         "Multi-head attention involves h heads, each with its own query, key and value projections into a "
         "lower dimension, run in parallel and concatenated."
     ) == []  # fmt: skip
+    # The list a vague relation closes is hung on it too.
+    assert _hung("Clicks, purchases and relevance judgements all play a role, and the metrics matter.") == [
+        "clicks", "purchases", "relevance", "judgements", "all"
+    ]  # fmt: skip
     # A break other than a comma ends the list: "rely on distances" hangs nothing.
     assert _hung("Models that rely on distances need scaling: kNN, k-means, SVMs and PCA.") == []
 

@@ -602,17 +602,27 @@ def hung_on_vague(sentence: Sentence) -> frozenset[int]:
         end = i
         while end in vague:
             end += 1
-        stretch = list(itertools.takewhile(lambda t: t and t not in _LIST_ENDS, tokens[end:]))
-        items = [0]  # content words per item: names ("the registry alias"), not descriptions
-        for token in stretch:
-            if token in (",", "and", "or"):
-                items.append(0)
-            elif token not in FILLERS:
-                items[-1] += 1
-        named = [size for size in items if size]
-        if len(named) >= 3 and max(named) <= LIST_ITEM_WORDS:
-            hung.update(index[k] for k in range(end, end + len(stretch)) if tokens[k] != ",")
+        # The list the relation opens ("it involves A, B and C"), and the one it closes ("A, B and
+        # C all play a role"): up to a break other than a comma, or a word that relates it.
+        after = list(itertools.takewhile(lambda t: t and t not in _LIST_ENDS, tokens[end:]))
+        before = list(itertools.takewhile(lambda t: t and t not in _LIST_ENDS, reversed(tokens[:i])))
+        for first, stretch in ((end, after), (i - len(before), before)):
+            if _names(stretch):
+                hung.update(index[k] for k in range(first, first + len(stretch)) if tokens[k] != ",")
     return frozenset(hung)
+
+
+def _names(stretch: Sequence[str]) -> bool:
+    """Whether these tokens list three or more names: items of at most LIST_ITEM_WORDS content words
+    ("the registry alias"), not descriptions."""
+    items = [0]
+    for token in stretch:
+        if token in (",", "and", "or"):
+            items.append(0)
+        elif token not in FILLERS:
+            items[-1] += 1
+    named = [size for size in items if size]
+    return len(named) >= 3 and max(named) <= LIST_ITEM_WORDS
 
 
 def _tokens(text: str) -> list[str]:
