@@ -15,7 +15,7 @@ import typer
 
 from interviewer import __version__
 from interviewer.defaults import DEFAULT_FOLLOW_UPS, DEFAULT_PER_QUESTION, DEFAULT_QUESTIONS, MAX_PER_DAY
-from interviewer.errors import ExitStatus, InterviewerError, Stopped, UsageError
+from interviewer.errors import ExitStatus, Interrupted, InterviewerError, Stopped, UsageError
 from interviewer.inputs import MAX_ANSWER_CHARS, read_text_file
 from interviewer.terminal import counted, json_text, visible
 from interviewer.typer_help import Command, Group
@@ -92,6 +92,11 @@ def _command(
                 return fn(*args, **kwargs)
             except InterviewerError as exc:
                 raise _fail(str(exc), exc.exit_status) from None
+            except Interrupted as stopped:  # a stop signal at a question, handled as Ctrl-C there
+                from signal import Signals
+
+                print(f"\nStopped by {Signals(stopped.signal).name}.", file=sys.stderr)
+                raise typer.Exit(128 + stopped.signal) from None
             except KeyboardInterrupt:
                 print("\nStopped.", file=sys.stderr)
                 raise typer.Exit(ExitStatus.INTERRUPTED) from None

@@ -40,3 +40,12 @@ class Stopped(InterviewerError):
 
         super().__init__(f"stopped by {Signals(signal).name}: {what_was_kept}")
         self.exit_status = ExitStatus(128 + signal)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal (SIGTERM, SIGHUP) at a question in the terminal (yes or no, a rating): handled
+    there as Ctrl-C is, what is stored closed as after Ctrl-C; the command exits 128 + its number."""
+
+    def __init__(self, signal: int):
+        super().__init__(signal)
+        self.signal = signal

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from interviewer.bank import Question
-from interviewer.errors import UsageError
+from interviewer.errors import Interrupted, UsageError
 from interviewer.formats import MARKS, VERDICT_BANDS, band, clock, countdown
 from interviewer.grading.model import Grade, Verdict
 from interviewer.inputs import MAX_ANSWER_CHARS, read_text
@@ -43,8 +43,9 @@ _MARK = {verdict: (MARKS[verdict.value], COLOURS[VERDICT_BANDS[verdict.value]]) 
 STOP_SIGNALS = ("SIGTERM", "SIGHUP")
 
 
-def _stop_on_signals() -> None:
-    """From an editor's `pre_run`: the stop signals end it with `AnswerCancelled` and the draft.
+def _stop_on_signals(interrupt: bool = False) -> None:
+    """From an editor's `pre_run`: the stop signals end it with `AnswerCancelled` and the draft, or
+    at a question (`interrupt`) with `Interrupted`, as Ctrl-C would.
 
     The handlers live in the editor's event loop and go with it when it closes."""
     import asyncio
@@ -56,7 +57,8 @@ def _stop_on_signals() -> None:
 
     def stop(number: int) -> None:
         if app.is_running and not app.is_done:
-            app.exit(exception=AnswerCancelled(app.current_buffer.text, signal=number))
+            cancelled = AnswerCancelled(app.current_buffer.text, signal=number)
+            app.exit(exception=Interrupted(number) if interrupt else cancelled)
 
     loop = asyncio.get_running_loop()
     for name in STOP_SIGNALS:
@@ -361,7 +363,9 @@ def confirm(question: str, *, default: bool = False) -> bool:
 
     hint = "[Y/n]" if default else "[y/N]"
     try:
-        reply = prompt(f"{question} {hint} ").strip().lower()
+        reply = (
+            prompt(f"{question} {hint} ", pre_run=lambda: _stop_on_signals(interrupt=True)).strip().lower()
+        )
     except EOFError:
         return False
     return default if not reply else reply in {"y", "yes"}
@@ -383,7 +387,9 @@ def ask_rating() -> str | None:
     )
     while True:
         try:
-            reply = prompt(f"Rating: {RATING_HELP}: ").strip()
+            reply = prompt(
+                f"Rating: {RATING_HELP}: ", pre_run=lambda: _stop_on_signals(interrupt=True)
+            ).strip()
         except EOFError:
             return None
         if not reply:

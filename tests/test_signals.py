@@ -147,3 +147,33 @@ def test_a_stop_while_typing_a_mock_script_keeps_the_answers_and_the_interview_r
     assert rows == [("A first answer.", 0), ("A second, unfinished", 0)]
 
     assert _resumed(env, "A third answer.") == ["graded"] * 3
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_at_the_rating_closes_the_practice_session_as_ctrl_c_does(home, stop):
+    """It killed the process at once: the graded answer stayed, its session 'active' for ever."""
+    terminal = Terminal("practice", "optimization/adam", "--grader", "offline", env=dict(os.environ))
+    terminal.wait_for("›")
+    terminal.type("Adam keeps moving averages of the gradient and of its square.")
+    terminal.wait_for("square.")
+    terminal.type("\x1b\r")  # Esc Enter submits
+    terminal.wait_for("Rating:")
+    terminal.process.send_signal(stop)
+    assert terminal.exit_code() == 128 + stop
+    screen = ANSI.sub(b"", terminal.seen).decode(errors="replace")
+    assert f"Stopped by {stop.name}." in screen and "saved" in screen and "Traceback" not in screen
+    db = sqlite3.connect(home / "interviewer.db")
+    assert db.execute("SELECT status, ended_at IS NOT NULL FROM sessions").fetchall() == [("completed", 1)]
+    assert db.execute("SELECT status FROM grades").fetchall() == [("graded",)]
+
+
+def test_sigterm_at_ready_starts_no_interview(home):
+    terminal = Terminal("mock", "-n", "2", "--grader", "offline", env=dict(os.environ))
+    terminal.wait_for("Ready?")
+    terminal.process.send_signal(signal.SIGTERM)
+    assert terminal.exit_code() == 143
+    screen = ANSI.sub(b"", terminal.seen).decode(errors="replace")
+    assert "Stopped by SIGTERM." in screen and "Traceback" not in screen
+    assert not (home / "interviewer.db").exists() or sqlite3.connect(home / "interviewer.db").execute(
+        "SELECT count(*) FROM sessions"
+    ).fetchone() == (0,)
