@@ -665,9 +665,17 @@ def start_processes() -> ProcessPoolExecutor:
     cancel_futures=True)`: a process in the middle of a chunk finishes it and exits).
     """
     context = multiprocessing.get_context("spawn")  # not forked: the parent may run a progress thread
-    pool = ProcessPoolExecutor(_other_cores(), mp_context=context, initializer=_start_process)
-    for _ in range(_other_cores()):
-        pool.submit(int)  # spawned on demand, one per task while none is idle: start them all now
+    # Born ignoring Ctrl-C (an ignored signal stays ignored across exec, and Python keeps it so): a
+    # Ctrl-C while a process imports the grader printed its traceback. The parent handles Ctrl-C.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        pool = ProcessPoolExecutor(_other_cores(), mp_context=context, initializer=_start_process)
+        for _ in range(_other_cores()):
+            pool.submit(int)  # spawned on demand, one per task while none is idle: start them all now
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
     return pool
 
 

@@ -1022,3 +1022,24 @@ def test_a_parsed_set_is_read_back_from_the_cache_until_its_text_changes(builtin
     assert calibrate.load_sets([path], builtin_bank)[0].answers[0].expected == 3 and len(parsed) == 1
     cached[0].write_text('{"text": "x", "data": [', encoding="utf-8")  # damaged: it is only not used
     assert calibrate.load_sets([path], builtin_bank)[0].answers[0].expected == 3 and len(parsed) == 2
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/status").exists() or (os.cpu_count() or 1) < 2, reason="Linux, 2 cores"
+)
+def test_a_grading_process_ignores_ctrl_c_from_birth():
+    """Ctrl-C goes to the whole process group: a grading process that got it while still importing
+    the grader (before it could ignore it) printed a traceback under the parent's 'Stopped.'."""
+    before = signal.getsignal(signal.SIGINT)
+    pool = calibrate.start_processes()
+    try:
+        assert signal.getsignal(signal.SIGINT) is before  # the parent handles Ctrl-C as before
+        children = _children(os.getpid())
+        assert children
+        for child in children:  # at once: a process takes ~0.3 s to import the grader
+            ignored = int(
+                re.search(r"SigIgn:\s*([0-9a-f]+)", Path(f"/proc/{child}/status").read_text())[1], 16
+            )
+            assert ignored & (1 << (signal.SIGINT - 1)), f"process {child} would take Ctrl-C"
+    finally:
+        pool.shutdown()
