@@ -541,17 +541,7 @@ def glue_share(text: str) -> float:
     return glue / content if content else 0.0
 
 
-_BECAUSE = frozenset("because since therefore thus hence".split())
-
-
-def vague_relations(text: str) -> int:
-    """How many relations that name no relation the text holds ("involves", "plays a role in");
-    none when it gives a reason ("... because the residuals are related to the gradient")."""
-    tokens = _tokens(text)
-    if _BECAUSE.intersection(tokens):
-        return 0
-    vague = _spans(tokens, _VAGUE_RELATIONS_BY_FIRST)
-    return sum(i - 1 not in vague for i in vague)
+_BECAUSE = frozenset("because since therefore thus hence".split())  # a reason: no vague list
 
 
 # Where a list hung on a vague relation ends: a reason, a condition or a relative clause relates it.
