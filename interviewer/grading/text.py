@@ -558,47 +558,52 @@ def vague_lists(text: str) -> int:
     return 0 if _BECAUSE.intersection(tokens) else len(_hanging(tokens))
 
 
-def _hanging(tokens: list[str]) -> set[int]:
-    """Where a vague relation starts that a list of three or more follows, up to a break other than
-    a comma or a word that relates it ("so", "which", "when")."""
+def _relations(tokens: Sequence[str]) -> list[tuple[int, int]]:
+    """Each vague relation of the tokens, as its first position and the one after it."""
     vague = _spans(tokens, _VAGUE_RELATIONS_BY_FIRST)
-    out = set()
-    for i in vague - {j + 1 for j in vague}:
-        end = i
+    out = []
+    for first in sorted(vague - {i + 1 for i in vague}):
+        end = first
         while end in vague:
             end += 1
-        stretch = itertools.takewhile(lambda t: t and t not in _LIST_ENDS, tokens[end:])
-        if sum(t in (",", "and", "or") for t in stretch) >= 2:
-            out.add(i)
+        out.append((first, end))
     return out
 
 
+def _list_from(tokens: Iterable[str]) -> list[str]:
+    """The tokens of a list, up to a break other than a comma or a word that relates it ("so",
+    "which", "when")."""
+    return list(itertools.takewhile(lambda t: t and t not in _LIST_ENDS, tokens))
+
+
+def _hanging(tokens: Sequence[str]) -> set[int]:
+    """Where a vague relation starts that a list of three or more follows."""
+    return {
+        first
+        for first, end in _relations(tokens)
+        if sum(t in (",", "and", "or") for t in _list_from(tokens[end:])) >= 2
+    }
+
+
 def hung_on_vague(sentence: Sentence) -> frozenset[int]:
-    """The words (indexes into `sentence.words`) of the lists of three or more that a vague relation
-    hangs in the sentence: "we leverage PCA with the orthogonal directions, the variance and the
-    eigenvectors" names them and says nothing of them. A list ends at a break other than a comma
-    or at a word that relates it ("so", "which", "when"); none when the sentence gives a reason."""
+    """The words (indexes into `sentence.words`) of the lists of three or more names that a vague
+    relation hangs in the sentence: "we leverage PCA with the orthogonal directions, the variance
+    and the eigenvectors" names them and says nothing of them. None when the sentence gives a
+    reason."""
     if _VAGUE_RELATIONS_BY_FIRST.keys().isdisjoint(w.plain for w in sentence.words):
         return frozenset()  # most sentences: no vague relation at all
     tokens = _tokens(sentence.text)
     if _BECAUSE.intersection(tokens):
         return frozenset()
     index = list(itertools.accumulate((token not in ("", ",") for token in tokens), initial=-1))[1:]
-    vague = _spans(tokens, _VAGUE_RELATIONS_BY_FIRST)
     hung: set[int] = set()
-    for i in sorted(vague):
-        if i - 1 in vague:
-            continue
-        end = i
-        while end in vague:
-            end += 1
+    for first, end in _relations(tokens):
         # The list the relation opens ("it involves A, B and C"), and the one it closes ("A, B and
-        # C all play a role"): up to a break other than a comma, or a word that relates it.
-        after = list(itertools.takewhile(lambda t: t and t not in _LIST_ENDS, tokens[end:]))
-        before = list(itertools.takewhile(lambda t: t and t not in _LIST_ENDS, reversed(tokens[:i])))
-        for first, stretch in ((end, after), (i - len(before), before)):
+        # C all play a role").
+        after, before = _list_from(tokens[end:]), _list_from(reversed(tokens[:first]))
+        for start, stretch in ((end, after), (first - len(before), before)):
             if _names(stretch):
-                hung.update(index[k] for k in range(first, first + len(stretch)) if tokens[k] != ",")
+                hung.update(index[k] for k in range(start, start + len(stretch)) if tokens[k] != ",")
     return frozenset(hung)
 
 
