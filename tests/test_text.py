@@ -267,5 +267,42 @@ def test_a_vague_verb_glues_the_list_it_hangs_and_is_no_predication():
     hung = "Gradient boosting involves the trees, the residuals, the negative gradient and the loss."
     said = "Gradient boosting fits each tree to the residuals, the negative gradient of the loss."
     assert text.glue_share(hung) > text.glue_share(said)
-    assert text.predications("it involves the trees and it leverages the loss") == 0
-    assert text.predications("it fits the trees and it adds the outputs") >= 2
+    assert text.predications("it involves the trees and it leverages the loss") == (0, 0)
+    assert text.predications("it fits the trees and it adds the outputs")[0] >= 2
+
+
+@pytest.mark.parametrize(
+    ("sentence", "sure"),
+    [
+        # The steps of a procedure, said to the listener.
+        ("Fix random seeds, version the data, code and config, and pin dependencies in a lockfile.", 3),
+        ("First check integrity, then confirm the sample size and look at the interval.", 3),
+        # A modal and its verb; a verb and the adverb that qualifies it; a relative clause.
+        ("ML CI/CD must version data and models as well as code.", 1),
+        ("The mean is approximately normal whatever the distribution.", 1),
+        ("Memory grows linearly with sequence length, which justifies paged caches.", 2),
+        # Names, not steps: a list that opens on a word that may be a verb, a hedge, a vague clause.
+        ("Train, validation and test splits, with the training set for weights.", 0),
+        ("Test set of the weights, sample size and log loss with the variance.", 0),
+        ("Adam is basically momentum and RMSProp with bias correction.", 0),
+        ("It covers the tokens, the merges and the vocabulary, which makes it play a key role.", 0),
+    ],
+)
+def test_unmistakable_predications_are_counted(sentence, sure):
+    said, unmistakable = text.predications(sentence)
+    assert unmistakable == sure
+    assert said >= unmistakable
+
+
+def test_a_procedure_of_steps_explains_and_a_single_instruction_does_not():
+    steps = text.split_sentences("Check novelty effects, run full weekly cycles, watch guardrail metrics.")
+    assert text.explained_share(steps) == 1.0
+    names = text.split_sentences("Standardization, min-max, robust scaler, log. Fit on train only.")
+    assert text.explained_share(names) < 0.5
+
+
+def test_a_verb_that_opens_a_list_of_names_explains_none_of_it():
+    listed = text.split_sentences("Use class weights, SMOTE, PR-AUC, threshold, recall, focal loss.")
+    assert text.explained_share(listed) == 0.0
+    said = text.split_sentences("Use class weights, oversample the minority class, and tune the threshold.")
+    assert text.explained_share(said) == 1.0

@@ -31,6 +31,7 @@ LIST_EXPLAINED_SHARE = 0.15
 # overfitting with model complexity, regularization and the expected test error of ensembles"):
 # see text.glue_share.
 GLUE_SHARE = 0.23
+GLUE_SHARE_SAID_ONCE = 0.30  # ... of a sentence that says once, unmistakably, what something does
 GLUED_SENTENCE_WORDS = 14  # content words: the glued lists run long; prose has short dense sentences
 PREDICATIONS = 2  # a sentence that says this often what something does is prose (text.predications)
 GLUED_SHARE_OF_ANSWER = 0.75  # of the answer's content words, in glued sentences
@@ -907,15 +908,22 @@ def _glued(answer: str, sentences: list[text.Sentence]) -> bool:
     for s in sentences:
         sizes[s.quote] = sizes.get(s.quote, 0) + sum(len(c) for c in s.clauses)
     glued = sum(
-        size
-        for quote, size in sizes.items()
-        if size >= GLUED_SENTENCE_WORDS
-        and text.glue_share(quote) >= GLUE_SHARE
-        # "it computes the thing that the layer then brings into ...": a list hung on a vague
-        # relation outweighs a predication.
-        and text.predications(quote) < PREDICATIONS + text.vague_lists(quote)
+        size for quote, size in sizes.items() if size >= GLUED_SENTENCE_WORDS and _glued_sentence(quote)
     )
     return glued > 0 and glued >= GLUED_SHARE_OF_ANSWER * sum(sizes.values())
+
+
+def _glued_sentence(quote: str) -> bool:
+    """Whether a sentence glues terms: its glue share is a list's, and it says too little of what
+    things do. One unmistakable predication ("the mean ... is approximately normal whatever their
+    distribution, with standard error σ/√n") asks for the glue of a list outright."""
+    said, sure = text.predications(quote)
+    # "it computes the thing that the layer then brings into ...": a list hung on a vague
+    # relation outweighs a predication.
+    hung = text.vague_lists(quote)
+    if said >= PREDICATIONS + hung:
+        return False
+    return text.glue_share(quote) >= (GLUE_SHARE_SAID_ONCE if sure > hung else GLUE_SHARE)
 
 
 def _swaps(

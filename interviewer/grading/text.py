@@ -644,6 +644,42 @@ _NOT_VERBS = (
 )
 
 
+# Verbs a candidate tells the interviewer to do, as a step of a procedure ("Use class weights,
+# evaluate with PR-AUC and tune the threshold"): a clause opened by one says what to do. Those that
+# are nouns as often ("test set", "log loss", "sample size") open a procedure only where it shows.
+_NOUNS_TOO = frozenset(
+    """set check version log train monitor run start drop scale center centre project fit split
+    sample average stop watch track store cache test hold report plot look weight sort rank filter
+    flag alert rollback roll call profile benchmark gate""".split()
+)
+_IMPERATIVES = _NOUNS_TOO | frozenset(
+    """use fix tune add remove evaluate pin retrain compare apply try keep normalize normalise
+    standardize standardise choose pick measure collect compute validate freeze clip shuffle
+    deploy rebalance resample oversample undersample increase decrease reduce lower raise regularize
+    regularise prune quantize distill replace avoid prefer make give treat encode embed shrink
+    rescale subtract divide multiply take find remember estimate confirm verify inspect analyze
+    analyse debug calibrate retrieve rerank""".split()
+)
+_SEQUENCE = frozenset({"first", "then", "next", "finally"})  # "first check integrity": a step
+_MODALS = frozenset("can could must should will would may might cannot".split())
+_NOT_AFTER_MODALS = FILLERS | _GLUE  # "can be", "would with": no verb of its own
+_COPULA_VERBS = frozenset("is are was were be been".split())
+_CLAUSE_STARTS = _SEQUENCE | {"and", "also", "or", "so"}
+_NOT_OBJECTS = frozenset({"of", "vs", "versus", "and", "or", "is", "are"}) | _LIST_ENDS
+
+
+# Adverbs that pad rather than qualify: "Adam is basically momentum and RMSProp with ...".
+_HEDGING = frozenset(
+    """basically really actually essentially generally usually typically simply mostly mainly
+    primarily literally kinda only likely""".split()
+)
+
+
+def _object(tokens: Sequence[str], i: int) -> bool:
+    """Whether a word that may take an object stands at i: not a break, a list's joint or a clause's."""
+    return i < len(tokens) and bool(tokens[i]) and tokens[i] not in _NOT_OBJECTS
+
+
 def _verb_form(token: str) -> bool:
     """Whether a token may be a finite verb or a participle: "adds", "drives", "collected"."""
     return (
@@ -655,10 +691,14 @@ def _verb_form(token: str) -> bool:
     )
 
 
-def predications(text: str) -> int:
-    """How often the text says what something does: a verb and its object ("L1 adds the absolute
-    values", "it keeps a moving average"), "it", "we" or "they" and a verb, or a relative clause
-    after a term ("positives that are correct").
+def predications(text: str) -> tuple[int, int]:
+    """How often the text says what something does, and how often unmistakably so.
+
+    It says so with a verb and its object ("L1 adds the absolute values", "it keeps a moving
+    average"), "it", "we" or "they" and a verb, or a relative clause after a term ("positives that
+    are correct"). Unmistakably with a modal and its verb ("must version"), a verb and an adverb
+    that qualifies it ("is approximately normal", "grows linearly"), a relative clause after a comma
+    (", which justifies z-tests") or the steps of a procedure ("Fix the seeds, version the data").
 
     Terms glued into a sentence hang them on "is", "of" and "with" ("X is the A of B with C, where
     D meets E") and say this of nothing; a dense correct sentence ("L1 adds ... and drives many of
@@ -666,23 +706,38 @@ def predications(text: str) -> int:
     """
     tokens = [token if token != "," else "" for token in _tokens(text)]
     vague = _spans(tokens, _VAGUE_RELATIONS_BY_FIRST)  # "it involves the", "we leverage": no verb
-    count = 0
+    # "Fix the seeds, ...", not "Train, validation and test splits"
+    procedure = _opens_step(tokens, first=True)
+    count = sure = 0
     for i in range(len(tokens) - 1):
         before, word, after = tokens[i - 1] if i else "", tokens[i], tokens[i + 1]
         if not (word and after) or i in vague or i + 1 in vague:
             continue  # a break ("," or ";") between them
         verb_after = after in _AUXILIARIES or _verb_form(after)
+        if (
+            (word == "which" and not before and verb_after and vague.isdisjoint(range(i + 1, i + 5)))
+            or (word in _MODALS and after not in _NOT_AFTER_MODALS)
+            or (
+                (word in _COPULA_VERBS or _verb_form(word)) and after.endswith("ly") and after not in _HEDGING
+            )
+            or (procedure and (not before or before in _CLAUSE_STARTS) and _step(tokens, i))
+        ):
+            # "..., which justifies" (not "..., which makes it play a role"), "would square",
+            # "assumes roughly", "then tune the learning rate"
+            count += 1
+            sure += 1
+            continue
         # "that"/"which" opening a clause about the term right before it, not "so that is how".
         term_before = bool(before) and before not in FILLERS and before not in RELATIONAL
-        if word.endswith("s") and _verb_form(word) and after in _OBJECT_STARTS:
-            count += 1  # "adds the", "keeps a"
-        elif word == "it" and verb_after:
-            count += 1  # "it gets"
-        elif word in _PLURAL_SUBJECTS and (verb_after or after not in FILLERS):
-            count += 1  # "we usually aim for", "they overfit"
-        elif word in _RELATIVES and term_before and (verb_after or after not in FILLERS | _OBJECT_STARTS):
-            count += 1  # "positives that are correct", "boxes that overlap it"
-    return count
+        count += (
+            (word.endswith("s") and _verb_form(word) and after in _OBJECT_STARTS)  # "adds the", "keeps a"
+            or (word == "it" and verb_after)  # "it gets"
+            # "we aim for", "they overfit"
+            or (word in _PLURAL_SUBJECTS and (verb_after or after not in FILLERS))
+            # "positives that are correct", "boxes that overlap it"
+            or (word in _RELATIVES and term_before and (verb_after or after not in FILLERS | _OBJECT_STARTS))
+        )
+    return count, sure
 
 
 def explained_share(sentences: list[Sentence]) -> float:
@@ -697,12 +752,54 @@ def explained_share(sentences: list[Sentence]) -> float:
         clauses: dict[int, list[Word]] = {}
         for w in sentence.words:
             clauses.setdefault(w.clause, []).append(w)
-        for words in clauses.values():
+        parts = list(clauses.values())
+        # A procedure's steps: "Check novelty effects, run full weekly cycles, watch guardrail metrics."
+        steps = [_opens_step([w.plain for w in words], first=not n) for n, words in enumerate(parts)]
+        procedure = steps[0] and sum(steps) >= 2
+        # "Use class weights, SMOTE, PR-AUC, threshold, recall and focal loss": a short clause that
+        # opens a list of names relates none of it.
+        named = sum(_item(words) for words in parts[1:])
+        opens_list = len(parts) >= 4 and named >= 3 and named >= 0.75 * (len(parts) - 1)
+        for n, words in enumerate(parts):
             total += len(words)
+            if n == 0 and opens_list and len(words) <= EXPLAINING_CLAUSE_WORDS:
+                continue
             relating = _unvague(words)
-            if len(relating) >= EXPLAINING_CLAUSE_WORDS or any(w.plain in RELATIONAL for w in relating):
+            if (
+                len(relating) >= EXPLAINING_CLAUSE_WORDS
+                or any(w.plain in RELATIONAL for w in relating)
+                or (procedure and steps[n])
+            ):
                 explained += len(words)
     return explained / total if total else 1.0
+
+
+def _opens_step(tokens: Sequence[str], first: bool = False) -> bool:
+    """Whether the words open on a step (see _step), after any break or word like "then"."""
+    start = next((i for i, t in enumerate(tokens) if t and t not in _CLAUSE_STARTS), len(tokens))
+    return start < len(tokens) and _step(tokens, start, first)
+
+
+def _item(words: Sequence[Word]) -> bool:
+    """Whether a clause is a listed name: at most LIST_ITEM_WORDS content words, none relating."""
+    content = [w for w in words if w.plain not in FILLERS]
+    return 0 < len(content) <= LIST_ITEM_WORDS and not any(w.plain in RELATIONAL for w in words)
+
+
+def _step(tokens: Sequence[str], i: int, first: bool = False) -> bool:
+    """Whether the word at i is a verb that tells what to do, with its object: "pin the versions".
+    The `first` step of a procedure shows it is one, unless its verb is rarely a noun: after "first"
+    or "then", with a determiner, or with an object of two words ("Set all seeds", "Check novelty
+    effects"), where "Test set of the weights" and "log loss" name."""
+    if not (tokens[i] in _IMPERATIVES and _object(tokens, i + 1)):
+        return False
+    return (
+        not first
+        or tokens[i] not in _NOUNS_TOO
+        or (i > 0 and tokens[i - 1] in _SEQUENCE)
+        or tokens[i + 1] in _OBJECT_STARTS
+        or (_object(tokens, i + 2) and tokens[i + 2] not in _GLUE)
+    )
 
 
 # Relations that name no relation: "X involves A and B", "it relates to C", "D plays a role too".
@@ -723,6 +820,11 @@ _VAGUE_RELATIONS = tuple(
     feeds into|feed into|rounds out|round out|plays out|play out|lines up|line up|in relation to""".replace(
         "\n", " "
     ).split("|")
+) + tuple(  # "plays a central role", "has an important part"
+    (verb, "an" if size[0] in "aeiou" else "a", size, role)
+    for verb in ("plays", "play", "playing", "has", "have")
+    for size in ("central", "key", "big", "major", "crucial", "vital", "important", "huge", "large")
+    for role in ("role", "part")
 )
 # And words that hedge or pad without relating anything.
 _VAGUE = _VAGUE_RELATIONS + tuple(
