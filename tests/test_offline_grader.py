@@ -753,6 +753,13 @@ def test_a_right_condition_and_effect_is_no_error(builtin_bank, question, answer
             "Fix random seeds, version the data, code and config, pin dependencies in a lockfile or Docker "
             "image, and log everything with an experiment tracker.",
         ),
+        # Steps hung on a vague verb say what is done.
+        (
+            "unsupervised/pca",
+            "PCA involves centering the data, computing the covariance matrix, its eigenvectors and "
+            "eigenvalues, and projecting onto the top components, which are orthogonal directions of "
+            "maximum variance.",
+        ),
         # One claim said unmistakably ("is approximately normal"), with little glue around it.
         (
             "statistics/clt",

@@ -259,6 +259,12 @@ def test_a_list_of_names_hung_on_a_vague_verb_is_named_not_stated():
     assert _hung("Clicks, purchases and relevance judgements all play a role, and the metrics matter.") == [
         "clicks", "purchases", "relevance", "judgements", "all"
     ]  # fmt: skip
+    # Steps are no names: "involves centering the data, computing ..." says what is done.
+    steps = (
+        "PCA involves centering the data, computing the covariance matrix, its eigenvectors, and projecting."
+    )
+    assert _hung(steps) == []
+    assert text.vague_lists(steps) == 0
     # A break other than a comma ends the list: "rely on distances" hangs nothing.
     assert _hung("Models that rely on distances need scaling: kNN, k-means, SVMs and PCA.") == []
 

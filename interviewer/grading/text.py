@@ -577,12 +577,33 @@ def _list_from(tokens: Iterable[str]) -> list[str]:
 
 
 def _hanging(tokens: Sequence[str]) -> set[int]:
-    """Where a vague relation starts that a list of three or more follows."""
-    return {
-        first
-        for first, end in _relations(tokens)
-        if sum(t in (",", "and", "or") for t in _list_from(tokens[end:])) >= 2
-    }
+    """Where a vague relation starts that a list of three or more follows, unless the list is of
+    steps ("it involves centering the data, computing the covariance matrix and projecting ...")."""
+    hanging = set()
+    for first, end in _relations(tokens):
+        listed = _list_from(tokens[end:])
+        if sum(t in (",", "and", "or") for t in listed) >= 2 and not _steps_named(listed):
+            hanging.add(first)
+    return hanging
+
+
+def _items(stretch: Sequence[str]) -> list[list[str]]:
+    """The content words of each item of a list."""
+    items: list[list[str]] = [[]]
+    for token in stretch:
+        if token in (",", "and", "or"):
+            items.append([])
+        elif token not in FILLERS:
+            items[-1].append(token)
+    return [item for item in items if item]
+
+
+def _steps_named(stretch: Sequence[str]) -> bool:
+    """Whether most items of a list are steps, each a verb's -ing form and its object: "centering
+    the data, computing the covariance matrix, its eigenvectors, and projecting onto the top ones"."""
+    items = _items(stretch)
+    steps = sum(len(item) >= 2 and item[0] in _GERUNDS for item in items)
+    return steps >= 2 and steps * 2 >= len(items)
 
 
 def hung_on_vague(sentence: Sentence) -> frozenset[int]:
@@ -609,15 +630,9 @@ def hung_on_vague(sentence: Sentence) -> frozenset[int]:
 
 def _names(stretch: Sequence[str]) -> bool:
     """Whether these tokens list three or more names: items of at most LIST_ITEM_WORDS content words
-    ("the registry alias"), not descriptions."""
-    items = [0]
-    for token in stretch:
-        if token in (",", "and", "or"):
-            items.append(0)
-        elif token not in FILLERS:
-            items[-1] += 1
-    named = [size for size in items if size]
-    return len(named) >= 3 and max(named) <= LIST_ITEM_WORDS
+    ("the registry alias"), not descriptions or steps."""
+    items = _items(stretch)
+    return len(items) >= 3 and max(map(len, items)) <= LIST_ITEM_WORDS and not _steps_named(stretch)
 
 
 def _tokens(text: str) -> list[str]:
@@ -660,6 +675,11 @@ _IMPERATIVES = _NOUNS_TOO | frozenset(
     rescale subtract divide multiply take find remember estimate confirm verify inspect analyze
     analyse debug calibrate retrieve rerank""".split()
 )
+# Their -ing forms, as a list names steps: "centering the data, computing the covariance matrix".
+_GERUNDS = frozenset(
+    verb[:-1] + "ing" if verb.endswith("e") and not verb.endswith("ee") else verb + "ing"
+    for verb in _IMPERATIVES
+) | frozenset("setting fitting running splitting dropping logging stopping shrinking".split())
 _SEQUENCE = frozenset({"first", "then", "next", "finally"})  # "first check integrity": a step
 _MODALS = frozenset("can could must should will would may might cannot".split())
 _NOT_AFTER_MODALS = FILLERS | _GLUE  # "can be", "would with": no verb of its own
