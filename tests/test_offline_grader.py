@@ -610,6 +610,12 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
             "Do selection inside each CV fold, not before. Don't trust impurity importance (favours "
             "high-cardinality) -> use permutation importance on held-out data.",
         ),
+        # The negation denies the improvement, not the epochs waited ("a few epochs" is the patience).
+        (
+            "regularization/early-stopping",
+            "Monitor validation loss during training and stop when it hasn't improved for a few epochs, "
+            "then restore the best checkpoint.",
+        ),
     ],
     ids=[
         "condition",
@@ -635,6 +641,7 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
         "denial-before-because",
         "advice-never",
         "advice-dont",
+        "negated-verb-then-its-time",
     ],
 )
 def test_a_right_statement_that_resembles_a_misconception_is_no_error(builtin_bank, question, answer):

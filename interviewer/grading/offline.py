@@ -636,8 +636,10 @@ class _Reading:
             negator = text.negator_of(sentence, words)
             if negator is not None:
                 # A contrast or a hedge is too local to contradict the point.
-                weak = text.weak_negation(sentence, negator) or (
-                    concept.warned and text.advises_against(sentence, negator)
+                weak = (
+                    text.weak_negation(sentence, negator)
+                    or (concept.warned and text.advises_against(sentence, negator))
+                    or text.across_adjunct(sentence, negator, words)
                 )
                 best = max(best, DOUBTFUL if supposed or weak else NEGATED)
             elif (

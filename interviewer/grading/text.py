@@ -439,6 +439,27 @@ def weak_negation(sentence: Sentence, negator: Word) -> bool:
     return negator.clause > 0 and not before and negator.plain in {"not", "never"}
 
 
+# Prepositions that open an adjunct of time of the verb a negation denies: "hasn't improved for a
+# few epochs" denies the improvement, not the epochs ("no need for X" denies X).
+_ADJUNCTS = frozenset("over after within during until".split())
+_SPANS = frozenset("few several some many long while number couple".split())  # "for a few epochs"
+
+
+def across_adjunct(sentence: Sentence, negator: Word, matched: list[Word]) -> bool:
+    """Whether a negation reaches the match only across the verb it denies and a preposition that
+    opens that verb's adjunct of time: whether the match is denied, nobody can tell."""
+    between = sentence.words[negator.index + 1 : matched[0].index + 1]
+    if not between or between[0].plain in FILLERS:
+        return False
+    for w, after in itertools.pairwise(between):
+        if w.plain in _ADJUNCTS:
+            return True
+        if w.plain == "for":
+            span = next((x for x in sentence.words[after.index :] if x.plain not in FILLERS), after)
+            return span.plain in _SPANS or span.plain.isdigit()
+    return False
+
+
 _ADVISING = frozenset({"never", "dont", "avoid"})
 
 
