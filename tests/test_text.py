@@ -300,6 +300,11 @@ def test_unmistakable_predications_are_counted(sentence, sure):
     assert said >= unmistakable
 
 
+def test_it_and_an_adverb_before_a_verb_say_what_it_does():
+    assert text.predications("so it mainly reduces bias") == (1, 0)
+    assert text.predications("so it mainly bias") == (0, 0)
+
+
 def test_a_procedure_of_steps_explains_and_a_single_instruction_does_not():
     steps = text.split_sentences("Check novelty effects, run full weekly cycles, watch guardrail metrics.")
     assert text.explained_share(steps) == 1.0

@@ -716,6 +716,10 @@ _HEDGING = frozenset(
 )
 
 
+def _at(tokens: Sequence[str], i: int) -> str:
+    return tokens[i] if i < len(tokens) else ""
+
+
 def _object(tokens: Sequence[str], i: int) -> bool:
     """Whether a word that may take an object stands at i: not a break, a list's joint or a clause's."""
     return i < len(tokens) and bool(tokens[i]) and tokens[i] not in _NOT_OBJECTS
@@ -772,7 +776,8 @@ def predications(text: str) -> tuple[int, int]:
         term_before = bool(before) and before not in FILLERS and before not in RELATIONAL
         count += (
             (word.endswith("s") and _verb_form(word) and after in _OBJECT_STARTS)  # "adds the", "keeps a"
-            or (word == "it" and verb_after)  # "it gets"
+            # "it gets", "it mainly reduces"
+            or (word == "it" and (verb_after or (after.endswith("ly") and _verb_form(_at(tokens, i + 2)))))
             # "we aim for", "they overfit"
             or (word in _PLURAL_SUBJECTS and (verb_after or after not in FILLERS))
             # "positives that are correct", "boxes that overlap it"
