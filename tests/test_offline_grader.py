@@ -491,6 +491,10 @@ def test_a_wrong_claim_the_bank_knows_of_is_an_error(builtin_bank, question, cla
             "Averaging an ensemble of sub-networks is not what it does. Switching it off at inference is not "
             "what happens, and the kept activations are never rescaled during training.",
         ),
+        (
+            "optimization/adam",
+            "Is it about momentum? Maybe RMSProp? Bias correction? Per-parameter learning rates? Epsilon?",
+        ),
     ],
     ids=[
         "glued",
@@ -504,10 +508,23 @@ def test_a_wrong_claim_the_bank_knows_of_is_an_error(builtin_bank, question, cla
         "dont-know",
         "blank",
         "denials",
+        "questions",
     ],
 )
 def test_answers_without_substance_score_at_most_2(builtin_bank, question, answer):
     assert grader.grade(builtin_bank.get(question), answer).score <= 2
+
+
+def test_a_question_claims_nothing_but_a_claim_with_a_tag_does(builtin_bank):
+    question = builtin_bank.get("regularization/dropout")
+    asked = grader.grade(
+        question, "Does dropout zero units at random during training? Is it off at inference?"
+    )
+    told = grader.grade(
+        question, "Dropout zeroes units at random during training, right? It's off at inference."
+    )
+    assert [v.verdict for v in asked.key_points].count("covered") == 0
+    assert [v.verdict for v in told.key_points].count("covered") >= 2
 
 
 def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):

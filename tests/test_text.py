@@ -317,3 +317,19 @@ def test_a_verb_that_opens_a_list_of_names_explains_none_of_it():
     assert text.explained_share(listed) == 0.0
     said = text.split_sentences("Use class weights, oversample the minority class, and tune the threshold.")
     assert text.explained_share(said) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("sentence", "asked"),
+    [
+        ("Is it about momentum?", True),
+        ("Maybe RMSProp?", True),
+        ("Use SMOTE, class weights or focal loss?", True),
+        ("It zeroes units at random, right?", False),
+        ("It zeroes units, isn't it?", False),
+        ("It zeroes units, don\u2019t they?", False),
+        ("It zeroes units.", False),
+    ],
+)
+def test_a_question_is_told_from_a_claim_with_a_tag(sentence, asked):
+    assert text.asks(text.split_sentences(sentence)[0]) is asked

@@ -465,6 +465,7 @@ class _Reading:
         self._keys: dict[int, frozenset[str]] = {}  # id(clause) -> its words' keys
         self._negated = [any(w.negator for w in s.words) for s in self.sentences]
         self._hung = [text.hung_on_vague(s) for s in self.sentences]
+        self._asked = [text.asks(s) for s in self.sentences]  # "Is it about momentum?" claims nothing
         # Each word's clauses, as (sentence, clause) indexes: where a concept starting with it may be.
         self._clauses_with: dict[str, list[tuple[int, int]]] = {}
         for s_index, sentence in enumerate(self.sentences):
@@ -618,6 +619,8 @@ class _Reading:
         found = (
             m for alt in alts if keys.issuperset(alt) for m in _matches(clause, alt, concept.unskippable)
         )
+        if self._asked[s_index]:
+            return NONE
         disowned = c_index in self.disowned[s_index]
         hung = self._hung[s_index]
         if not self._negated[s_index]:

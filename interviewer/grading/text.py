@@ -207,6 +207,25 @@ def split_sentences(text: str) -> list[Sentence]:
     return sentences
 
 
+# Words after a last comma that make a question of a claim the speaker makes: "..., right?"
+_TAGS = frozenset(
+    """right correct no yes yeah ok okay true isnt it doesnt dont arent wasnt werent wouldnt
+    cant wont i think guess believe they he she we you this that""".split()
+)
+
+
+def asks(sentence: Sentence) -> bool:
+    """Whether the sentence is a question ("Is it about momentum?", "Maybe RMSProp?"), which claims
+    nothing, rather than a claim with a tag ("It zeroes units at random, right?")."""
+    quote = sentence.quote.rstrip()
+    if not quote.endswith("?"):
+        return False
+    if "," not in quote:
+        return True
+    tag = [word.replace("'", "") for word in _tokens(quote[:-1].rsplit(",", 1)[1]) if word]
+    return not (tag and all(word in _TAGS for word in tag))
+
+
 def _sentence(chunk: str, quote: str) -> Sentence | None:
     """One sentence (None when it holds no word that carries meaning)."""
     soft: set[int] = set()
