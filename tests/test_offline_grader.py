@@ -627,6 +627,12 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
             "Do selection inside each CV fold, not before. Don't trust impurity importance (favours "
             "high-cardinality) -> use permutation importance on held-out data.",
         ),
+        # What is checked is not claimed: "double check there's no leakage".
+        (
+            "practical/overfitting-remedies",
+            "That's overfitting. Get more data, add dropout or weight decay, and use early stopping. Also "
+            "double check there's no leakage between the splits.",
+        ),
         # The negation denies the improvement, not the epochs waited ("a few epochs" is the patience).
         (
             "regularization/early-stopping",
@@ -659,6 +665,7 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
         "advice-never",
         "advice-dont",
         "negated-verb-then-its-time",
+        "what-is-checked",
     ],
 )
 def test_a_right_statement_that_resembles_a_misconception_is_no_error(builtin_bank, question, answer):

@@ -441,13 +441,16 @@ def disowned(sentences: Sequence[Sentence], phrases: Iterable[Iterable[str]]) ->
 
 
 def weak_negation(sentence: Sentence, negator: Word) -> bool:
-    """Whether a negation only narrows or contrasts what it meets, rather than denying it.
+    """Whether a negation only narrows, contrasts or checks what it meets, rather than denying it.
 
     "Rather than" and "instead of" contrast ("the running averages instead of the batch
     statistics"), as a clause that opens with the negation does ("a large learning rate for the
     head, not a small one"); a hedge after it denies a degree ("not fully shift-invariant").
     """
     if negator.plain in CONTRAST_NEGATORS:
+        return True
+    # "double check there's no leakage", "make sure it does not overfit": what is checked, not claimed.
+    if any(w.plain in _CHECKING for w in sentence.words[max(0, negator.index - 4) : negator.index]):
         return True
     later = [w for w in sentence.words[negator.index + 1 :] if w.plain not in FILLERS]
     if later and later[0].plain in _HEDGES:
@@ -480,6 +483,9 @@ def across_adjunct(sentence: Sentence, negator: Word, matched: list[Word]) -> bo
 
 
 _ADVISING = frozenset({"never", "dont", "avoid"})
+_CHECKING = frozenset(
+    "check checking verify verifying ensure ensuring confirm confirming sure whether".split()
+)
 
 
 def advises_against(sentence: Sentence, negator: Word) -> bool:
