@@ -628,6 +628,35 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
             "That's overfitting. Get more data, add dropout or weight decay, and use early stopping. Also "
             "double check there's no leakage between the splits.",
         ),
+        # Each value of a list with its own optimizer, not "Adam at 0.1".
+        (
+            "optimization/learning-rate",
+            "I'd sweep on a log scale or do an lr range test, starting around 1e-3 for Adam or 0.1 for SGD "
+            "with momentum.",
+        ),
+        # "Proportional to" is no "are".
+        (
+            "unsupervised/pca-svd",
+            "Do the SVD of the centered data: the columns of V are the principal components and the squared "
+            "singular values are proportional to the variances.",
+        ),
+        (
+            "data/feature-selection",
+            "Impurity importance favours high-cardinality features, so I'd prefer permutation importance on "
+            "held-out data.",
+        ),
+        # A denial in a condition, and one that warns what not to do, agree with "safe only if the
+        # label is unchanged: flips break digits".
+        (
+            "computer-vision/data-augmentation",
+            "flips, random crops, rotations and color jitter, as long as they dont change the label, e.g. you "
+            "cant flip digits or text",
+        ),
+        (
+            "mlops/deployment-strategies",
+            "shadow deployment runs the new model on a copy of live traffic and only logs its predictions, "
+            "users never see them, so no risk",
+        ),
         # The negation denies the improvement, not the epochs waited ("a few epochs" is the patience).
         (
             "regularization/early-stopping",
@@ -661,6 +690,11 @@ def test_a_negation_beyond_reach_withholds_credit_and_says_why(builtin_bank):
         "advice-dont",
         "negated-verb-then-its-time",
         "what-is-checked",
+        "either-or-values",
+        "proportional-to",
+        "prefer-the-right-one",
+        "a-condition-and-a-warning",
+        "no-risk-of-one-strategy",
     ],
 )
 def test_a_right_statement_that_resembles_a_misconception_is_no_error(builtin_bank, question, answer):

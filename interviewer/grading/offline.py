@@ -212,9 +212,15 @@ _JUDGING = frozenset(
 )
 
 
-# Verbs that claim no identity: "the squared singular values relate to the variances" does not say
-# "singular values are the variances", so a misconception's phrase may not skip one either.
-_LOOSE = frozenset(text.phrase_keys("relate relates related involve involves linked connected tied"))
+# Words that claim no identity: "the squared singular values relate to the variances" (or "are
+# proportional to" them) does not say "singular values are the variances", so a misconception's
+# phrase may not skip one either.
+_LOOSE = frozenset(
+    text.phrase_keys(
+        """relate relates related involve involves linked connected tied proportional proportionally
+        squared square root inverse inversely"""
+    )
+)
 
 
 def _compiled(question: Question) -> _Compiled:

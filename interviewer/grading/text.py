@@ -441,7 +441,8 @@ def disowned(sentences: Sequence[Sentence], phrases: Iterable[Iterable[str]]) ->
 
 
 def weak_negation(sentence: Sentence, negator: Word) -> bool:
-    """Whether a negation only narrows, contrasts or checks what it meets, rather than denying it.
+    """Whether a negation only narrows, contrasts, checks or supposes what it meets, rather than
+    denying it.
 
     "Rather than" and "instead of" contrast ("the running averages instead of the batch
     statistics"), as a clause that opens with the negation does ("a large learning rate for the
@@ -451,6 +452,9 @@ def weak_negation(sentence: Sentence, negator: Word) -> bool:
         return True
     # "double check there's no leakage", "make sure it does not overfit": what is checked, not claimed.
     if any(w.plain in _CHECKING for w in sentence.words[max(0, negator.index - 4) : negator.index]):
+        return True
+    # "as long as they don't change the label", "if it doesn't converge": a condition, not a claim.
+    if any(w.plain in _CONDITIONAL for w in sentence.words[: negator.index] if w.clause == negator.clause):
         return True
     later = [w for w in sentence.words[negator.index + 1 :] if w.plain not in FILLERS]
     if later and later[0].plain in _HEDGES:
@@ -483,6 +487,8 @@ def across_adjunct(sentence: Sentence, negator: Word, matched: list[Word]) -> bo
 
 
 _ADVISING = frozenset({"never", "dont", "avoid"})
+_CONDITIONAL = frozenset({"if", "unless", "provided", "long", "whenever"})  # "long": "as long as"
+_FORBIDDING = frozenset({"cant", "cannot", "shouldnt", "mustnt"})  # "you can't flip digits"
 _CHECKING = frozenset(
     "check checking verify verifying ensure ensuring confirm confirming sure whether".split()
 )
@@ -490,10 +496,15 @@ _CHECKING = frozenset(
 
 def advises_against(sentence: Sentence, negator: Word) -> bool:
     """Whether the negation opens its clause as advice ("Never shuffle time series", "Don't trust
-    impurity importance", "Do not ..."): it warns against what follows rather than denying a fact."""
+    impurity importance", "Do not ...", "you can't flip digits"): it warns against what follows
+    rather than denying a fact."""
     before = [w.plain for w in sentence.words[: negator.index] if w.clause == negator.clause]
-    before = [p for p in before if p not in ("so", "and", "then", "just", "but", "also")]
-    return (negator.plain in _ADVISING and not before) or (negator.plain == "not" and before == ["do"])
+    before = [p for p in before if p not in ("so", "and", "then", "just", "but", "also", "eg")]
+    return (
+        (negator.plain in _ADVISING and not before)
+        or (negator.plain == "not" and before == ["do"])
+        or (negator.plain in _FORBIDDING and before in (["you"], ["we"]))
+    )
 
 
 def denied_in_clause(sentence: Sentence, matched: list[Word], spoken_for: set[int]) -> bool:
