@@ -287,6 +287,10 @@ def test_a_vague_verb_glues_the_list_it_hangs_and_is_no_predication():
         ("ML CI/CD must version data and models as well as code.", 1),
         ("The mean is approximately normal whatever the distribution.", 1),
         ("Memory grows linearly with sequence length, which justifies paged caches.", 2),
+        # What the speaker would do, and steps after what sets the scene.
+        ("With 20 metrics you'd expect one to be significant by chance.", 1),
+        ("I'd make a test set from user queries, score outputs with a judge and check a sample.", 2),
+        ("For a new point, find the k nearest points and take a majority vote.", 2),
         # Names, not steps: a list that opens on a word that may be a verb, a hedge, a vague clause.
         ("Train, validation and test splits, with the training set for weights.", 0),
         ("Test set of the weights, sample size and log loss with the variance.", 0),

@@ -739,6 +739,9 @@ _GERUNDS = frozenset(
 ) | frozenset("setting fitting running splitting dropping logging stopping shrinking".split())
 _SEQUENCE = frozenset({"first", "then", "next", "finally"})  # "first check integrity": a step
 _MODALS = frozenset("can could must should will would may might cannot".split())
+_SUBJECT_MODALS = frozenset(
+    f"{pronoun}'{modal}" for pronoun in ("i", "you", "we", "they", "it", "that") for modal in ("d", "ll")
+)
 _NOT_AFTER_MODALS = FILLERS | _GLUE  # "can be", "would with": no verb of its own
 _COPULA_VERBS = frozenset("is are was were be been".split())
 _CLAUSE_STARTS = _SEQUENCE | {"and", "also", "or", "so"}
@@ -788,7 +791,12 @@ def predications(text: str) -> tuple[int, int]:
     tokens = [token if token != "," else "" for token in _tokens(text)]
     vague = _spans(tokens, _VAGUE_RELATIONS_BY_FIRST)  # "it involves the", "we leverage": no verb
     # "Fix the seeds, ...", not "Train, validation and test splits"
-    procedure = _opens_step(tokens, first=True)
+    # ... or, with its object's article, after what sets the scene: "For a new point, find the k
+    # nearest points".
+    procedure = _opens_step(tokens, first=True) or any(
+        tokens[i - 1] == "" and _step(tokens, i) and tokens[i + 1] in _OBJECT_STARTS
+        for i in range(1, len(tokens) - 1)
+    )
     count = sure = 0
     for i in range(len(tokens) - 1):
         before, word, after = tokens[i - 1] if i else "", tokens[i], tokens[i + 1]
@@ -798,6 +806,8 @@ def predications(text: str) -> tuple[int, int]:
         if (
             (word == "which" and not before and verb_after and vague.isdisjoint(range(i + 1, i + 5)))
             or (word in _MODALS and after not in _NOT_AFTER_MODALS)
+            # "I'd make a test set", "you'd expect one to be significant"
+            or (word in _SUBJECT_MODALS and after not in _NOT_AFTER_MODALS)
             or (
                 (word in _COPULA_VERBS or _verb_form(word)) and after.endswith("ly") and after not in _HEDGING
             )
@@ -857,8 +867,11 @@ def explained_share(sentences: list[Sentence]) -> float:
 
 
 def _opens_step(tokens: Sequence[str], first: bool = False) -> bool:
-    """Whether the words open on a step (see _step), after any break or word like "then"."""
+    """Whether the words open on a step (see _step), after any break or word like "then", or on
+    one the speaker says they would take ("I'd make a test set from ..., score ... and check ...")."""
     start = next((i for i, t in enumerate(tokens) if t and t not in _CLAUSE_STARTS), len(tokens))
+    if start < len(tokens) and tokens[start] in _SUBJECT_MODALS:
+        return start + 1 < len(tokens) and _step(tokens, start + 1)
     return start < len(tokens) and _step(tokens, start, first)
 
 
