@@ -846,12 +846,14 @@ def explained_share(sentences: list[Sentence]) -> float:
             clauses.setdefault(w.clause, []).append(w)
         parts = list(clauses.values())
         # A procedure's steps: "Check novelty effects, run full weekly cycles, watch guardrail metrics."
-        steps = [_opens_step([w.plain for w in words], first=not n) for n, words in enumerate(parts)]
-        procedure = steps[0] and sum(steps) >= 2
+        steps = [False] * len(parts)
+        if _opens_step([w.plain for w in parts[0]], first=True):  # most sentences open on no step
+            steps = [n == 0 or _opens_step([w.plain for w in words]) for n, words in enumerate(parts)]
+        procedure = sum(steps) >= 2
         # "Use class weights, SMOTE, PR-AUC, threshold, recall and focal loss": a short clause that
         # opens a list of names relates none of it.
-        named = sum(_item(words) for words in parts[1:])
-        opens_list = len(parts) >= 4 and named >= 3 and named >= 0.75 * (len(parts) - 1)
+        named = sum(_item(words) for words in parts[1:]) if len(parts) >= 4 else 0
+        opens_list = named >= 3 and named >= 0.75 * (len(parts) - 1)
         for n, words in enumerate(parts):
             total += len(words)
             if n == 0 and opens_list and len(words) <= EXPLAINING_CLAUSE_WORDS:
