@@ -246,7 +246,7 @@ def test_short_correct_answers_held_to_2_as_lists_are_counted(graded):
 # nothing ("Cold start is something every recommender has to face"), lists whose items are
 # descriptions rather than names, and verbs the vague relations do not hold. Measured, not tuned
 # away; more means a change made it worse. (166 of 304 as written.)
-GLUED_VERBS_OVER_2 = 75
+GLUED_VERBS_OVER_2 = 73
 
 
 def test_terms_strung_on_vague_verbs_are_measured(graded):
@@ -516,6 +516,15 @@ def test_a_wrong_claim_the_bank_knows_of_is_an_error(builtin_bank, question, cla
             "optimization/adam",
             "Is it about momentum? Maybe RMSProp? Bias correction? Per-parameter learning rates? Epsilon?",
         ),
+        (
+            "evaluation/precision-recall",
+            "precision recall precision recall TP FP FN threshold tradeoff F1 harmonic mean PR curve",
+        ),
+        (
+            "regularization/batch-norm",
+            "Batch normalization. Mini-batch mean. Mini-batch variance. Normalize. Gamma. Beta. Running "
+            "averages. Inference. Higher learning rates. Faster training.",
+        ),
     ],
     ids=[
         "glued",
@@ -530,6 +539,8 @@ def test_a_wrong_claim_the_bank_knows_of_is_an_error(builtin_bank, question, cla
         "blank",
         "denials",
         "questions",
+        "unpunctuated",
+        "fragments",
     ],
 )
 def test_answers_without_substance_score_at_most_2(builtin_bank, question, answer):

@@ -337,3 +337,12 @@ def test_a_verb_that_opens_a_list_of_names_explains_none_of_it():
 )
 def test_a_question_is_told_from_a_claim_with_a_tag(sentence, asked):
     assert text.asks(text.split_sentences(sentence)[0]) is asked
+
+
+def test_terms_run_together_without_a_break_are_a_list():
+    soup = text.split_sentences("precision recall TP FP FN threshold tradeoff F1 harmonic mean PR curve")
+    assert text.unpunctuated_list(soup)
+    said = text.split_sentences("precision is the share of predicted positives that are right")
+    assert not text.unpunctuated_list(said)
+    # "Mini-batch mean" names a statistic; "mean" relates nothing.
+    assert text.explained_share(text.split_sentences("Mini-batch mean. Mini-batch variance.")) == 0.0

@@ -1066,7 +1066,11 @@ class OfflineGrader:
                 if len(said) >= ECHO_NEW_WORDS
                 else "the answer is too short to show anything"
             )
-        elif text.explained_share(sentences) < LIST_EXPLAINED_SHARE or _glued(answer, sentences):
+        elif (
+            text.explained_share(sentences) < LIST_EXPLAINED_SHARE
+            or _glued(answer, sentences)
+            or text.unpunctuated_list(sentences)
+        ):
             cap, cap_reason = LIST_CAP, LIST_REASON
             improvements.append(
                 "Explain each idea in a full sentence: a list of terms shows recognition, not understanding."

@@ -31,6 +31,7 @@ NEGATORS = frozenset(
 # "not only X", "not just X" affirm X.
 _NEGATION_RELEASERS = frozenset({"only", "just", "merely", "simply", "necessarily"})
 EXPLAINING_CLAUSE_WORDS = 6
+UNPUNCTUATED_LIST_WORDS = 8  # see unpunctuated_list
 LIST_ITEM_WORDS = 3  # a clause of at most this many content words, none relating, is a listed item
 # Words that relate one idea to another: a clause with none of them, and short, names a term
 # rather than explaining it.
@@ -40,7 +41,7 @@ RELATIONAL = (
     FILLERS - {"a", "an", "the", "and", "or", "of", "in", "on", "at", "from", "about", "into", "onto", "i"}
 ) | frozenset(
     """if when because so than since until unless where after before while whereas but thus hence
-    therefore means mean makes make causes cause gives give leads lead lets let uses use helps help
+    therefore means makes make causes cause gives give leads lead lets let uses use helps help
     becomes become gets get""".split()
 )
 NEGATION_REACH = 1  # content words a negation reaches across to the start of a match
@@ -866,6 +867,20 @@ def explained_share(sentences: list[Sentence]) -> float:
             ):
                 explained += len(words)
     return explained / total if total else 1.0
+
+
+def unpunctuated_list(sentences: list[Sentence]) -> bool:
+    """Whether the whole answer is terms run together with no break and no word that builds a
+    sentence: "precision recall TP FP FN threshold tradeoff F1 harmonic mean PR curve". A clause
+    that long would otherwise count as explaining by its length alone."""
+    if len(sentences) != 1:
+        return False
+    words = sentences[0].words
+    return (
+        len(words) >= UNPUNCTUATED_LIST_WORDS
+        and len({w.clause for w in words}) == 1
+        and not any(w.plain in FILLERS or w.plain in RELATIONAL for w in words)
+    )
 
 
 def _opens_step(tokens: Sequence[str], first: bool = False) -> bool:
